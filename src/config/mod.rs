@@ -1,0 +1,237 @@
+//! Layered configuration: embedded defaults → `config/$RELAIS_ENV.toml` →
+//! `--config FILE` → `RELAIS__SECTION__KEY` environment variables.
+//!
+//! The defaults file is the only place defaults are written: every field below
+//! is required and unknown keys are refused, so the file and this code cannot
+//! drift apart without the embedded defaults failing to load.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+const ENV_PREFIX: &str = "RELAIS__";
+const ENV_SEPARATOR: &str = "__";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub index: IndexSettings,
+    pub mail: MailSettings,
+    pub log: LogSettings,
+    pub agencies: AgenciesSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub address: SocketAddr,
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSettings {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub file_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgenciesSettings {
+    /// Empty: the reference agencies compiled into the binary.
+    pub file: PathBuf,
+}
+
+/// Where the layers come from. `Sources::from_process` reads the real
+/// environment; tests build their own.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Folder holding `$RELAIS_ENV.toml` (normally `config`).
+    pub config_dir: PathBuf,
+    /// Value of `RELAIS_ENV`.
+    pub environment: Option<String>,
+    /// The `--config FILE` argument.
+    pub file: Option<PathBuf>,
+}
+
+impl Sources {
+    pub fn from_process(file: Option<PathBuf>) -> Self {
+        Sources {
+            config_dir: PathBuf::from("config"),
+            environment: std::env::var("RELAIS_ENV").ok().filter(|e| !e.is_empty()),
+            file,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("le fichier de configuration {0} est introuvable")]
+    MissingFile(PathBuf),
+    #[error("configuration invalide :\n{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Merges every layer and checks each key.
+    pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new().merge(Named {
+            name: "valeurs par défaut intégrées (config/default.toml)",
+            inner: Toml::string(DEFAULT_TOML),
+        });
+        if let Some(env) = &sources.environment {
+            let path = sources.config_dir.join(format!("{env}.toml"));
+            if path.is_file() {
+                figment = figment.merge(Toml::file_exact(path));
+            }
+        }
+        if let Some(path) = &sources.file {
+            if !path.is_file() {
+                return Err(ConfigError::MissingFile(path.clone()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split(ENV_SEPARATOR));
+        figment
+            .extract::<Settings>()
+            .map_err(|error| ConfigError::Invalid(describe(error)))
+    }
+
+    /// The settings as TOML, for `relais config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# impossible d'afficher : {e}"))
+    }
+}
+
+/// One line per problem, naming the key and the layer it came from.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let origin = e
+                .metadata
+                .as_ref()
+                .map(|md| origin(md, &e.path))
+                .unwrap_or_else(|| "source inconnue".to_owned());
+            let key = if key.is_empty() {
+                String::new()
+            } else {
+                format!("clé `{key}` ")
+            };
+            format!("  - {key}({origin}) : {}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn origin(metadata: &Metadata, path: &[String]) -> String {
+    if metadata.name.contains("environment") {
+        let variable = path
+            .iter()
+            .map(|k| k.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(ENV_SEPARATOR);
+        return format!("variable d'environnement {ENV_PREFIX}{variable}");
+    }
+    match &metadata.source {
+        Some(figment::Source::File(file)) => format!("fichier {}", file.display()),
+        _ => metadata.name.to_string(),
+    }
+}
+
+/// A provider under another name, so that messages say where a value came from.
+struct Named<P> {
+    name: &'static str,
+    inner: P,
+}
+
+impl<P: Provider> Provider for Named<P> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.name)
+    }
+
+    fn data(&self) -> Result<figment::value::Map<Profile, figment::value::Dict>, figment::Error> {
+        self.inner.data()
+    }
+}
+
+/// Creates the parent folder of a file path if it is missing.
+pub fn ensure_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_and_match_the_code() {
+        let settings = Settings::load(&Sources::default()).expect("defaults load");
+        assert_eq!(settings.server.address.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.database.url, "data/relais.db");
+        assert_eq!(settings.mail.transport, MailTransport::File);
+    }
+
+    #[test]
+    fn every_default_key_is_documented_by_a_comment() {
+        let mut previous = "";
+        for line in DEFAULT_TOML.lines() {
+            let line = line.trim();
+            if !line.is_empty() && !line.starts_with('#') && !line.starts_with('[') {
+                assert!(
+                    previous.starts_with('#'),
+                    "key without a comment above it in config/default.toml: {line}"
+                );
+            }
+            previous = line;
+        }
+    }
+}

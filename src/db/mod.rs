@@ -1,0 +1,319 @@
+//! The database: one connection type over SQLite and PostgreSQL, the pool,
+//! the embedded migrations and the readiness check.
+//!
+//! Backend-specific SQL lives here, in explicit `match`es, and nowhere else.
+
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use serde::Serialize;
+
+use crate::config::{DatabaseSettings, ensure_parent_dir};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a readiness probe waits for a connection: a probe must answer
+/// quickly even while the database is down.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Key of the PostgreSQL advisory lock that serialises migrations when
+/// several nodes start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x7265_6c61_6973;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("connexion à la base de données impossible : {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("aucune connexion à la base de données disponible : {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("requête refusée par la base de données : {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations : {0}")]
+    Migration(String),
+    #[error("dossier de la base de données : {0}")]
+    Io(#[from] std::io::Error),
+    #[error("la tâche d'accès à la base de données a été interrompue")]
+    Interrupted,
+}
+
+/// What a database URL points at.
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    fn parse(url: &str) -> Target {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Target::Postgres(url.to_owned())
+        } else {
+            Target::Sqlite(PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)))
+        }
+    }
+}
+
+/// Opens connections of the backend the URL names, never another one: a
+/// PostgreSQL URL that fails must not fall back to creating a SQLite file.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: Target,
+    sqlite_busy_timeout_ms: u32,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers work during a write; NORMAL is durable in WAL
+                // mode across a process crash (only an OS crash can lose the
+                // last commits).
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA busy_timeout = {};",
+                    self.sqlite_busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type PooledDbConnection = PooledConnection<ConnectionManager>;
+
+/// The pool and what is needed to tell whether the database is usable.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite: the file opened at start, to notice it being moved or replaced
+    /// under a running server (its writes would go to a file nobody sees).
+    sqlite_file: Option<(PathBuf, FileIdentity)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> std::io::Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path)?;
+        Ok(FileIdentity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
+}
+
+/// Answer of the readiness probe: each check is "ok" or says what is wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub checks: BTreeMap<&'static str, String>,
+}
+
+impl Database {
+    /// Applies pending migrations on a first connection, then builds the pool.
+    pub fn open(settings: &DatabaseSettings) -> Result<Database, DbError> {
+        let target = Target::parse(&settings.url);
+        if let Target::Sqlite(path) = &target {
+            ensure_parent_dir(path)?;
+        }
+        let manager = ConnectionManager {
+            target: target.clone(),
+            sqlite_busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        };
+        let mut first = manager.connect().map_err(|e| match e {
+            r2d2::Error::ConnectionError(e) => DbError::Connection(e),
+            r2d2::Error::QueryError(e) => DbError::Query(e),
+        })?;
+        let applied = run_migrations(&mut first)?;
+        if applied > 0 {
+            tracing::info!(migrations_applied = applied, "database migrated");
+        }
+        let sqlite_file = match &target {
+            Target::Sqlite(path) => Some((path.clone(), FileIdentity::of(path)?)),
+            Target::Postgres(_) => None,
+        };
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .build(manager)?;
+        let backend = match target {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        };
+        Ok(Database {
+            pool,
+            backend,
+            sqlite_file,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A pooled connection, for command-line work and tests.
+    pub fn connection(&self) -> Result<PooledDbConnection, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs database work on the blocking pool, inside the caller's span, so
+    /// that the async workers never wait on the database.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|_| DbError::Interrupted)?
+    }
+
+    /// Connections in the pool: (open, idle).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// Whether the database answers, is the one opened at start, and has
+    /// every migration this binary knows.
+    pub async fn readiness(&self) -> Readiness {
+        let database = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || database.check_readiness()).await;
+        outcome.unwrap_or_else(|_| Readiness::failed("la vérification a été interrompue".into()))
+    }
+
+    fn check_readiness(&self) -> Readiness {
+        if let Some((path, opened)) = &self.sqlite_file {
+            match FileIdentity::of(path) {
+                Ok(current) if current == *opened => {}
+                Ok(_) => {
+                    return Readiness::failed(format!(
+                        "le fichier {} a été remplacé depuis le démarrage",
+                        path.display()
+                    ));
+                }
+                Err(e) => {
+                    return Readiness::failed(format!(
+                        "le fichier {} est inaccessible : {e}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        let mut conn = match self.pool.get_timeout(READINESS_TIMEOUT) {
+            Ok(conn) => conn,
+            Err(e) => return Readiness::failed(format!("injoignable : {e}")),
+        };
+        let migrations = match pending_migrations(&mut conn) {
+            Ok(0) => "ok".to_owned(),
+            Ok(n) => format!("{n} migration(s) en attente"),
+            Err(e) => return Readiness::failed(format!("erreur : {e}")),
+        };
+        let ready = migrations == "ok";
+        Readiness {
+            ready,
+            checks: BTreeMap::from([("database", "ok".to_owned()), ("migrations", migrations)]),
+        }
+    }
+}
+
+impl Readiness {
+    fn failed(database: String) -> Readiness {
+        Readiness {
+            ready: false,
+            checks: BTreeMap::from([
+                ("database", database),
+                ("migrations", "non vérifiées".to_owned()),
+            ]),
+        }
+    }
+}
+
+fn migration_error(e: Box<dyn std::error::Error + Send + Sync>) -> DbError {
+    DbError::Migration(e.to_string())
+}
+
+/// Applies the migrations of the connection's backend; returns how many ran.
+fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    match conn {
+        DbConnection::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|done| done.len())
+            .map_err(migration_error),
+        DbConnection::Postgres(conn) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|done| done.len())
+                .map_err(migration_error);
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+    }
+}
+
+fn pending_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
+    match conn {
+        DbConnection::Sqlite(conn) => conn.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
+        DbConnection::Postgres(conn) => conn
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|p| p.len()),
+    }
+    .map_err(migration_error)
+}

@@ -1,0 +1,63 @@
+//! Every HTML error page comes from here.
+//!
+//! Policy: a handler returns a `PageError`; the person sees a French page that
+//! says what happened and what to do; the technical cause is logged once, here,
+//! and never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use maud::html;
+
+use super::layout;
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("Page introuvable")]
+    NotFound,
+    #[error("Service momentanément indisponible")]
+    Unavailable,
+}
+
+impl From<DbError> for PageError {
+    fn from(error: DbError) -> Self {
+        tracing::error!(error = %error, "database unavailable while rendering a page");
+        PageError::Unavailable
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let advice = match self {
+            PageError::NotFound => {
+                "L'adresse demandée n'existe pas. Vérifiez-la, ou revenez à l'accueil."
+            }
+            PageError::Unavailable => {
+                "Le service ne peut pas répondre pour l'instant. Réessayez dans quelques minutes ; si cela dure, signalez-le à votre responsable de gestion des comptes."
+            }
+        };
+        let title = self.to_string();
+        let body = layout::page(
+            &title,
+            html! {
+                h1 { (title) }
+                p { (advice) }
+                p { a href="/" { "Retour à l'accueil" } }
+            },
+        );
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .body(body.into_string())
+    }
+}
+
+pub async fn not_found() -> HttpResponse {
+    PageError::NotFound.error_response()
+}

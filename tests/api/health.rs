@@ -1,0 +1,79 @@
+use crate::on_each_backend;
+use serde_json::Value;
+
+on_each_backend! {
+    async fn healthz_says_the_process_is_alive(app) {
+        let response = app.get("/healthz").await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+    }
+
+    async fn readiness_follows_the_database(app) {
+        let response = app.get("/readyz").await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["checks"]["database"], "ok");
+        assert_eq!(body["checks"]["migrations"], "ok");
+
+        app.cut_database();
+        let response = app.get("/readyz").await;
+        assert_eq!(response.status(), 503);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["ready"], false);
+        let database = body["checks"]["database"].as_str().unwrap();
+        assert_ne!(database, "ok", "the body names the database as the problem");
+        // Liveness does not depend on the database: the process is fine.
+        assert_eq!(app.get("/healthz").await.status(), 200);
+
+        app.restore_database();
+        let response = app.get("/readyz").await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn every_response_carries_a_request_id(app) {
+        let first = app.get("/healthz").await;
+        let second = app.get("/page-qui-n-existe-pas").await;
+        let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id(&first).len(), 36, "a UUID");
+        assert_ne!(id(&first), id(&second), "one id per request");
+
+        let relayed = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .header("x-request-id", "lb-1234.abc")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(id(&relayed), "lb-1234.abc", "a load balancer's id is kept");
+
+        let forged = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .header("x-request-id", "<script>")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(id(&forged), "<script>", "an unsafe id is replaced");
+    }
+
+    async fn metrics_count_requests_by_route_and_status(app) {
+        app.get("/").await;
+        app.get("/").await;
+        app.get("/nulle-part").await;
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains(r#"relais_http_requests_total{method="GET",route="/",status="200"} 2"#),
+            "{metrics}"
+        );
+        assert!(metrics.contains(r#"status="404""#), "{metrics}");
+        assert!(
+            metrics.contains(r#"relais_http_request_duration_seconds_count{method="GET",route="/"} 2"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(r#"relais_db_pool_connections{state="max"} 4"#),
+            "{metrics}"
+        );
+    }
+}

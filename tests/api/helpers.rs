@@ -1,0 +1,242 @@
+//! `spawn_app` and what tests need around it.
+
+use std::path::PathBuf;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use relais::config::{Settings, Sources};
+use relais::db::Database;
+use relais::startup::Application;
+use tempfile::TempDir;
+
+pub const POSTGRES_URL_VARIABLE: &str = "RELAIS_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each test once per backend: `mod name { fn sqlite; fn postgres }`.
+/// The PostgreSQL variant returns early, saying so, when no server is given.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                    .await
+                    .expect("SQLite is always available");
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    )*};
+}
+
+/// A fresh PostgreSQL database, dropped with this value.
+pub struct PostgresDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PostgresDatabase {
+    /// `None`, with a line on stderr, when RELAIS_TEST_POSTGRES_URL is not set.
+    pub fn create() -> Option<PostgresDatabase> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+            eprintln!("PostgreSQL variant skipped: {POSTGRES_URL_VARIABLE} is not set");
+            return None;
+        };
+        let name = format!("relais_test_{}", uuid::Uuid::new_v4().simple());
+        let url = with_database_name(&admin_url, &name);
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VARIABLE}: cannot connect: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        Some(PostgresDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    pub fn admin(&self, sql: &str) {
+        let mut admin = PgConnection::establish(&self.admin_url).unwrap();
+        diesel::sql_query(sql).execute(&mut admin).unwrap();
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// The URL with its database path replaced.
+fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// Settings for a test: the embedded defaults, a random port, one worker,
+/// and every file under `dir`.
+pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
+    let mut settings = Settings::load(&Sources::default()).unwrap();
+    settings.server.address = "127.0.0.1:0".parse().unwrap();
+    settings.server.workers = 1;
+    settings.database.url = database_url;
+    settings.database.pool_size = 4;
+    settings.index.path = dir.path().join("index");
+    settings.mail.file_dir = dir.path().join("outbox");
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub settings: Settings,
+    pub database: Database,
+    pub client: reqwest::Client,
+    pub postgres: Option<PostgresDatabase>,
+    pub dir: TempDir,
+}
+
+/// Starts the real server on port 0 with its own database and index folder.
+/// `None` for PostgreSQL when no server is configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PostgresDatabase::create()?),
+    };
+    let database_url = match &postgres {
+        Some(db) => db.url.clone(),
+        None => sqlite_path(&dir).display().to_string(),
+    };
+    let settings = test_settings(&dir, database_url);
+    let application = Application::build(settings.clone()).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let database = application.database().clone();
+    tokio::spawn(application.run_until_stopped());
+    Some(TestApp {
+        address,
+        settings,
+        database,
+        client: reqwest::Client::new(),
+        postgres,
+        dir,
+    })
+}
+
+pub fn sqlite_path(dir: &TempDir) -> PathBuf {
+    dir.path().join("data").join("relais.db")
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Makes the database unusable from outside the application, as an
+    /// operator's mistake or an outage would.
+    pub fn cut_database(&self) {
+        match &self.postgres {
+            Some(db) => {
+                db.admin(&format!(
+                    "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+                    db.name
+                ));
+                db.admin(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                    db.name
+                ));
+            }
+            None => {
+                let path = sqlite_path(&self.dir);
+                std::fs::rename(&path, path.with_extension("moved")).unwrap();
+            }
+        }
+    }
+
+    pub fn restore_database(&self) {
+        match &self.postgres {
+            Some(db) => db.admin(&format!(
+                "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+                db.name
+            )),
+            None => {
+                let path = sqlite_path(&self.dir);
+                std::fs::rename(path.with_extension("moved"), &path).unwrap();
+            }
+        }
+    }
+}
+
+/// The relais binary built for these tests.
+pub fn relais_binary() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_relais"));
+    // The tests' own environment must not leak into the child's configuration.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("RELAIS") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn database_name_is_replaced_in_urls() {
+    assert_eq!(
+        with_database_name("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database_name("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database_name("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
+}

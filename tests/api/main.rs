@@ -1,0 +1,13 @@
+//! Integration tests: the real server on a random port, a real database
+//! (SQLite always; PostgreSQL too when RELAIS_TEST_POSTGRES_URL is set), a real
+//! browser when chromium-driver is installed.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod agencies;
+mod browser;
+mod configuration;
+mod health;
+mod home;
+mod migrations;
