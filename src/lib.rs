@@ -2,9 +2,14 @@
 //! `main.rs` only parses the command line.
 
 pub mod agencies;
+pub mod api;
+pub mod apikeys;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod offers;
+pub mod referentials;
+pub mod search;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -5,9 +5,20 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use std::collections::HashSet;
+use std::io::Write;
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::apikeys::{self, Scope};
 use crate::config::{Settings, Sources};
+use crate::offers::{self, demo_data, import};
 use crate::startup::{self, Application};
-use crate::{agencies, telemetry};
+use crate::{agencies, search, telemetry};
+
+/// The search key `relais demo` creates and prints.
+const DEMO_KEY: &str = "demo-recherche";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,7 +45,47 @@ enum Command {
     Demo,
     /// Affiche la configuration effective, après toutes les couches.
     Config,
+    /// Gère les clés d'API des programmes (système source, clients de recherche).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+    /// Importe des offres : pages de l'API France Travail ({"resultats": […]}) ou lignes JSON.
+    Import {
+        #[arg(required = true, value_name = "FICHIER")]
+        files: Vec<PathBuf>,
+    },
+    /// Reconstruit l'index de recherche à partir de la base (serveur arrêté).
+    Reindex,
+    /// Écrit sur la sortie standard des offres de démonstration, en lignes JSON.
+    DemoData {
+        /// Nombre d'offres.
+        #[arg(long, default_value_t = DEMO_OFFERS)]
+        offers: usize,
+        /// Graine : la même graine donne les mêmes offres.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyAction {
+    /// Crée une clé et l'affiche, une seule fois.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// ingest (système source des offres) ou search (recherche).
+        #[arg(long, value_parser = ["ingest", "search"])]
+        scope: String,
+    },
+    /// Liste les clés (jamais leur secret).
+    List,
+    /// Révoque la clé active de ce nom.
+    Revoke { name: String },
+}
+
+/// Offers the demo loads into an empty database.
+const DEMO_OFFERS: usize = 5_000;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&Sources::from_process(cli.config))?;
@@ -42,17 +93,154 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", settings.to_toml());
         return Ok(());
     }
+    if let Command::DemoData { offers, seed } = cli.command {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        demo_data::write_offers(&mut out, offers, seed, Utc::now())?;
+        out.flush()?;
+        return Ok(());
+    }
     telemetry::init(&settings.log);
     match cli.command {
         Command::Serve => serve(settings, false).await,
-        Command::Demo => serve(settings, true).await,
+        Command::Demo => {
+            load_demo_offers(&settings).await?;
+            serve(settings, true).await
+        }
         Command::Migrate => {
             startup::prepare(&settings).await?;
             println!("Base de données à jour ({}).", settings.database.url);
             Ok(())
         }
-        Command::Config => Ok(()),
+        Command::ApiKey { action } => api_key(&settings, action).await,
+        Command::Import { files } => import(&settings, files).await,
+        Command::Reindex => reindex(&settings).await,
+        Command::Config | Command::DemoData { .. } => Ok(()),
     }
+}
+
+async fn api_key(settings: &Settings, action: ApiKeyAction) -> anyhow::Result<()> {
+    let database = startup::prepare(settings).await?;
+    let mut conn = database.connection()?;
+    let now = Utc::now().naive_utc();
+    match action {
+        ApiKeyAction::Create { name, scope } => {
+            let scope = Scope::parse(&scope).context("portée inconnue")?;
+            let secret = apikeys::create(&mut conn, &name, scope, now)?;
+            println!(
+                "Clé « {name} » (portée {}) créée. Notez-la, elle ne sera plus affichée :",
+                scope.as_str()
+            );
+            println!("{secret}");
+        }
+        ApiKeyAction::List => {
+            let keys = apikeys::list(&mut conn)?;
+            if keys.is_empty() {
+                println!("Aucune clé d'API.");
+            }
+            for key in keys {
+                let state = match key.revoked_at {
+                    Some(at) => format!("révoquée le {}", at.format("%d/%m/%Y %H:%M")),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{:<24} {:<7} créée le {}  {state}",
+                    key.name,
+                    key.scope,
+                    key.created_at.format("%d/%m/%Y %H:%M")
+                );
+            }
+        }
+        ApiKeyAction::Revoke { name } => {
+            if apikeys::revoke(&mut conn, &name, now)? {
+                println!("Clé « {name} » révoquée.");
+            } else {
+                anyhow::bail!("aucune clé active ne porte le nom « {name} »");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn agency_codes(conn: &mut crate::db::DbConnection) -> anyhow::Result<HashSet<String>> {
+    Ok(agencies::list(conn)?.into_iter().map(|a| a.code).collect())
+}
+
+async fn import(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> {
+    let database = startup::prepare(settings).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = database.connection()?;
+        let codes = agency_codes(&mut conn)?;
+        let mut rejected = 0;
+        for path in files {
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let bar = ProgressBar::new(size).with_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message(path.display().to_string());
+            let report =
+                import::import_file(&mut conn, &codes, &path, Utc::now().naive_utc(), &|read| {
+                    bar.set_position(read)
+                })?;
+            bar.finish_and_clear();
+            println!(
+                "{} : {} créée(s), {} modifiée(s), {} inchangée(s), {} rejetée(s)",
+                path.display(),
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.rejected.len()
+            );
+            for rejection in &report.rejected {
+                println!("  rejetée, {} : {}", rejection.place, rejection.reason);
+            }
+            rejected += report.rejected.len();
+        }
+        if rejected > 0 {
+            println!("{rejected} offre(s) rejetée(s) ; les autres sont importées.");
+        }
+        println!("Un serveur relais en marche les rend cherchables dans la seconde.");
+        anyhow::Ok(())
+    })
+    .await?
+}
+
+async fn reindex(settings: &Settings) -> anyhow::Result<()> {
+    let database = startup::prepare(settings).await?;
+    let path = settings.index.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let total = offers::store::count(&mut *database.connection()?)?;
+        let bar = ProgressBar::new(u64::try_from(total).unwrap_or(0)).with_style(
+            ProgressStyle::with_template("Index [{bar:30}] {pos}/{len} offres ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let sequence = search::index::rebuild(&path, &database, &|n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        println!("Index reconstruit : {total} offres lues, jusqu'au changement n°{sequence}.");
+        anyhow::Ok(())
+    })
+    .await?
+}
+
+/// Loads the generated demo offers into an empty database.
+async fn load_demo_offers(settings: &Settings) -> anyhow::Result<()> {
+    let database = startup::prepare(settings).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = database.connection()?;
+        if offers::store::count(&mut conn)? > 0 {
+            return anyhow::Ok(());
+        }
+        let codes = agency_codes(&mut conn)?;
+        let bar = ProgressBar::new(DEMO_OFFERS as u64).with_message("Offres de démonstration");
+        let now = Utc::now();
+        for document in demo_data::DemoOffers::new(DEMO_OFFERS, 1, now) {
+            offers::ingest(&mut conn, &codes, document, now.naive_utc())?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        anyhow::Ok(())
+    })
+    .await?
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
@@ -64,6 +252,15 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo {
         let database = application.database().clone();
         let agencies = database.run(agencies::list).await?;
+        let (offers, key) = database
+            .run(|conn| {
+                let now = Utc::now().naive_utc();
+                // A fresh search key at every start: a secret is shown only once.
+                apikeys::revoke(conn, DEMO_KEY, now)?;
+                let key = apikeys::create(conn, DEMO_KEY, Scope::Search, now)?;
+                anyhow::Ok((offers::store::count(conn)?, key))
+            })
+            .await?;
         println!("relais — démonstration");
         println!("  Portail         : {url}");
         println!("  État du service : {url}healthz");
@@ -75,6 +272,11 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         println!(
             "  Courriels       : écrits dans {}, aucun envoi réel",
             settings.mail.file_dir.display()
+        );
+        println!("  Offres          : {offers}, cherchables dès que {url}readyz répond 200");
+        println!("  Recherche (API) : curl -H 'Authorization: Bearer {key}' \\");
+        println!(
+            "                    '{url}api/v1/offres/search?motsCles=vendeur&commune=13001&distance=20'"
         );
         println!("  Connexion       : pas encore de comptes dans cette version.");
         println!("Ctrl+C pour arrêter.");

@@ -49,6 +49,7 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct IndexSettings {
     pub path: PathBuf,
+    pub poll_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

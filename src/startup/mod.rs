@@ -2,14 +2,17 @@
 //! the binary and by the integration tests alike.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::agencies::{self, AgencyConfigError};
+use crate::api::AgencyCodes;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
+use crate::search::{self, Indexer, SearchError, SearchIndex};
 use crate::telemetry::{self, Metrics};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,11 +26,8 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
-    #[error("dossier de l'index {path} : {source}")]
-    IndexFolder {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Search(#[from] SearchError),
     #[error("métriques : {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("la préparation a été interrompue")]
@@ -38,6 +38,8 @@ pub struct Application {
     port: u16,
     server: Server,
     database: Database,
+    search: SearchIndex,
+    indexer: Indexer,
 }
 
 impl Application {
@@ -45,6 +47,20 @@ impl Application {
     /// picks a free port, which tests rely on).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let database = prepare(&settings).await?;
+        let agency_codes = database
+            .run(agencies::list)
+            .await?
+            .into_iter()
+            .map(|a| a.code)
+            .collect();
+        let (search, indexer) = {
+            let path = settings.index.path.clone();
+            let database = database.clone();
+            let poll = Duration::from_millis(settings.index.poll_interval_ms);
+            tokio::task::spawn_blocking(move || search::index::start(&path, database, poll))
+                .await
+                .map_err(|_| StartupError::Interrupted)??
+        };
         let address = settings.server.address;
         let listener = TcpListener::bind(address).map_err(|source| StartupError::Listen {
             address: address.to_string(),
@@ -59,11 +75,18 @@ impl Application {
             .port();
         let metrics = web::Data::new(Metrics::new()?);
         let app_database = web::Data::new(database.clone());
+        let app_search = web::Data::new(search.clone());
+        let waker = web::Data::new(indexer.waker());
+        let agency_codes = web::Data::new(AgencyCodes(agency_codes));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
                 .app_data(app_database.clone())
+                .app_data(app_search.clone())
+                .app_data(waker.clone())
+                .app_data(agency_codes.clone())
                 .app_data(metrics.clone())
+                .configure(crate::api::routes)
                 .configure(crate::web::routes)
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
@@ -84,6 +107,8 @@ impl Application {
             port,
             server,
             database,
+            search,
+            indexer,
         })
     }
 
@@ -100,21 +125,24 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped through `handle()`.
+    pub fn search(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    /// Serves until stopped through `handle()`, then stops the indexer
+    /// (which releases the index for the next process).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let indexer = self.indexer;
+        let _ = tokio::task::spawn_blocking(move || indexer.stop()).await;
+        served
     }
 }
 
-/// Opens (and migrates) the database, brings the agencies table up to date
-/// with the configuration, and creates the index folder.
+/// Opens (and migrates) the database and brings the agencies table up to
+/// date with the configuration.
 pub async fn prepare(settings: &Settings) -> Result<Database, StartupError> {
     let configured = agencies::load(&settings.agencies)?;
-    let index_path = settings.index.path.clone();
-    std::fs::create_dir_all(&index_path).map_err(|source| StartupError::IndexFolder {
-        path: index_path.display().to_string(),
-        source,
-    })?;
     let database_settings = settings.database.clone();
     let database = tokio::task::spawn_blocking(move || Database::open(&database_settings))
         .await

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::db::Database;
+use crate::search::SearchIndex;
 use crate::telemetry::Metrics;
 
 /// Alive: the process answers. Says nothing about the database.
@@ -11,9 +12,20 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready to serve: the database answers and is fully migrated.
-pub async fn readyz(database: web::Data<Database>) -> HttpResponse {
-    let readiness = database.readiness().await;
+/// Ready to serve: the database answers and is fully migrated, and the
+/// search index has caught up with it since start.
+pub async fn readyz(database: web::Data<Database>, search: web::Data<SearchIndex>) -> HttpResponse {
+    let mut readiness = database.readiness().await;
+    let index = if search.is_caught_up() {
+        "ok".to_owned()
+    } else {
+        format!(
+            "en construction (changement n°{} atteint)",
+            search.applied_sequence()
+        )
+    };
+    readiness.ready &= index == "ok";
+    readiness.checks.insert("index", index);
     if readiness.ready {
         HttpResponse::Ok().json(readiness)
     } else {

@@ -8,7 +8,9 @@ on_each_backend! {
         assert_eq!(listed.len(), 6);
 
         // A second start on the same database adds nothing.
-        let again = Application::build(app.settings.clone()).await.unwrap();
+        let mut settings = app.settings.clone();
+        settings.index.path = app.dir.path().join("index-2");
+        let again = Application::build(settings).await.unwrap();
         let listed = again.database().run(agencies::list).await.unwrap();
         assert_eq!(listed.len(), 6);
         let pertuis = listed.iter().find(|a| a.code == "84526").unwrap();
@@ -24,6 +26,7 @@ on_each_backend! {
         )
         .unwrap();
         let mut settings = app.settings.clone();
+        settings.index.path = app.dir.path().join("index-3");
         settings.agencies.file = file;
         let third = Application::build(settings).await.unwrap();
         let listed = third.database().run(agencies::list).await.unwrap();

@@ -2,9 +2,13 @@
 
 use std::path::PathBuf;
 
+use actix_web::dev::ServerHandle;
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use relais::apikeys::{self, Scope};
 use relais::config::{Settings, Sources};
 use relais::db::Database;
+use relais::offers::store;
+use relais::search::SearchIndex;
 use relais::startup::Application;
 use tempfile::TempDir;
 
@@ -124,6 +128,9 @@ pub struct TestApp {
     pub address: String,
     pub settings: Settings,
     pub database: Database,
+    pub search: SearchIndex,
+    pub handle: ServerHandle,
+    pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
     pub client: reqwest::Client,
     pub postgres: Option<PostgresDatabase>,
     pub dir: TempDir,
@@ -145,11 +152,16 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let application = Application::build(settings.clone()).await.unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     let database = application.database().clone();
-    tokio::spawn(application.run_until_stopped());
+    let search = application.search().clone();
+    let handle = application.handle();
+    let stopped = tokio::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
         settings,
         database,
+        search,
+        handle,
+        stopped,
         client: reqwest::Client::new(),
         postgres,
         dir,
@@ -161,6 +173,58 @@ pub fn sqlite_path(dir: &TempDir) -> PathBuf {
 }
 
 impl TestApp {
+    /// A new API key of that scope.
+    pub async fn key(&self, scope: Scope) -> String {
+        let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+        self.database
+            .run(move |conn| apikeys::create(conn, &name, scope, chrono::Utc::now().naive_utc()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn put_offer(&self, key: &str, document: &serde_json::Value) -> reqwest::Response {
+        let id = document["id"].as_str().unwrap();
+        self.client
+            .put(format!("{}/api/v1/offres/{id}", self.address))
+            .bearer_auth(key)
+            .json(document)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put_status(&self, key: &str, id: &str, status: &str) -> reqwest::Response {
+        self.client
+            .put(format!("{}/api/v1/offres/{id}/statut", self.address))
+            .bearer_auth(key)
+            .json(&serde_json::json!({ "statut": status }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn search(&self, key: &str, query: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}/api/v1/offres/search?{query}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until searches see every offer change committed so far.
+    pub async fn wait_for_index(&self) {
+        let latest = self.database.run(store::latest_sequence).await.unwrap();
+        self.search.wait_for(latest).await;
+    }
+
+    /// Stops the server and its indexer, releasing the index folder.
+    pub async fn stop(self) -> (Settings, TempDir, Option<PostgresDatabase>) {
+        self.handle.stop(true).await;
+        self.stopped.await.unwrap().unwrap();
+        (self.settings, self.dir, self.postgres)
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

@@ -7,7 +7,10 @@ mod helpers;
 
 mod agencies;
 mod browser;
+mod commands;
 mod configuration;
 mod health;
 mod home;
 mod migrations;
+mod offers;
+mod search;

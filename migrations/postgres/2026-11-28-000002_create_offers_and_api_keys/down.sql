@@ -1,0 +1,3 @@
+DROP TABLE api_keys;
+DROP TABLE offer_feed;
+DROP TABLE offers;

@@ -1,0 +1,87 @@
+//! Every API error response comes from here, as France Travail shapes them:
+//! `{"codeHttp": 400, "message": "…"}`, with `erreurs` listing each invalid
+//! field of a submitted offer. Messages are French and say what to fix; the
+//! technical cause of a 5xx is logged here, once, and not shown.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::apikeys::Scope;
+use crate::db::DbError;
+use crate::offers::{FieldError, IngestError};
+use crate::search::SearchError;
+use crate::search::params::ParamError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Param(#[from] ParamError),
+    #[error("Offre invalide : corrigez les champs listés dans « erreurs ».")]
+    InvalidOffer(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Clé d'API absente ou invalide : envoyez « Authorization: Bearer <clé> ».")]
+    Unauthorized,
+    #[error("Cette clé d'API n'a pas la portée « {} » nécessaire.", .0.as_str())]
+    Forbidden(Scope),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Service momentanément indisponible, réessayez dans un instant.")]
+    Unavailable,
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        tracing::error!(error = %error, "database error in the API");
+        ApiError::Unavailable
+    }
+}
+
+impl From<SearchError> for ApiError {
+    fn from(error: SearchError) -> Self {
+        tracing::error!(error = %error, "search index error in the API");
+        ApiError::Unavailable
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Invalid(errors) => ApiError::InvalidOffer(errors),
+            IngestError::Database(error) => error.into(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Param(_) | ApiError::InvalidOffer(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let mut body = json!({ "codeHttp": status.as_u16(), "message": self.to_string() });
+        if let ApiError::InvalidOffer(errors) = self {
+            body["erreurs"] = json!(errors);
+        }
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(body)
+    }
+}
+
+pub async fn no_such_route() -> HttpResponse {
+    ApiError::NotFound("Aucune ressource à cette adresse de l'API.".to_owned()).error_response()
+}

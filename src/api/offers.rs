@@ -1,0 +1,170 @@
+//! Offers over HTTP: ingest (scope `ingest`), read (any key), search (scope
+//! `search`).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::AgencyCodes;
+use super::auth::ApiClient;
+use super::errors::ApiError;
+use crate::apikeys::Scope;
+use crate::db::Database;
+use crate::offers::{self, FieldError, OfferId, OfferStatus, Upserted, store};
+use crate::search::params::{Context, SearchRequest};
+use crate::search::{IndexerWaker, SearchIndex, query};
+
+fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
+    OfferId::parse(raw).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "Identifiant d'offre « {raw} » invalide : 1 à 32 lettres, chiffres, « - », « _ » ou « . »."
+        ))
+    })
+}
+
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "Corps de la requête illisible : JSON invalide (ligne {}, colonne {}).",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// `PUT /api/v1/offres/{id}`: creates (201) or replaces (200) an offer.
+pub async fn put(
+    client: ApiClient,
+    path: web::Path<String>,
+    body: web::Bytes,
+    database: web::Data<Database>,
+    agencies: web::Data<AgencyCodes>,
+    indexer: web::Data<IndexerWaker>,
+) -> Result<HttpResponse, ApiError> {
+    client.require(Scope::Ingest)?;
+    let id = offer_id(&path)?;
+    let document = json_body(&body)?;
+    match document.get("id").and_then(Value::as_str) {
+        Some(body_id) if body_id != id.as_str() => {
+            return Err(ApiError::InvalidOffer(vec![FieldError {
+                champ: "id".to_owned(),
+                message: format!(
+                    "« {body_id} » diffère de l'identifiant de l'adresse « {} »",
+                    id.as_str()
+                ),
+            }]));
+        }
+        _ => {}
+    }
+    let agencies = agencies.into_inner();
+    let (id, outcome) = database
+        .run(move |conn| offers::ingest(conn, &agencies.0, document, Utc::now().naive_utc()))
+        .await?;
+    indexer.wake();
+    let (status, result) = match outcome {
+        Upserted::Created => (StatusCode::CREATED, "creee"),
+        Upserted::Updated => (StatusCode::OK, "modifiee"),
+        Upserted::Unchanged => (StatusCode::OK, "inchangee"),
+    };
+    Ok(HttpResponse::build(status).json(json!({ "id": id.as_str(), "resultat": result })))
+}
+
+/// `PUT /api/v1/offres/{id}/statut` with `{"statut": "suspendue"}`.
+pub async fn put_status(
+    client: ApiClient,
+    path: web::Path<String>,
+    body: web::Bytes,
+    database: web::Data<Database>,
+    indexer: web::Data<IndexerWaker>,
+) -> Result<HttpResponse, ApiError> {
+    client.require(Scope::Ingest)?;
+    let id = offer_id(&path)?;
+    let body = json_body(&body)?;
+    let allowed = OfferStatus::ALL.map(OfferStatus::as_str).join(", ");
+    let status = body
+        .get("statut")
+        .and_then(Value::as_str)
+        .and_then(OfferStatus::parse)
+        .ok_or_else(|| {
+            ApiError::InvalidOffer(vec![FieldError {
+                champ: "statut".to_owned(),
+                message: format!("une de ces valeurs est attendue : {allowed}"),
+            }])
+        })?;
+    let target = id.clone();
+    let found = database
+        .run(move |conn| store::set_status(conn, &target, status))
+        .await?;
+    if !found {
+        return Err(not_found(&id));
+    }
+    indexer.wake();
+    Ok(HttpResponse::Ok().json(json!({ "id": id.as_str(), "statut": status.as_str() })))
+}
+
+fn not_found(id: &OfferId) -> ApiError {
+    ApiError::NotFound(format!(
+        "Aucune offre ne porte l'identifiant « {} ».",
+        id.as_str()
+    ))
+}
+
+/// `GET /api/v1/offres/{id}`: the offer document with its `statut`.
+pub async fn get(
+    _client: ApiClient,
+    path: web::Path<String>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    let id = offer_id(&path)?;
+    let target = id.clone();
+    let stored = database
+        .run(move |conn| store::find(conn, &target))
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let mut document = stored.document();
+    document.insert("statut".to_owned(), Value::String(stored.status));
+    Ok(HttpResponse::Ok().json(document))
+}
+
+/// `GET /api/v1/offres/search`: France Travail's search, paged with `range`.
+pub async fn search(
+    client: ApiClient,
+    req: HttpRequest,
+    index: web::Data<SearchIndex>,
+    agencies: web::Data<AgencyCodes>,
+) -> Result<HttpResponse, ApiError> {
+    client.require(Scope::Search)?;
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|_| ApiError::BadRequest("Paramètres de recherche illisibles.".to_owned()))?
+        .into_inner();
+    let context = Context {
+        agencies: &agencies.0,
+        now: Utc::now().timestamp(),
+    };
+    let request = SearchRequest::parse(&pairs, &context)?;
+    let index = index.into_inner();
+    let (start, end) = (request.start, request.end);
+    let results = tokio::task::spawn_blocking(move || query::search(&index, &request))
+        .await
+        .map_err(|_| ApiError::Unavailable)??;
+    let total = results.total;
+    if total == 0 || start >= total {
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::CONTENT_RANGE, format!("offres */{total}")))
+            .finish());
+    }
+    let last = end.min(total - 1);
+    let status = if last + 1 < total {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status)
+        .insert_header((
+            header::CONTENT_RANGE,
+            format!("offres {start}-{last}/{total}"),
+        ))
+        .insert_header((header::ACCEPT_RANGES, "offres 150"))
+        .json(json!({ "resultats": results.offers, "filtresPossibles": results.facets })))
+}

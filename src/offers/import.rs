@@ -1,0 +1,146 @@
+//! Bulk import of offers from files: France Travail API response pages
+//! (`{"resultats": […]}`) or JSON Lines, one offer per line. A bad record is
+//! reported with where it is and why, and the rest goes on; importing the
+//! same file twice changes nothing the second time.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::{IngestError, Upserted, ingest};
+use crate::db::{DbConnection, DbError};
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<Rejection>,
+}
+
+/// A record left out: where it is (line or position in `resultats`) and why.
+#[derive(Debug)]
+pub struct Rejection {
+    pub place: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("lecture de {path} impossible : {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} n'est ni une page de l'API (objet avec « resultats ») ni des lignes JSON")]
+    Format { path: String },
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl ImportReport {
+    fn record(
+        &mut self,
+        place: String,
+        outcome: Result<Upserted, IngestError>,
+    ) -> Result<(), DbError> {
+        match outcome {
+            Ok(Upserted::Created) => self.created += 1,
+            Ok(Upserted::Updated) => self.updated += 1,
+            Ok(Upserted::Unchanged) => self.unchanged += 1,
+            Err(IngestError::Invalid(errors)) => {
+                let reason = errors
+                    .iter()
+                    .map(|e| {
+                        if e.champ.is_empty() {
+                            e.message.clone()
+                        } else {
+                            format!("champ « {} » : {}", e.champ, e.message)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ; ");
+                self.rejected.push(Rejection { place, reason });
+            }
+            Err(IngestError::Database(error)) => return Err(error),
+        }
+        Ok(())
+    }
+}
+
+/// Imports one file. `progress` receives the number of bytes read so far.
+pub fn import_file(
+    conn: &mut DbConnection,
+    agencies: &HashSet<String>,
+    path: &Path,
+    now: NaiveDateTime,
+    progress: &dyn Fn(u64),
+) -> Result<ImportReport, ImportError> {
+    let read_error = |source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(read_error)?);
+    let mut first = String::new();
+    reader.read_line(&mut first).map_err(read_error)?;
+    let mut report = ImportReport::default();
+    let mut ingest_one = |report: &mut ImportReport, place: String, document: Value| {
+        let outcome = ingest(conn, agencies, document, now).map(|(_, upserted)| upserted);
+        report.record(place, outcome)
+    };
+
+    // JSON Lines when the first line is a whole object (valid or not) that
+    // is not itself a page; a page may be spread over several lines.
+    let trimmed = first.trim();
+    let one_line_object = trimmed.len() > 1 && trimmed.starts_with('{') && trimmed.ends_with('}');
+    let is_page =
+        serde_json::from_str::<Value>(trimmed).is_ok_and(|v| v.get("resultats").is_some());
+    match one_line_object && !is_page {
+        true => {
+            let mut line = first;
+            let mut number = 1;
+            let mut read = 0;
+            loop {
+                read += line.len() as u64;
+                progress(read);
+                if !line.trim().is_empty() {
+                    let place = format!("ligne {number}");
+                    match serde_json::from_str::<Value>(&line) {
+                        Ok(document) => ingest_one(&mut report, place, document)?,
+                        Err(e) => report.rejected.push(Rejection {
+                            place,
+                            reason: format!("JSON invalide : {e}"),
+                        }),
+                    }
+                }
+                line.clear();
+                if reader.read_line(&mut line).map_err(read_error)? == 0 {
+                    break;
+                }
+                number += 1;
+            }
+        }
+        false => {
+            // A page of the API, possibly spread over several lines.
+            let mut text = first;
+            reader.read_to_string(&mut text).map_err(read_error)?;
+            progress(text.len() as u64);
+            let format_error = || ImportError::Format {
+                path: path.display().to_string(),
+            };
+            let page: Value = serde_json::from_str(&text).map_err(|_| format_error())?;
+            let Some(Value::Array(offers)) = page.get("resultats") else {
+                return Err(format_error());
+            };
+            for (position, document) in offers.iter().enumerate() {
+                let place = format!("resultats[{position}]");
+                ingest_one(&mut report, place, document.clone())?;
+            }
+        }
+    }
+    Ok(report)
+}

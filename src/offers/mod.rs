@@ -1,0 +1,38 @@
+//! Offers: the model and its checks, the store and change feed, bulk import
+//! and the demo data generator.
+
+pub mod demo_data;
+pub mod import;
+pub mod model;
+pub mod store;
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+pub use model::{FieldError, Offer, OfferId, OfferStatus};
+pub use store::Upserted;
+
+use crate::db::{DbConnection, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("offre invalide")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Checks a submitted offer and stores it: the one path for the ingest API,
+/// the import command, the demo data and the upstream sync.
+pub fn ingest(
+    conn: &mut DbConnection,
+    agencies: &HashSet<String>,
+    document: Value,
+    now: NaiveDateTime,
+) -> Result<(OfferId, Upserted), IngestError> {
+    let offer = Offer::parse(document, agencies).map_err(IngestError::Invalid)?;
+    let outcome = store::upsert(conn, &offer, now)?;
+    Ok((offer.id, outcome))
+}

@@ -1,0 +1,178 @@
+//! Offers in the database, the source of truth, and the change feed the
+//! search index follows: every write takes the next sequence number.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use super::model::{Offer, OfferId, OfferStatus};
+use crate::db::schema::{offer_feed, offers};
+use crate::db::{DbConnection, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+    /// The same document was already stored: nothing written.
+    Unchanged,
+}
+
+/// An offer as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = offers)]
+pub struct StoredOffer {
+    pub id: String,
+    pub status: String,
+    pub document: String,
+    pub sequence: i64,
+}
+
+impl StoredOffer {
+    pub fn status(&self) -> Option<OfferStatus> {
+        OfferStatus::parse(&self.status)
+    }
+
+    pub fn document(&self) -> Map<String, Value> {
+        match serde_json::from_str(&self.document) {
+            Ok(Value::Object(document)) => document,
+            _ => Map::new(),
+        }
+    }
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = offers)]
+struct OfferRow<'a> {
+    id: &'a str,
+    agency_code: &'a str,
+    title: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    contract_type: Option<&'a str>,
+    rome_code: Option<&'a str>,
+    commune: Option<&'a str>,
+    department: Option<&'a str>,
+    published: bool,
+    with_preselection: bool,
+    aided_contract: bool,
+    iae: bool,
+    document: &'a str,
+    sequence: i64,
+    received_at: NaiveDateTime,
+}
+
+/// Takes the next feed sequence. Runs first in a write transaction: on
+/// PostgreSQL the row lock it takes orders concurrent writers, so that
+/// sequences become visible in order; SQLite has a single writer anyway.
+fn next_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
+    diesel::update(offer_feed::table.find(1))
+        .set(offer_feed::last_sequence.eq(offer_feed::last_sequence + 1))
+        .execute(conn)?;
+    Ok(offer_feed::table
+        .find(1)
+        .select(offer_feed::last_sequence)
+        .first(conn)?)
+}
+
+/// Creates or replaces an offer. A replaced offer keeps its status: only the
+/// status endpoint changes it.
+pub fn upsert(
+    conn: &mut DbConnection,
+    offer: &Offer,
+    now: NaiveDateTime,
+) -> Result<Upserted, DbError> {
+    let document = Value::Object(offer.document.clone()).to_string();
+    conn.transaction(|conn| {
+        let sequence = next_sequence(conn)?;
+        let existing: Option<String> = offers::table
+            .find(offer.id.as_str())
+            .select(offers::document)
+            .first(conn)
+            .optional()?;
+        if existing.as_deref() == Some(document.as_str()) {
+            return Ok(Upserted::Unchanged);
+        }
+        let facts = &offer.facts;
+        let row = OfferRow {
+            id: offer.id.as_str(),
+            agency_code: &facts.agency_code,
+            title: &facts.title,
+            created_at: facts.created_at,
+            updated_at: facts.updated_at,
+            contract_type: facts.contract_type.as_deref(),
+            rome_code: facts.rome_code.as_deref(),
+            commune: facts.commune.as_deref(),
+            department: facts.department.as_deref(),
+            published: facts.published,
+            with_preselection: facts.with_preselection,
+            aided_contract: facts.aided_contract,
+            iae: facts.iae,
+            document: &document,
+            sequence,
+            received_at: now,
+        };
+        if existing.is_some() {
+            diesel::update(offers::table.find(offer.id.as_str()))
+                .set(&row)
+                .execute(conn)?;
+            Ok(Upserted::Updated)
+        } else {
+            diesel::insert_into(offers::table)
+                .values((&row, offers::status.eq(OfferStatus::Active.as_str())))
+                .execute(conn)?;
+            Ok(Upserted::Created)
+        }
+    })
+}
+
+/// Sets an offer's status; `false` when the offer is unknown.
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &OfferId,
+    status: OfferStatus,
+) -> Result<bool, DbError> {
+    conn.transaction(|conn| {
+        let sequence = next_sequence(conn)?;
+        let updated = diesel::update(offers::table.find(id.as_str()))
+            .set((
+                offers::status.eq(status.as_str()),
+                offers::sequence.eq(sequence),
+            ))
+            .execute(conn)?;
+        Ok(updated == 1)
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: &OfferId) -> Result<Option<StoredOffer>, DbError> {
+    Ok(offers::table
+        .find(id.as_str())
+        .select(StoredOffer::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Offers changed after `sequence`, in feed order.
+pub fn changes_since(
+    conn: &mut DbConnection,
+    sequence: i64,
+    limit: i64,
+) -> Result<Vec<StoredOffer>, DbError> {
+    Ok(offers::table
+        .filter(offers::sequence.gt(sequence))
+        .order(offers::sequence.asc())
+        .limit(limit)
+        .select(StoredOffer::as_select())
+        .load(conn)?)
+}
+
+/// The sequence of the latest committed offer change (0 when none).
+pub fn latest_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
+    let latest: Option<i64> = offers::table
+        .select(diesel::dsl::max(offers::sequence))
+        .first(conn)?;
+    Ok(latest.unwrap_or(0))
+}
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, DbError> {
+    Ok(offers::table.count().get_result(conn)?)
+}

@@ -1,0 +1,299 @@
+//! Public French referentials shipped with relais (config/referentiels):
+//! communes with their town-hall coordinates, ROME jobs, NAF divisions, and
+//! France Travail's contract types and natures. Parsed once, on first use.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+
+const COMMUNES_CSV: &str = include_str!("../../config/referentiels/communes.csv");
+const ROME_CSV: &str = include_str!("../../config/referentiels/rome.csv");
+const SECTORS_CSV: &str = include_str!("../../config/referentiels/secteurs.csv");
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Commune {
+    /// INSEE code.
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub postal_codes: Vec<String>,
+    /// 0 where unknown.
+    pub population: u64,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// A municipal arrondissement of Paris, Lyon or Marseille.
+    pub is_arrondissement: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    /// ROME code, e.g. "F1602".
+    pub code: String,
+    pub label: String,
+    /// NAF divisions where the job occurs.
+    pub sectors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeLabel {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sector {
+    /// NAF division, two digits.
+    pub code: String,
+    pub label: String,
+}
+
+/// France Travail contract types (`typeContrat`).
+pub const CONTRACT_TYPES: &[CodeLabel] = &[
+    CodeLabel {
+        code: "CDI",
+        label: "Contrat à durée indéterminée",
+    },
+    CodeLabel {
+        code: "CDD",
+        label: "Contrat à durée déterminée",
+    },
+    CodeLabel {
+        code: "MIS",
+        label: "Mission intérimaire",
+    },
+    CodeLabel {
+        code: "SAI",
+        label: "Contrat travail saisonnier",
+    },
+    CodeLabel {
+        code: "DIN",
+        label: "CDI intérimaire",
+    },
+    CodeLabel {
+        code: "CCE",
+        label: "Profession commerciale",
+    },
+    CodeLabel {
+        code: "FRA",
+        label: "Franchise",
+    },
+    CodeLabel {
+        code: "LIB",
+        label: "Profession libérale",
+    },
+    CodeLabel {
+        code: "REP",
+        label: "Reprise d'entreprise",
+    },
+    CodeLabel {
+        code: "TTI",
+        label: "Travail temporaire insertion",
+    },
+    CodeLabel {
+        code: "DDI",
+        label: "CDD insertion",
+    },
+];
+
+/// France Travail contract natures (`natureContrat`).
+pub const CONTRACT_NATURES: &[CodeLabel] = &[
+    CodeLabel {
+        code: "E1",
+        label: "Contrat travail",
+    },
+    CodeLabel {
+        code: "E2",
+        label: "Contrat apprentissage",
+    },
+    CodeLabel {
+        code: "FS",
+        label: "Cont. professionnalisation",
+    },
+    CodeLabel {
+        code: "FA",
+        label: "Cont. aidé",
+    },
+    CodeLabel {
+        code: "FT",
+        label: "CUI - CAE",
+    },
+    CodeLabel {
+        code: "FU",
+        label: "CUI - CIE",
+    },
+    CodeLabel {
+        code: "I1",
+        label: "Insertion par l'activ.éco.",
+    },
+    CodeLabel {
+        code: "NS",
+        label: "Emploi non salarié",
+    },
+    CodeLabel {
+        code: "FV",
+        label: "Contrat PEC",
+    },
+];
+
+pub struct Referentials {
+    pub communes: Vec<Commune>,
+    pub jobs: Vec<Job>,
+    pub sectors: Vec<Sector>,
+    commune_index: HashMap<String, usize>,
+    job_index: HashMap<String, usize>,
+}
+
+/// The referentials, parsed on first use. The files are compiled in and
+/// checked by tests, so a parse failure is a build defect.
+pub fn get() -> &'static Referentials {
+    static REFERENTIALS: OnceLock<Referentials> = OnceLock::new();
+    REFERENTIALS.get_or_init(|| Referentials::parse().unwrap_or_else(|e| panic!("{e}")))
+}
+
+impl Referentials {
+    fn parse() -> Result<Referentials, String> {
+        let communes = parse_communes()?;
+        let jobs = parse_jobs()?;
+        let sectors = parse_sectors()?;
+        let commune_index = communes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code.clone(), i))
+            .collect();
+        let job_index = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.code.clone(), i))
+            .collect();
+        Ok(Referentials {
+            communes,
+            jobs,
+            sectors,
+            commune_index,
+            job_index,
+        })
+    }
+
+    pub fn commune(&self, insee_code: &str) -> Option<&Commune> {
+        self.commune_index
+            .get(insee_code)
+            .map(|&i| &self.communes[i])
+    }
+
+    pub fn job(&self, rome_code: &str) -> Option<&Job> {
+        self.job_index.get(rome_code).map(|&i| &self.jobs[i])
+    }
+}
+
+/// The commune that holds an arrondissement (Paris, Lyon, Marseille), for
+/// an arrondissement's INSEE code.
+pub fn city_of_arrondissement(insee_code: &str) -> Option<&'static str> {
+    let number: u32 = insee_code.parse().ok()?;
+    match number {
+        75101..=75120 => Some("75056"),
+        69381..=69389 => Some("69123"),
+        13201..=13216 => Some("13055"),
+        _ => None,
+    }
+}
+
+fn reader(csv: &'static str) -> csv::Reader<&'static [u8]> {
+    csv::Reader::from_reader(csv.as_bytes())
+}
+
+fn parse_communes() -> Result<Vec<Commune>, String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code_insee: String,
+        nom: String,
+        departement: String,
+        codes_postaux: String,
+        /// "\N" where INSEE gives none.
+        population: String,
+        latitude: f64,
+        longitude: f64,
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    reader(COMMUNES_CSV)
+        .deserialize::<Row>()
+        .map(|row| {
+            let row = row.map_err(|e| format!("communes.csv : {e}"))?;
+            Ok(Commune {
+                postal_codes: row
+                    .codes_postaux
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                is_arrondissement: row.kind == "ARM",
+                code: row.code_insee,
+                name: row.nom,
+                department: row.departement,
+                population: row.population.parse().unwrap_or(0),
+                latitude: row.latitude,
+                longitude: row.longitude,
+            })
+        })
+        .collect()
+}
+
+fn parse_jobs() -> Result<Vec<Job>, String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code_rome: String,
+        libelle: String,
+        secteurs_naf: String,
+    }
+    reader(ROME_CSV)
+        .deserialize::<Row>()
+        .map(|row| {
+            let row = row.map_err(|e| format!("rome.csv : {e}"))?;
+            Ok(Job {
+                sectors: row
+                    .secteurs_naf
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                code: row.code_rome,
+                label: row.libelle,
+            })
+        })
+        .collect()
+}
+
+fn parse_sectors() -> Result<Vec<Sector>, String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code_naf_division: String,
+        libelle: String,
+    }
+    reader(SECTORS_CSV)
+        .deserialize::<Row>()
+        .map(|row| {
+            let row = row.map_err(|e| format!("secteurs.csv : {e}"))?;
+            Ok(Sector {
+                code: row.code_naf_division,
+                label: row.libelle,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_referentials_parse_completely() {
+        let referentials = Referentials::parse().expect("referentials parse");
+        assert_eq!(referentials.communes.len(), 34_915);
+        assert_eq!(referentials.jobs.len(), 1_584);
+        assert_eq!(referentials.sectors.len(), 89);
+        let aix = referentials.commune("13001").expect("Aix-en-Provence");
+        assert_eq!(aix.name, "Aix-en-Provence");
+        assert!(aix.postal_codes.contains(&"13090".to_owned()));
+        assert_eq!(city_of_arrondissement("13201"), Some("13055"));
+        assert_eq!(city_of_arrondissement("13001"), None);
+    }
+}

@@ -1,0 +1,363 @@
+//! The on-disk index and its single writer, the indexer thread that follows
+//! the database's offer feed.
+//!
+//! The indexer applies offer changes in sequence order, commits after each
+//! batch with `{schema_version, sequence}` as the commit payload, and reloads
+//! the reader right after: a search sees a change as soon as it is committed.
+//! Other nodes' writes are found by polling the feed; local writes wake the
+//! indexer at once.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tokio::sync::watch;
+
+use super::schema::{self, OfferFields, SCHEMA_VERSION};
+use crate::db::{Database, DbError};
+use crate::offers::model::{Offer, OfferStatus};
+use crate::offers::store;
+
+/// Changes applied per commit while following the feed.
+const FOLLOW_BATCH: i64 = 1_000;
+/// Changes applied per commit while rebuilding: fewer, larger segments.
+const REBUILD_BATCH: i64 = 20_000;
+const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("index de recherche : {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("dossier de l'index : {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(
+        "l'index de recherche est déjà utilisé par un autre processus relais ; arrêtez-le d'abord"
+    )]
+    Busy,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CommitPayload {
+    schema_version: u32,
+    sequence: i64,
+}
+
+/// The read side, shared by every request.
+#[derive(Clone)]
+pub struct SearchIndex {
+    reader: IndexReader,
+    /// The French analyzer, for queries: the same as for documents.
+    pub analyzer: TextAnalyzer,
+    pub fields: OfferFields,
+    applied: watch::Receiver<i64>,
+    caught_up: Arc<AtomicBool>,
+}
+
+impl SearchIndex {
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The last feed sequence visible to searches.
+    pub fn applied_sequence(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// Waits until searches see every change up to `sequence`.
+    pub async fn wait_for(&self, sequence: i64) {
+        let mut applied = self.applied.clone();
+        // An error means the indexer stopped: nothing more will come.
+        let _ = applied.wait_for(|&s| s >= sequence).await;
+    }
+
+    /// Whether the index has caught up with the database since start.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
+    }
+}
+
+enum Signal {
+    Wake,
+    Stop,
+}
+
+/// The write side: owns the only `IndexWriter`, on its own thread.
+pub struct Indexer {
+    signals: mpsc::Sender<Signal>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// A handle to wake the indexer after a local write.
+#[derive(Clone)]
+pub struct IndexerWaker(mpsc::Sender<Signal>);
+
+impl IndexerWaker {
+    pub fn wake(&self) {
+        // A stopped indexer has nothing to wake.
+        let _ = self.0.send(Signal::Wake);
+    }
+}
+
+/// What the writer works with.
+struct Writing {
+    writer: IndexWriter<TantivyDocument>,
+    reader: IndexReader,
+    fields: OfferFields,
+    applied: watch::Sender<i64>,
+}
+
+/// Opens the index at `path` (rebuilding it when it is missing, damaged or
+/// of another schema version) and starts the indexer thread.
+pub fn start(
+    path: &Path,
+    database: Database,
+    poll: Duration,
+) -> Result<(SearchIndex, Indexer), SearchError> {
+    let (index, stored) = open_or_create(path)?;
+    let writing = writing(&index)?;
+    let caught_up = Arc::new(AtomicBool::new(false));
+    let latest = store::latest_sequence(&mut *database.connection()?)?;
+    let from = match stored {
+        // An index ahead of the database belongs to another database.
+        Some(sequence) if sequence <= latest => sequence,
+        _ => {
+            writing.writer.delete_all_documents()?;
+            0
+        }
+    };
+    writing.applied.send_replace(from);
+    let analyzer = index.tokenizers().get(schema::FRENCH).ok_or_else(|| {
+        tantivy::TantivyError::InvalidArgument("analyseur français absent".into())
+    })?;
+    let search = SearchIndex {
+        reader: writing.reader.clone(),
+        analyzer,
+        fields: writing.fields.clone(),
+        applied: writing.applied.subscribe(),
+        caught_up: caught_up.clone(),
+    };
+    let (signals, receiver) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("relais-indexer".into())
+        .spawn(move || follow(writing, database, receiver, poll, caught_up))?;
+    Ok((
+        search,
+        Indexer {
+            signals,
+            thread: Some(thread),
+        },
+    ))
+}
+
+/// Rebuilds the whole index from the database, reporting progress.
+pub fn rebuild(
+    path: &Path,
+    database: &Database,
+    progress: &dyn Fn(usize),
+) -> Result<i64, SearchError> {
+    let (index, _) = open_or_create(path)?;
+    let mut writing = writing(&index)?;
+    writing.writer.delete_all_documents()?;
+    writing.applied.send_replace(0);
+    let applied = catch_up(&mut writing, database, REBUILD_BATCH, progress)?;
+    if applied == 0 {
+        commit(&mut writing.writer, 0)?;
+    }
+    Ok(*writing.applied.borrow())
+}
+
+impl Indexer {
+    pub fn waker(&self) -> IndexerWaker {
+        IndexerWaker(self.signals.clone())
+    }
+
+    /// Stops the thread after its current batch; the writer lock is released.
+    pub fn stop(mut self) {
+        let _ = self.signals.send(Signal::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        let _ = self.signals.send(Signal::Stop);
+    }
+}
+
+fn writing(index: &Index) -> Result<Writing, SearchError> {
+    let (_, fields) = schema::build();
+    let writer = index
+        .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+        .map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => SearchError::Busy,
+            other => SearchError::Index(other),
+        })?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    let (applied, _) = watch::channel(0);
+    Ok(Writing {
+        writer,
+        reader,
+        fields,
+        applied,
+    })
+}
+
+fn follow(
+    mut writing: Writing,
+    database: Database,
+    signals: mpsc::Receiver<Signal>,
+    poll: Duration,
+    caught_up: Arc<AtomicBool>,
+) {
+    loop {
+        match catch_up(&mut writing, &database, FOLLOW_BATCH, &|_| {}) {
+            Ok(_) => caught_up.store(true, Ordering::Release),
+            Err(error) => {
+                tracing::error!(%error, "indexer could not follow the offer feed; will retry")
+            }
+        }
+        match signals.recv_timeout(poll) {
+            Ok(Signal::Wake) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // Wakes that came meanwhile are served by the next pass.
+        while let Ok(signal) = signals.try_recv() {
+            if matches!(signal, Signal::Stop) {
+                return;
+            }
+        }
+    }
+}
+
+/// Applies every change after the last applied one; returns how many.
+fn catch_up(
+    writing: &mut Writing,
+    database: &Database,
+    batch: i64,
+    progress: &dyn Fn(usize),
+) -> Result<usize, SearchError> {
+    let mut conn = database.connection()?;
+    let mut from = *writing.applied.borrow();
+    let mut total = 0;
+    loop {
+        let changes = store::changes_since(&mut conn, from, batch)?;
+        let Some(last) = changes.last() else {
+            return Ok(total);
+        };
+        let last_sequence = last.sequence;
+        for offer in &changes {
+            writing
+                .writer
+                .delete_term(Term::from_field_text(writing.fields.id, &offer.id));
+            if offer.status() != Some(OfferStatus::Active) {
+                continue;
+            }
+            match Offer::facts_of(&offer.document()) {
+                Some(facts) => {
+                    writing.writer.add_document(writing.fields.document(
+                        &offer.id,
+                        &facts,
+                        &offer.document,
+                    ))?;
+                }
+                None => {
+                    tracing::error!(sequence = offer.sequence, "stored offer cannot be indexed")
+                }
+            }
+        }
+        commit(&mut writing.writer, last_sequence)?;
+        writing.reader.reload()?;
+        writing.applied.send_replace(last_sequence);
+        from = last_sequence;
+        total += changes.len();
+        progress(changes.len());
+    }
+}
+
+fn commit(writer: &mut IndexWriter<TantivyDocument>, sequence: i64) -> Result<(), SearchError> {
+    let payload = serde_json::json!(CommitPayload {
+        schema_version: SCHEMA_VERSION,
+        sequence,
+    })
+    .to_string();
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    Ok(())
+}
+
+/// The index and the sequence it holds, or `None` when it must be rebuilt.
+fn open_or_create(path: &Path) -> Result<(Index, Option<i64>), SearchError> {
+    std::fs::create_dir_all(path)?;
+    if path.join("meta.json").exists() {
+        match open_existing(path) {
+            Ok(opened) => return Ok(opened),
+            Err(reason) => {
+                tracing::warn!(%reason, "search index unusable; rebuilding it from the database");
+                clear_index_files(path)?;
+            }
+        }
+    }
+    let (schema, _) = schema::build();
+    let index = Index::create_in_dir(path, schema)?;
+    schema::register_analyzer(&index);
+    Ok((index, None))
+}
+
+fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
+    let index = Index::open_in_dir(path).map_err(|e| e.to_string())?;
+    schema::register_analyzer(&index);
+    let metas = index.load_metas().map_err(|e| e.to_string())?;
+    let payload: Option<CommitPayload> = metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok());
+    match payload {
+        Some(p) if p.schema_version == SCHEMA_VERSION => {
+            // Opening every segment proves the files are all there.
+            index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+                .map(|_: IndexReader| ())
+                .map_err(|e| e.to_string())?;
+            Ok((index, Some(p.sequence)))
+        }
+        Some(p) => Err(format!(
+            "schema version {} instead of {SCHEMA_VERSION}",
+            p.schema_version
+        )),
+        None => Err("no commit payload".to_owned()),
+    }
+}
+
+/// Removes tantivy's files only, never anything else a misconfigured path
+/// might point at.
+fn clear_index_files(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let segment_file = name.split_once('.').is_some_and(|(stem, _)| {
+            stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+        let tantivy_file = matches!(name.as_str(), "meta.json" | ".managed.json")
+            || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
+        if (segment_file || tantivy_file) && entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}

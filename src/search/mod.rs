@@ -1,0 +1,10 @@
+//! Offer search: the tantivy index that follows the database, and queries
+//! with France Travail's parameters. One module, two front ends (the API and
+//! the pages).
+
+pub mod index;
+pub mod params;
+pub mod query;
+pub mod schema;
+
+pub use index::{Indexer, IndexerWaker, SearchError, SearchIndex};

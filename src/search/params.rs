@@ -1,0 +1,472 @@
+//! The search parameters of France Travail's `offres/search`, plus ours,
+//! checked one by one: an invalid value is refused with a French message
+//! naming the parameter, never replaced by a default.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime};
+
+use super::schema::keyword;
+use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
+
+pub const MAX_PAGE: usize = 150;
+pub const MAX_START: usize = 3000;
+const MAX_KEYWORDS: usize = 7;
+const MAX_PLACES: usize = 5;
+const MAX_LIST: usize = 50;
+const DEFAULT_DISTANCE_KM: u32 = 10;
+const MAX_DISTANCE_KM: u32 = 1000;
+
+/// A filter on a keyword field; facet filters are the ones a facet ignores.
+#[derive(Debug, Clone, Copy)]
+pub struct Dimension {
+    pub param: &'static str,
+    pub field: &'static str,
+    /// Position in the facet list of the response, for faceted dimensions.
+    pub facet: Option<usize>,
+}
+
+/// Facets of the response, in order.
+pub const FACETS: [Dimension; 8] = [
+    Dimension {
+        param: "typeContrat",
+        field: keyword::CONTRACT_TYPE,
+        facet: Some(0),
+    },
+    Dimension {
+        param: "natureContrat",
+        field: keyword::CONTRACT_NATURE,
+        facet: Some(1),
+    },
+    Dimension {
+        param: "experience",
+        field: keyword::EXPERIENCE,
+        facet: Some(2),
+    },
+    Dimension {
+        param: "qualification",
+        field: keyword::QUALIFICATION,
+        facet: Some(3),
+    },
+    Dimension {
+        param: "codeAgence",
+        field: keyword::AGENCY,
+        facet: Some(4),
+    },
+    Dimension {
+        param: "departement",
+        field: keyword::DEPARTMENT,
+        facet: Some(5),
+    },
+    Dimension {
+        param: "avecPreselection",
+        field: keyword::PRESELECTION,
+        facet: Some(6),
+    },
+    Dimension {
+        param: "contratAide",
+        field: keyword::AIDED,
+        facet: Some(7),
+    },
+];
+
+const OTHER_DIMENSIONS: [Dimension; 6] = [
+    Dimension {
+        param: "codeROME",
+        field: keyword::ROME,
+        facet: None,
+    },
+    Dimension {
+        param: "secteurActivite",
+        field: keyword::SECTOR,
+        facet: None,
+    },
+    Dimension {
+        param: "tempsPlein",
+        field: keyword::FULL_TIME,
+        facet: None,
+    },
+    Dimension {
+        param: "accesTravailleurHandicape",
+        field: keyword::ACCESSIBLE_TH,
+        facet: None,
+    },
+    Dimension {
+        param: "iae",
+        field: keyword::IAE,
+        facet: None,
+    },
+    Dimension {
+        param: "publiee",
+        field: keyword::PUBLISHED,
+        facet: None,
+    },
+];
+
+const OTHER_PARAMETERS: [&str; 8] = [
+    "motsCles",
+    "commune",
+    "distance",
+    "publieeDepuis",
+    "minCreationDate",
+    "maxCreationDate",
+    "sort",
+    "range",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    Newest,
+    Nearest,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub keywords: Vec<String>,
+    /// Keyword-field filters: accepted values per dimension.
+    pub filters: Vec<(Dimension, Vec<String>)>,
+    /// Points of the chosen communes: distances are measured from the nearest.
+    pub origins: Vec<(f64, f64)>,
+    /// Offers must lie within this distance of an origin (`None`: anywhere,
+    /// or the communes themselves when distance is 0).
+    pub radius_km: Option<f64>,
+    /// Creation time bounds, in seconds since the epoch, inclusive.
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub sort: Sort,
+    /// First and last positions asked for, inclusive.
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    pub param: String,
+    pub message: String,
+}
+
+fn incorrect(param: &str, detail: &str) -> ParamError {
+    ParamError {
+        param: param.to_owned(),
+        message: format!("Valeur du paramètre « {param} » incorrecte : {detail}"),
+    }
+}
+
+/// What the checks need to know beyond the referentials.
+pub struct Context<'a> {
+    pub agencies: &'a HashSet<String>,
+    /// Now, in seconds since the epoch.
+    pub now: i64,
+}
+
+impl SearchRequest {
+    pub fn parse(
+        pairs: &[(String, String)],
+        context: &Context,
+    ) -> Result<SearchRequest, ParamError> {
+        let mut params: HashMap<&str, &str> = HashMap::new();
+        let known = |name: &str| {
+            FACETS
+                .iter()
+                .chain(OTHER_DIMENSIONS.iter())
+                .any(|d| d.param == name)
+                || OTHER_PARAMETERS.contains(&name)
+        };
+        for (name, value) in pairs {
+            if !known(name) {
+                return Err(ParamError {
+                    param: name.clone(),
+                    message: format!("Paramètre « {name} » inconnu."),
+                });
+            }
+            if params.insert(name, value).is_some() {
+                return Err(ParamError {
+                    param: name.clone(),
+                    message: format!(
+                        "Paramètre « {name} » répété : donnez une seule fois ses valeurs, séparées par des virgules."
+                    ),
+                });
+            }
+        }
+
+        let keywords = match params.get("motsCles") {
+            Some(raw) => parse_keywords(raw)?,
+            None => Vec::new(),
+        };
+        let mut filters = Vec::new();
+        for dimension in FACETS.iter().chain(OTHER_DIMENSIONS.iter()) {
+            if let Some(raw) = params.get(dimension.param) {
+                filters.push((*dimension, parse_dimension(dimension.param, raw, context)?));
+            }
+        }
+        let communes = match params.get("commune") {
+            Some(raw) => parse_communes(raw)?,
+            None => Vec::new(),
+        };
+        let distance = match params.get("distance") {
+            Some(_) if communes.is_empty() => {
+                return Err(incorrect(
+                    "distance",
+                    "il s'applique autour d'une « commune », qui manque.",
+                ));
+            }
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(km) if km <= MAX_DISTANCE_KM => km,
+                _ => {
+                    return Err(incorrect(
+                        "distance",
+                        &format!(
+                            "un nombre entier de kilomètres de 0 à {MAX_DISTANCE_KM} est attendu."
+                        ),
+                    ));
+                }
+            },
+            None => DEFAULT_DISTANCE_KM,
+        };
+        let origins: Vec<(f64, f64)> = communes.iter().map(|c| (c.latitude, c.longitude)).collect();
+        let radius_km = if communes.is_empty() {
+            None
+        } else if distance == 0 {
+            // That commune only (with its arrondissements, for Paris, Lyon, Marseille).
+            let mut codes: Vec<String> = communes.iter().map(|c| c.code.clone()).collect();
+            codes.extend(
+                referentials::get()
+                    .communes
+                    .iter()
+                    .filter(|c| {
+                        referentials::city_of_arrondissement(&c.code)
+                            .is_some_and(|city| communes.iter().any(|chosen| chosen.code == city))
+                    })
+                    .map(|c| c.code.clone()),
+            );
+            filters.push((
+                Dimension {
+                    param: "commune",
+                    field: keyword::COMMUNE,
+                    facet: None,
+                },
+                codes,
+            ));
+            None
+        } else {
+            Some(f64::from(distance))
+        };
+
+        let (mut created_from, mut created_to) = (None, None);
+        if let Some(raw) = params.get("publieeDepuis") {
+            let days: i64 = match *raw {
+                "1" | "3" | "7" | "14" | "31" => raw.parse().unwrap_or(1),
+                _ => {
+                    return Err(incorrect(
+                        "publieeDepuis",
+                        "1, 3, 7, 14 ou 31 (jours) est attendu.",
+                    ));
+                }
+            };
+            created_from = Some(context.now - days * 86_400);
+        }
+        match (params.get("minCreationDate"), params.get("maxCreationDate")) {
+            (None, None) => {}
+            (Some(min), Some(max)) => {
+                let min = parse_bound("minCreationDate", min)?;
+                let max = parse_bound("maxCreationDate", max)?;
+                if min > max {
+                    return Err(incorrect(
+                        "minCreationDate",
+                        "elle doit précéder « maxCreationDate ».",
+                    ));
+                }
+                created_from = Some(created_from.map_or(min, |from| from.max(min)));
+                created_to = Some(max);
+            }
+            (Some(_), None) => {
+                return Err(incorrect(
+                    "maxCreationDate",
+                    "il accompagne « minCreationDate » et manque.",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(incorrect(
+                    "minCreationDate",
+                    "il accompagne « maxCreationDate » et manque.",
+                ));
+            }
+        }
+
+        let sort = match params.get("sort").copied() {
+            None => Sort::Relevance,
+            Some("0") => Sort::Relevance,
+            Some("1") => Sort::Newest,
+            Some("2") if communes.is_empty() => {
+                return Err(incorrect(
+                    "sort",
+                    "le tri par distance (2) demande une « commune ».",
+                ));
+            }
+            Some("2") => Sort::Nearest,
+            Some(_) => {
+                return Err(incorrect(
+                    "sort",
+                    "0 (pertinence), 1 (date) ou 2 (distance) est attendu.",
+                ));
+            }
+        };
+        let (start, end) = match params.get("range") {
+            Some(raw) => parse_range(raw)?,
+            None => (0, MAX_PAGE - 1),
+        };
+        Ok(SearchRequest {
+            keywords,
+            filters,
+            origins,
+            radius_km,
+            created_from,
+            created_to,
+            sort,
+            start,
+            end,
+        })
+    }
+}
+
+fn parse_keywords(raw: &str) -> Result<Vec<String>, ParamError> {
+    let words: Vec<String> = raw
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if words.is_empty() {
+        return Err(incorrect("motsCles", "au moins un mot-clé est attendu."));
+    }
+    if words.len() > MAX_KEYWORDS {
+        return Err(incorrect(
+            "motsCles",
+            &format!("{MAX_KEYWORDS} mots-clés au plus."),
+        ));
+    }
+    if let Some(short) = words.iter().find(|w| w.chars().count() < 2) {
+        return Err(incorrect(
+            "motsCles",
+            &format!("chaque mot-clé compte au moins 2 caractères (« {short} »)."),
+        ));
+    }
+    Ok(words)
+}
+
+fn list(param: &str, raw: &str, max: usize) -> Result<Vec<String>, ParamError> {
+    let values: Vec<String> = raw.split(',').map(|v| v.trim().to_owned()).collect();
+    if values.iter().any(String::is_empty) {
+        return Err(incorrect(param, "une valeur est vide."));
+    }
+    if values.len() > max {
+        return Err(incorrect(param, &format!("{max} valeurs au plus.")));
+    }
+    Ok(values)
+}
+
+fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<String>, ParamError> {
+    let referentials = referentials::get();
+    let check = |values: Vec<String>, valid: &dyn Fn(&str) -> bool, expected: &str| match values
+        .iter()
+        .find(|v| !valid(v))
+    {
+        Some(bad) => Err(incorrect(param, &format!("« {bad} » inconnu ; {expected}"))),
+        None => Ok(values),
+    };
+    let single = |expected: &[&str], detail: &str| {
+        if expected.contains(&raw) {
+            Ok(vec![raw.to_owned()])
+        } else {
+            Err(incorrect(param, detail))
+        }
+    };
+    match param {
+        "typeContrat" => check(
+            list(param, raw, MAX_LIST)?,
+            &|v| CONTRACT_TYPES.iter().any(|t| t.code == v),
+            "voir /api/v1/referentiel/typesContrats.",
+        ),
+        "natureContrat" => check(
+            list(param, raw, MAX_LIST)?,
+            &|v| CONTRACT_NATURES.iter().any(|n| n.code == v),
+            "voir /api/v1/referentiel/naturesContrats.",
+        ),
+        "codeROME" => check(
+            list(param, raw, MAX_LIST)?,
+            &|v| referentials.job(v).is_some(),
+            "voir /api/v1/referentiel/metiers.",
+        ),
+        "secteurActivite" => check(
+            list(param, raw, MAX_LIST)?,
+            &|v| referentials.sectors.iter().any(|s| s.code == v),
+            "voir /api/v1/referentiel/secteursActivites.",
+        ),
+        "codeAgence" => check(
+            list(param, raw, MAX_LIST)?,
+            &|v| context.agencies.contains(v),
+            "code SAFIR d'une agence du territoire attendu.",
+        ),
+        "departement" => check(
+            list(param, raw, MAX_PLACES)?,
+            &|v| referentials.communes.iter().any(|c| c.department == v),
+            "numéro de département attendu (ex. 13, 2A, 974).",
+        ),
+        "experience" => single(&["0", "1", "2", "3"], "0, 1, 2 ou 3 est attendu."),
+        "qualification" => single(&["0", "9"], "0 (non-cadre) ou 9 (cadre) est attendu."),
+        _ => single(&["true", "false"], "true ou false est attendu."),
+    }
+}
+
+fn parse_communes(raw: &str) -> Result<Vec<&'static referentials::Commune>, ParamError> {
+    list("commune", raw, MAX_PLACES)?
+        .iter()
+        .map(|code| {
+            referentials::get()
+                .commune(code)
+                .ok_or_else(|| incorrect("commune", &format!("code INSEE « {code} » inconnu.")))
+        })
+        .collect()
+}
+
+/// "2024-03-15T10:20:30Z", as France Travail writes it.
+fn parse_bound(param: &str, raw: &str) -> Result<i64, ParamError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.timestamp())
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").map(|d| d.and_utc().timestamp())
+        })
+        .map_err(|_| incorrect(param, "date au format 2024-03-15T10:20:30Z attendue."))
+}
+
+fn parse_range(raw: &str) -> Result<(usize, usize), ParamError> {
+    let bounds = raw
+        .split_once('-')
+        .and_then(|(p, d)| Some((p.parse::<usize>().ok()?, d.parse::<usize>().ok()?)));
+    let Some((start, end)) = bounds else {
+        return Err(incorrect(
+            "range",
+            "« début-fin » attendu, par exemple 0-149.",
+        ));
+    };
+    if start > end {
+        return Err(incorrect(
+            "range",
+            "le début doit être inférieur ou égal à la fin.",
+        ));
+    }
+    if start > MAX_START {
+        return Err(incorrect(
+            "range",
+            &format!("la position de début ne dépasse pas {MAX_START}."),
+        ));
+    }
+    if end - start >= MAX_PAGE {
+        return Err(incorrect(
+            "range",
+            &format!("{MAX_PAGE} offres par page au plus."),
+        ));
+    }
+    Ok((start, end))
+}

@@ -1,0 +1,179 @@
+//! The index schema: built here, once, with a handle for every field. The
+//! French analyzer is registered on every open (tokenizers are not stored in
+//! the index).
+
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{Index, TantivyDocument};
+
+use crate::offers::model::OfferFacts;
+
+/// Bump when the schema or the analyzer changes: an index of another
+/// version is rebuilt from the database on start.
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub const FRENCH: &str = "fr";
+
+/// Categorical fields: raw strings, fast for filters, facets and tie-breaks.
+/// (parameter name of the search API, fast field name)
+pub mod keyword {
+    pub const ID: &str = "id";
+    pub const CONTRACT_TYPE: &str = "contract_type";
+    pub const CONTRACT_NATURE: &str = "contract_nature";
+    pub const ROME: &str = "rome";
+    pub const SECTOR: &str = "sector";
+    pub const EXPERIENCE: &str = "experience";
+    pub const QUALIFICATION: &str = "qualification";
+    pub const FULL_TIME: &str = "full_time";
+    pub const ACCESSIBLE_TH: &str = "accessible_th";
+    pub const AGENCY: &str = "agency";
+    pub const COMMUNE: &str = "commune";
+    pub const DEPARTMENT: &str = "department";
+    pub const PUBLISHED: &str = "published";
+    pub const PRESELECTION: &str = "preselection";
+    pub const AIDED: &str = "aided";
+    pub const IAE: &str = "iae";
+}
+
+pub const CREATED: &str = "created";
+pub const LATITUDE: &str = "latitude";
+pub const LONGITUDE: &str = "longitude";
+
+#[derive(Clone)]
+pub struct OfferFields {
+    pub id: Field,
+    pub title: Field,
+    pub content: Field,
+    pub document: Field,
+    pub created: Field,
+    pub latitude: Field,
+    pub longitude: Field,
+    keywords: Vec<(&'static str, Field)>,
+}
+
+/// The keyword fields, in a fixed order.
+const KEYWORDS: [&str; 16] = [
+    keyword::ID,
+    keyword::CONTRACT_TYPE,
+    keyword::CONTRACT_NATURE,
+    keyword::ROME,
+    keyword::SECTOR,
+    keyword::EXPERIENCE,
+    keyword::QUALIFICATION,
+    keyword::FULL_TIME,
+    keyword::ACCESSIBLE_TH,
+    keyword::AGENCY,
+    keyword::COMMUNE,
+    keyword::DEPARTMENT,
+    keyword::PUBLISHED,
+    keyword::PRESELECTION,
+    keyword::AIDED,
+    keyword::IAE,
+];
+
+pub fn build() -> (Schema, OfferFields) {
+    let mut builder = Schema::builder();
+    let french = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(FRENCH)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let title = builder.add_text_field("title", french.clone());
+    let content = builder.add_text_field("content", french);
+    let document = builder.add_text_field("document", STORED);
+    let created = builder.add_i64_field(CREATED, INDEXED | FAST);
+    let latitude = builder.add_f64_field(LATITUDE, FAST);
+    let longitude = builder.add_f64_field(LONGITUDE, FAST);
+    let keywords: Vec<(&'static str, Field)> = KEYWORDS
+        .iter()
+        .map(|&name| (name, builder.add_text_field(name, STRING | FAST)))
+        .collect();
+    let id = keywords[0].1;
+    (
+        builder.build(),
+        OfferFields {
+            id,
+            title,
+            content,
+            document,
+            created,
+            latitude,
+            longitude,
+            keywords,
+        },
+    )
+}
+
+pub fn register_analyzer(index: &Index) {
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(
+            StopWordFilter::new(Language::French)
+                .unwrap_or_else(|| StopWordFilter::remove(Vec::new())),
+        )
+        // Folding before stemming: "activités" and "activites" must reach
+        // the same stem, whatever the person typed.
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::French))
+        .build();
+    index.tokenizers().register(FRENCH, analyzer);
+}
+
+fn flag(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}
+
+impl OfferFields {
+    pub fn keyword(&self, name: &str) -> Option<Field> {
+        self.keywords
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    /// The index document of an active offer.
+    pub fn document(&self, id: &str, facts: &OfferFacts, json: &str) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.title, &facts.title);
+        doc.add_text(self.content, &facts.title);
+        doc.add_text(self.content, &facts.searchable_text);
+        doc.add_text(self.document, json);
+        doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
+        if let Some((lat, lon)) = facts.position {
+            doc.add_f64(self.latitude, lat);
+            doc.add_f64(self.longitude, lon);
+        }
+        let experience = facts.experience.to_string();
+        let qualification = facts.qualification.map(|q| q.to_string());
+        let values: [(&str, Option<&str>); 16] = [
+            (keyword::ID, Some(id)),
+            (keyword::CONTRACT_TYPE, facts.contract_type.as_deref()),
+            (keyword::CONTRACT_NATURE, facts.contract_nature.as_deref()),
+            (keyword::ROME, facts.rome_code.as_deref()),
+            (keyword::SECTOR, facts.sector.as_deref()),
+            (keyword::EXPERIENCE, Some(&experience)),
+            (keyword::QUALIFICATION, qualification.as_deref()),
+            (keyword::FULL_TIME, facts.full_time.map(flag)),
+            (keyword::ACCESSIBLE_TH, Some(flag(facts.accessible_th))),
+            (keyword::AGENCY, Some(&facts.agency_code)),
+            (keyword::COMMUNE, facts.commune.as_deref()),
+            (keyword::DEPARTMENT, facts.department.as_deref()),
+            (keyword::PUBLISHED, Some(flag(facts.published))),
+            (keyword::PRESELECTION, Some(flag(facts.with_preselection))),
+            (keyword::AIDED, Some(flag(facts.aided_contract))),
+            (keyword::IAE, Some(flag(facts.iae))),
+        ];
+        for (name, value) in values {
+            if let (Some(field), Some(value)) = (self.keyword(name), value) {
+                doc.add_text(field, value);
+            }
+        }
+        doc
+    }
+}

@@ -1,0 +1,188 @@
+//! The ingest API, keys, statuses and the bulk import.
+
+use relais::apikeys::Scope;
+use serde_json::{Value, json};
+
+use crate::on_each_backend;
+
+/// A valid offer; tests change what they look at.
+pub fn offer(id: &str) -> Value {
+    json!({
+        "id": id,
+        "intitule": "Électricien / Électricienne du bâtiment (H/F)",
+        "description": "Vous installez des tableaux électriques sur nos chantiers.",
+        "dateCreation": (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "lieuTravail": {"libelle": "13 - Aix-en-Provence", "latitude": 43.52994, "longitude": 5.44765,
+                        "codePostal": "13090", "commune": "13001"},
+        "romeCode": "F1602",
+        "romeLibelle": "Électricien / Électricienne du bâtiment",
+        "entreprise": {"nom": "Lumière Provence"},
+        "typeContrat": "CDI",
+        "natureContrat": "Contrat travail",
+        "experienceExige": "E",
+        "experienceLibelle": "Expérience exigée de 2 An(s)",
+        "qualificationCode": "6",
+        "dureeTravailLibelleConverti": "Temps plein",
+        "codeAgence": "13013"
+    })
+}
+
+on_each_backend! {
+    async fn offers_are_created_replaced_and_read_back(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let mut document = offer("100AAAA");
+        let created = app.put_offer(&ingest, &document).await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(created.json::<Value>().await.unwrap()["resultat"], "creee");
+
+        let again = app.put_offer(&ingest, &document).await;
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.json::<Value>().await.unwrap()["resultat"], "inchangee");
+
+        document["intitule"] = json!("Électricien confirmé (H/F)");
+        let replaced = app.put_offer(&ingest, &document).await;
+        assert_eq!(replaced.status(), 200);
+        assert_eq!(replaced.json::<Value>().await.unwrap()["resultat"], "modifiee");
+
+        let read: Value = app
+            .client
+            .get(format!("{}/api/v1/offres/100AAAA", app.address))
+            .bearer_auth(app.key(Scope::Search).await)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["intitule"], "Électricien confirmé (H/F)");
+        assert_eq!(read["statut"], "active");
+        assert_eq!(read["publiee"], true, "our fields get their defaults");
+        assert_eq!(read["avecPreselection"], false);
+    }
+
+    async fn bad_offers_get_a_400_naming_each_field_and_change_nothing(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let url = format!("{}/api/v1/offres/200BBBB", app.address);
+        let not_json = app.client.put(&url).bearer_auth(&ingest).body("{pas du json").send().await.unwrap();
+        assert_eq!(not_json.status(), 400);
+        assert!(not_json.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("JSON invalide"));
+
+        let mismatch = app.client.put(&url).bearer_auth(&ingest).json(&offer("300CCCC")).send().await.unwrap();
+        assert_eq!(mismatch.status(), 400);
+        let body: Value = mismatch.json().await.unwrap();
+        assert_eq!(body["erreurs"][0]["champ"], "id");
+
+        let mut bad = offer("200BBBB");
+        bad["codeAgence"] = json!("99999");
+        bad["dateCreation"] = json!("hier");
+        bad["lieuTravail"]["latitude"] = json!("nord");
+        bad["accessibleTH"] = json!("oui");
+        let response = app.put_offer(&ingest, &bad).await;
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["codeHttp"], 400);
+        let fields: Vec<&str> = body["erreurs"].as_array().unwrap().iter().map(|e| e["champ"].as_str().unwrap()).collect();
+        for field in ["dateCreation", "lieuTravail.latitude", "accessibleTH"] {
+            assert!(fields.contains(&field), "{field} missing from {fields:?}");
+        }
+
+        let read = app.client.get(&url).bearer_auth(&ingest).send().await.unwrap();
+        assert_eq!(read.status(), 404, "nothing was created");
+        assert_eq!(app.database.run(relais::offers::store::count).await.unwrap(), 0);
+    }
+
+    async fn keys_and_scopes_guard_the_api(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let search = app.key(Scope::Search).await;
+        let url = format!("{}/api/v1/offres/search", app.address);
+        assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401);
+        assert_eq!(app.client.get(&url).bearer_auth("relais_faux").send().await.unwrap().status(), 401);
+        assert_eq!(app.search(&ingest, "").await.status(), 403);
+        assert_eq!(app.put_offer(&search, &offer("400DDDD")).await.status(), 403);
+        assert_eq!(app.search(&search, "").await.status(), 204);
+
+        let name = "a-revoquer";
+        let secret = app
+            .database
+            .run(move |conn| relais::apikeys::create(conn, name, Scope::Search, chrono::Utc::now().naive_utc()))
+            .await
+            .unwrap();
+        assert_eq!(app.search(&secret, "").await.status(), 204);
+        app.database
+            .run(move |conn| relais::apikeys::revoke(conn, name, chrono::Utc::now().naive_utc()))
+            .await
+            .unwrap();
+        assert_eq!(app.search(&secret, "").await.status(), 401);
+    }
+
+    async fn suspension_hides_an_offer_and_reactivation_brings_it_back(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let search = app.key(Scope::Search).await;
+        app.put_offer(&ingest, &offer("500EEEE")).await;
+        app.wait_for_index().await;
+        assert_eq!(app.search(&search, "motsCles=electricien").await.status(), 200);
+
+        assert_eq!(app.put_status(&ingest, "500EEEE", "suspendue").await.status(), 200);
+        app.wait_for_index().await;
+        assert_eq!(app.search(&search, "motsCles=electricien").await.status(), 204);
+
+        assert_eq!(app.put_status(&ingest, "500EEEE", "active").await.status(), 200);
+        app.wait_for_index().await;
+        assert_eq!(app.search(&search, "motsCles=electricien").await.status(), 200);
+
+        assert_eq!(app.put_status(&ingest, "500EEEE", "fermee").await.status(), 400);
+        assert_eq!(app.put_status(&ingest, "INCONNUE", "annulee").await.status(), 404);
+    }
+
+    async fn import_keeps_good_records_and_reports_bad_lines(app) {
+        let path = app.dir.path().join("offres.jsonl");
+        let mut bad = offer("600BAD1");
+        bad["codeAgence"] = json!("00000");
+        let lines = [offer("600GGG1").to_string(), "{pas du json}".to_owned(), bad.to_string(), offer("600GGG2").to_string()];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let codes: std::collections::HashSet<String> =
+            ["13013", "13483", "13181", "13501", "13196", "84526"].map(String::from).into();
+        let run = |codes: std::collections::HashSet<String>, path: std::path::PathBuf| {
+            let database = app.database.clone();
+            async move {
+                database
+                    .run(move |conn| {
+                        Ok::<_, relais::db::DbError>(relais::offers::import::import_file(
+                            conn, &codes, &path, chrono::Utc::now().naive_utc(), &|_| {},
+                        ))
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let report = run(codes.clone(), path.clone()).await;
+        assert_eq!(report.created, 2);
+        let places: Vec<&str> = report.rejected.iter().map(|r| r.place.as_str()).collect();
+        assert_eq!(places, ["ligne 2", "ligne 3"]);
+        assert!(report.rejected[1].reason.contains("codeAgence"), "{:?}", report.rejected);
+
+        let again = run(codes.clone(), path).await;
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2), "idempotent");
+
+        let page = app.dir.path().join("page.json");
+        std::fs::write(&page, serde_json::to_string_pretty(&json!({"resultats": [offer("600GGG3")]})).unwrap()).unwrap();
+        let report = run(codes, page).await;
+        assert_eq!(report.created, 1);
+    }
+
+    async fn referentials_are_served(app) {
+        let search = app.key(Scope::Search).await;
+        for (name, code) in [("communes", "13001"), ("metiers", "F1602"), ("secteursActivites", "43"),
+                             ("typesContrats", "CDI"), ("naturesContrats", "E2")] {
+            let response = app.client.get(format!("{}/api/v1/referentiel/{name}", app.address))
+                .bearer_auth(&search).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{name}");
+            let list: Vec<Value> = response.json().await.unwrap();
+            assert!(list.iter().any(|e| e["code"] == code && e["libelle"].is_string()), "{name} lacks {code}");
+        }
+        let unknown = app.client.get(format!("{}/api/v1/referentiel/planetes", app.address))
+            .bearer_auth(&search).send().await.unwrap();
+        assert_eq!(unknown.status(), 404);
+    }
+}

@@ -1,0 +1,347 @@
+//! The search API: parameters, facets, distance, paging, restarts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use relais::apikeys::Scope;
+use relais::search::query::haversine_km;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::offers::offer;
+use crate::on_each_backend;
+
+const AGENCIES: [&str; 6] = ["13013", "13483", "13181", "13501", "13196", "84526"];
+const CONTRACTS: [&str; 3] = ["CDI", "CDD", "MIS"];
+/// (commune, postal code, label)
+const PLACES: [(&str, &str, &str); 4] = [
+    ("13001", "13090", "13 - Aix-en-Provence"),
+    ("13117", "13127", "13 - Vitrolles"),
+    ("13041", "13120", "13 - Gardanne"),
+    ("84089", "84120", "84 - Pertuis"),
+];
+
+/// A varied, deterministic set of offers.
+fn corpus(count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            let mut document = offer(&format!("T{i:05}"));
+            let (commune, postal, label) = PLACES[i % PLACES.len()];
+            let (lat, lon) = town_hall(commune);
+            document["lieuTravail"] = json!({"libelle": label, "codePostal": postal, "commune": commune,
+                                              "latitude": lat + (i as f64) * 0.001, "longitude": lon});
+            if i % 7 == 0 {
+                // No coordinates: the commune's point stands in.
+                document["lieuTravail"] = json!({"libelle": label, "codePostal": postal, "commune": commune});
+            }
+            document["typeContrat"] = json!(CONTRACTS[i % 3]);
+            document["codeAgence"] = json!(AGENCIES[i % 6]);
+            document["avecPreselection"] = json!(i % 5 == 0);
+            document["contratAide"] = json!(i % 4 == 0);
+            document["experienceLibelle"] = json!(["Débutant accepté", "6 Mois", "Expérience exigée de 2 An(s)", "Expérience exigée de 5 An(s)"][i % 4]);
+            document["experienceExige"] = json!(if i % 4 == 0 { "D" } else { "E" });
+            document["qualificationCode"] = json!(if i % 9 == 0 { "9" } else { "5" });
+            document["dateCreation"] = json!((chrono::Utc::now() - chrono::Duration::hours(i as i64 * 7)).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            if i % 2 == 0 {
+                document["intitule"] = json!(format!("Vendeur / Vendeuse en boulangerie n°{i}"));
+                document["romeLibelle"] = json!("Vendeur / Vendeuse en alimentation");
+                document["romeCode"] = json!("D1106");
+            }
+            document
+        })
+        .collect()
+}
+
+fn town_hall(commune: &str) -> (f64, f64) {
+    let commune = relais::referentials::get().commune(commune).unwrap();
+    (commune.latitude, commune.longitude)
+}
+
+/// The offer's point, or its commune's town hall when it has none.
+fn position(document: &Value) -> (f64, f64) {
+    let place = &document["lieuTravail"];
+    match (place["latitude"].as_f64(), place["longitude"].as_f64()) {
+        (Some(lat), Some(lon)) => (lat, lon),
+        _ => town_hall(place["commune"].as_str().unwrap()),
+    }
+}
+
+async fn load(app: &TestApp, documents: &[Value]) -> String {
+    let ingest = app.key(Scope::Ingest).await;
+    for document in documents {
+        assert!(app.put_offer(&ingest, document).await.status().is_success());
+    }
+    app.wait_for_index().await;
+    app.key(Scope::Search).await
+}
+
+/// Every result of a search, page by page.
+async fn all_ids(app: &TestApp, key: &str, query: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut start = 0;
+    loop {
+        let response = app
+            .search(key, &format!("{query}&range={start}-{}", start + 9))
+            .await;
+        if response.status() == 204 {
+            return ids;
+        }
+        let last_page = response.status() == 200;
+        let body: Value = response.json().await.unwrap();
+        ids.extend(
+            body["resultats"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["id"].as_str().unwrap().to_owned()),
+        );
+        if last_page {
+            return ids;
+        }
+        start += 10;
+    }
+}
+
+fn facet(body: &Value, name: &str) -> BTreeMap<String, u64> {
+    body["filtresPossibles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["filtre"] == name)
+        .map(|f| {
+            f["agregation"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v["valeurPossible"].as_str().unwrap().to_owned(),
+                        v["nbResultats"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn brute_force(
+    documents: &[Value],
+    keep: impl Fn(&Value) -> bool,
+    field: &str,
+) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for document in documents.iter().filter(|d| keep(d)) {
+        let value = match &document[field] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        *counts.entry(value).or_default() += 1;
+    }
+    counts
+}
+
+on_each_backend! {
+    async fn keywords_ignore_accents_and_plurals_and_must_all_match(app) {
+        let mut plural = offer("KW00001");
+        plural["intitule"] = json!("Électriciens pour chantiers");
+        let mut other = offer("KW00002");
+        other["intitule"] = json!("Plombier");
+        other["romeLibelle"] = json!("Plombier / Plombière");
+        other["description"] = json!("Installation sanitaire.");
+        let key = load(&app, &[plural, other]).await;
+        assert_eq!(all_ids(&app, &key, "motsCles=electricien").await, ["KW00001"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=ÉLECTRICIENS").await, ["KW00001"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=plombier,sanitaire").await, ["KW00002"]);
+        assert!(all_ids(&app, &key, "motsCles=plombier electricien").await.is_empty(), "all keywords must match");
+    }
+
+    async fn facet_counts_match_a_brute_force_count_and_ignore_their_own_filter(app) {
+        let documents = corpus(60);
+        let key = load(&app, &documents).await;
+        let response = app.search(&key, "typeContrat=CDI&avecPreselection=false").await;
+        assert!(response.status().is_success());
+        let total: usize = response.headers()["content-range"].to_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+        let body: Value = response.json().await.unwrap();
+        let cdi = |d: &Value| d["typeContrat"] == "CDI";
+        let not_preselected = |d: &Value| d["avecPreselection"] == false;
+        assert_eq!(total, documents.iter().filter(|d| cdi(d) && not_preselected(d)).count());
+        // The contract facet ignores typeContrat but keeps the other filter.
+        assert_eq!(facet(&body, "typeContrat"), brute_force(&documents, not_preselected, "typeContrat"));
+        assert_eq!(facet(&body, "avecPreselection"), brute_force(&documents, cdi, "avecPreselection"));
+        assert_eq!(facet(&body, "codeAgence"), brute_force(&documents, |d| cdi(d) && not_preselected(d), "codeAgence"));
+        assert_eq!(facet(&body, "contratAide"), brute_force(&documents, |d| cdi(d) && not_preselected(d), "contratAide"));
+        let experience: u64 = facet(&body, "experience").values().sum();
+        assert_eq!(experience as usize, total);
+    }
+
+    async fn distance_follows_the_haversine_formula(app) {
+        let documents = corpus(40);
+        let key = load(&app, &documents).await;
+        let aix = town_hall("13001");
+        let expected: BTreeSet<String> = documents
+            .iter()
+            .filter(|d| haversine_km(aix, position(d)) <= 20.0)
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect();
+        let found: BTreeSet<String> = all_ids(&app, &key, "commune=13001&distance=20").await.into_iter().collect();
+        assert_eq!(found, expected);
+        assert!(!found.is_empty() && found.len() < documents.len());
+
+        // Nearest first, then newest (lower index), then id.
+        let vitrolles = town_hall("13117");
+        let mut by_distance: Vec<(f64, usize, String)> = documents
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (haversine_km(vitrolles, position(d)), i, d["id"].as_str().unwrap().to_owned()))
+            .collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let expected: Vec<String> = by_distance.into_iter().map(|(_, _, id)| id).collect();
+        assert_eq!(all_ids(&app, &key, "commune=13117&distance=100&sort=2").await, expected);
+        let only_aix = all_ids(&app, &key, "commune=13001&distance=0").await;
+        assert_eq!(only_aix.len(), documents.iter().filter(|d| d["lieuTravail"]["commune"] == "13001").count());
+        let department = all_ids(&app, &key, "departement=84").await;
+        assert_eq!(department.len(), documents.iter().filter(|d| d["lieuTravail"]["commune"] == "84089").count());
+    }
+
+    async fn pages_are_stable_and_report_their_range(app) {
+        let documents = corpus(25);
+        let key = load(&app, &documents).await;
+        let first = app.search(&key, "sort=1&range=0-9").await;
+        assert_eq!(first.status(), 206);
+        assert_eq!(first.headers()["content-range"], "offres 0-9/25");
+        let last = app.search(&key, "sort=1&range=20-29").await;
+        assert_eq!(last.status(), 200);
+        assert_eq!(last.headers()["content-range"], "offres 20-24/25");
+        assert_eq!(app.search(&key, "motsCles=astronaute").await.status(), 204);
+
+        for sort in ["0", "1", "2&commune=13001&distance=200"] {
+            let ids = all_ids(&app, &key, &format!("sort={sort}")).await;
+            let unique: BTreeSet<&String> = ids.iter().collect();
+            assert_eq!((ids.len(), unique.len()), (25, 25), "sort {sort}: pages overlap or miss offers");
+        }
+        let newest = all_ids(&app, &key, "sort=1").await;
+        assert_eq!(newest[0], "T00000", "newest first");
+    }
+
+    async fn every_invalid_parameter_gets_a_precise_400(app) {
+        let key = load(&app, &corpus(3)).await;
+        for (query, param) in [
+            ("distance=abc&commune=13001", "distance"),
+            ("distance=10", "distance"),
+            ("commune=99999", "commune"),
+            ("motsCles=a", "motsCles"),
+            ("motsCles=un,deux,trois,quatre,cinq,six,sept,huit", "motsCles"),
+            ("typeContrat=XYZ", "typeContrat"),
+            ("experience=5", "experience"),
+            ("qualification=3", "qualification"),
+            ("publieeDepuis=2", "publieeDepuis"),
+            ("minCreationDate=2026-01-01T00:00:00Z", "maxCreationDate"),
+            ("minCreationDate=hier&maxCreationDate=2026-01-01T00:00:00Z", "minCreationDate"),
+            ("sort=2", "sort"),
+            ("sort=9", "sort"),
+            ("range=10-5", "range"),
+            ("range=0-150", "range"),
+            ("range=3001-3010", "range"),
+            ("codeAgence=12345", "codeAgence"),
+            ("avecPreselection=oui", "avecPreselection"),
+            ("departement=1,2,3,4,5,6", "departement"),
+            ("couleur=bleu", "couleur"),
+            ("sort=1&sort=0", "sort"),
+        ] {
+            let response = app.search(&key, query).await;
+            assert_eq!(response.status(), 400, "{query}");
+            let body: Value = response.json().await.unwrap();
+            let message = body["message"].as_str().unwrap();
+            assert!(message.contains(&format!("« {param} »")), "{query}: {message}");
+        }
+    }
+
+    async fn date_filters_keep_the_right_offers(app) {
+        let documents = corpus(30);
+        let key = load(&app, &documents).await;
+        // Offer i was created i × 7 hours ago: the last 3 days hold i ≤ 10.
+        assert_eq!(all_ids(&app, &key, "publieeDepuis=3").await.len(), 11);
+        let from = (chrono::Utc::now() - chrono::Duration::hours(7 * 20 + 1)).format("%Y-%m-%dT%H:%M:%SZ");
+        let to = (chrono::Utc::now() - chrono::Duration::hours(7 * 10 - 1)).format("%Y-%m-%dT%H:%M:%SZ");
+        assert_eq!(all_ids(&app, &key, &format!("minCreationDate={from}&maxCreationDate={to}")).await.len(), 11);
+    }
+}
+
+#[tokio::test]
+async fn restart_index_deletion_and_damage_give_the_same_results() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let key = load(&app, &corpus(30)).await;
+    let queries = [
+        "motsCles=vendeur",
+        "typeContrat=CDD&sort=1",
+        "commune=13001&distance=15&sort=2",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        before.push(all_ids(&app, &key, q).await);
+    }
+    let (settings, dir, _) = app.stop().await;
+
+    for case in ["restart", "index deleted", "index damaged"] {
+        match case {
+            "index deleted" => std::fs::remove_dir_all(&settings.index.path).unwrap(),
+            "index damaged" => {
+                std::fs::write(settings.index.path.join("meta.json"), "{ abîmé").unwrap()
+            }
+            _ => {}
+        }
+        let application = relais::startup::Application::build(settings.clone())
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let search = application.search().clone();
+        let database = application.database().clone();
+        let handle = application.handle();
+        let stopped = tokio::spawn(application.run_until_stopped());
+        let latest = database
+            .run(relais::offers::store::latest_sequence)
+            .await
+            .unwrap();
+        search.wait_for(latest).await;
+        let restarted = TestApp {
+            address,
+            settings: settings.clone(),
+            database,
+            search,
+            handle,
+            stopped,
+            client: reqwest::Client::new(),
+            postgres: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for (q, expected) in queries.iter().zip(&before) {
+            assert_eq!(
+                &all_ids(&restarted, &key, q).await,
+                expected,
+                "{q} ({case})"
+            );
+        }
+        restarted.stop().await;
+    }
+    drop(dir);
+}
+
+#[tokio::test]
+async fn an_acknowledged_write_is_searchable_within_a_second() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let key = load(&app, &corpus(20)).await;
+    let ingest = app.key(Scope::Ingest).await;
+    let mut fresh = offer("FRESH01");
+    fresh["intitule"] = json!("Funambule");
+    assert_eq!(app.put_offer(&ingest, &fresh).await.status(), 201);
+    let acknowledged = std::time::Instant::now();
+    // Poll the real API: the figure is what a client would see.
+    while app.search(&key, "motsCles=funambule").await.status() != 200 {
+        assert!(
+            acknowledged.elapsed().as_secs() < 5,
+            "not visible after 5 s"
+        );
+    }
+    let visible_after = acknowledged.elapsed();
+    eprintln!("write-to-search latency: {} ms", visible_after.as_millis());
+    assert!(visible_after.as_millis() < 1000, "{visible_after:?}");
+}
