@@ -41,6 +41,12 @@ fn corpus(count: usize) -> Vec<Value> {
             document["experienceExige"] = json!(if i % 4 == 0 { "D" } else { "E" });
             document["qualificationCode"] = json!(if i % 9 == 0 { "9" } else { "5" });
             document["dateCreation"] = json!((chrono::Utc::now() - chrono::Duration::hours(i as i64 * 7)).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            document["dureeTravailLibelleConverti"] = json!(if i % 3 == 1 { "Temps partiel" } else { "Temps plein" });
+            document["accessibleTH"] = json!(i % 6 == 1);
+            document["secteurActivite"] = json!(if i % 2 == 0 { "47" } else { "43" });
+            document["natureContrat"] = json!(if i % 8 == 3 { "Contrat apprentissage" } else { "Contrat travail" });
+            document["iae"] = json!(i % 10 == 7);
+            document["publiee"] = json!(i % 11 != 4);
             if i % 2 == 0 {
                 document["intitule"] = json!(format!("Vendeur / Vendeuse en boulangerie n°{i}"));
                 document["romeLibelle"] = json!("Vendeur / Vendeuse en alimentation");
@@ -220,6 +226,36 @@ on_each_backend! {
         }
         let newest = all_ids(&app, &key, "sort=1").await;
         assert_eq!(newest[0], "T00000", "newest first");
+    }
+
+    async fn every_filter_keeps_exactly_the_matching_offers(app) {
+        let documents = corpus(48);
+        let key = load(&app, &documents).await;
+        let experience = |d: &Value| d["experienceLibelle"].as_str().unwrap().to_owned();
+        let checks: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+            ("typeContrat=CDD,MIS", Box::new(|d| d["typeContrat"] != "CDI")),
+            ("natureContrat=E2", Box::new(|d| d["natureContrat"] == "Contrat apprentissage")),
+            ("codeROME=D1106", Box::new(|d| d["romeCode"] == "D1106")),
+            ("secteurActivite=43", Box::new(|d| d["secteurActivite"] == "43")),
+            ("experience=1", Box::new(move |d| ["Débutant accepté", "6 Mois"].contains(&experience(d).as_str()))),
+            ("experience=3", Box::new(|d| d["experienceLibelle"] == "Expérience exigée de 5 An(s)")),
+            ("qualification=9", Box::new(|d| d["qualificationCode"] == "9")),
+            ("qualification=0", Box::new(|d| d["qualificationCode"] != "9")),
+            ("tempsPlein=false", Box::new(|d| d["dureeTravailLibelleConverti"] == "Temps partiel")),
+            ("accesTravailleurHandicape=true", Box::new(|d| d["accessibleTH"] == true)),
+            ("codeAgence=13181,84526", Box::new(|d| d["codeAgence"] == "13181" || d["codeAgence"] == "84526")),
+            ("avecPreselection=true", Box::new(|d| d["avecPreselection"] == true)),
+            ("contratAide=false", Box::new(|d| d["contratAide"] == false)),
+            ("iae=true", Box::new(|d| d["iae"] == true)),
+            ("publiee=false", Box::new(|d| d["publiee"] == false)),
+            ("departement=13&typeContrat=CDI", Box::new(|d| d["lieuTravail"]["commune"] != "84089" && d["typeContrat"] == "CDI")),
+        ];
+        for (query, keep) in checks {
+            let expected: BTreeSet<String> = documents.iter().filter(|d| keep(d)).map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+            assert!(!expected.is_empty(), "{query} selects nothing: a useless check");
+            let found: BTreeSet<String> = all_ids(&app, &key, query).await.into_iter().collect();
+            assert_eq!(found, expected, "{query}");
+        }
     }
 
     async fn every_invalid_parameter_gets_a_precise_400(app) {
