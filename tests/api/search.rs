@@ -20,6 +20,9 @@ const PLACES: [(&str, &str, &str); 4] = [
     ("84089", "84120", "84 - Pertuis"),
 ];
 
+/// Which offers a query must keep.
+type Keep = Box<dyn Fn(&Value) -> bool>;
+
 /// A varied, deterministic set of offers.
 fn corpus(count: usize) -> Vec<Value> {
     (0..count)
@@ -232,7 +235,7 @@ on_each_backend! {
         let documents = corpus(48);
         let key = load(&app, &documents).await;
         let experience = |d: &Value| d["experienceLibelle"].as_str().unwrap().to_owned();
-        let checks: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+        let checks: Vec<(&str, Keep)> = vec![
             ("typeContrat=CDD,MIS", Box::new(|d| d["typeContrat"] != "CDI")),
             ("natureContrat=E2", Box::new(|d| d["natureContrat"] == "Contrat apprentissage")),
             ("codeROME=D1106", Box::new(|d| d["romeCode"] == "D1106")),
