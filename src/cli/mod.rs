@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use std::collections::HashSet;
 use std::io::Write;
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::apikeys::{self, Scope};
@@ -95,7 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::DemoData { offers, seed } = cli.command {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        demo_data::write_offers(&mut out, offers, seed, Utc::now())?;
+        demo_data::write_offers(&mut out, offers, seed, demo_anchor())?;
         out.flush()?;
         return Ok(());
     }
@@ -222,6 +222,12 @@ async fn reindex(settings: &Settings) -> anyhow::Result<()> {
     .await?
 }
 
+/// The demo's "now": the start of today (UTC), so that a seed gives the same
+/// offers all day long, each dated within the 60 days before it.
+fn demo_anchor() -> DateTime<Utc> {
+    Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc()
+}
+
 /// Loads the generated demo offers into an empty database.
 async fn load_demo_offers(settings: &Settings) -> anyhow::Result<()> {
     let database = startup::prepare(settings).await?;
@@ -232,9 +238,8 @@ async fn load_demo_offers(settings: &Settings) -> anyhow::Result<()> {
         }
         let codes = agency_codes(&mut conn)?;
         let bar = ProgressBar::new(DEMO_OFFERS as u64).with_message("Offres de démonstration");
-        let now = Utc::now();
-        for document in demo_data::DemoOffers::new(DEMO_OFFERS, 1, now) {
-            offers::ingest(&mut conn, &codes, document, now.naive_utc())?;
+        for document in demo_data::DemoOffers::new(DEMO_OFFERS, 1, demo_anchor()) {
+            offers::ingest(&mut conn, &codes, document, Utc::now().naive_utc())?;
             bar.inc(1);
         }
         bar.finish_and_clear();
