@@ -1,12 +1,16 @@
 //! relais — a partner job-offer portal. Everything lives in this library;
 //! `main.rs` only parses the command line.
 
+pub mod accounts;
 pub mod agencies;
 pub mod api;
 pub mod apikeys;
+pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod mail;
 pub mod offers;
 pub mod referentials;
 pub mod search;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::config::AgenciesSettings;
 use crate::db::schema::agencies;
 use crate::db::{DbConnection, DbError};
+use crate::mail::EmailAddress;
 
 /// The six agencies of the reference deployment (Pays d'Aix).
 pub const REFERENCE_AGENCIES: &str = include_str!("../../config/agencies.toml");
@@ -65,7 +66,7 @@ impl Agency {
         if name.trim().is_empty() {
             return Err(format!("agence {code} : le nom est vide"));
         }
-        if !is_plausible_mailbox(&mailbox) {
+        if EmailAddress::parse(&mailbox).is_none() {
             return Err(format!(
                 "agence {code} : « {mailbox} » n'est pas une adresse électronique"
             ));
@@ -75,20 +76,6 @@ impl Agency {
             name: name.trim().to_owned(),
             mailbox,
         })
-    }
-}
-
-fn is_plausible_mailbox(address: &str) -> bool {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !address.contains(char::is_whitespace)
-                && !domain.contains('@')
-        }
-        None => false,
     }
 }
 

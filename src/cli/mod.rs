@@ -11,6 +11,7 @@ use std::io::Write;
 use chrono::{DateTime, NaiveTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::accounts;
 use crate::apikeys::{self, Scope};
 use crate::config::{Settings, Sources};
 use crate::offers::{self, demo_data, import};
@@ -57,6 +58,11 @@ enum Command {
     },
     /// Reconstruit l'index de recherche à partir de la base (serveur arrêté).
     Reindex,
+    /// Administrateurs de la plateforme (agents de France Travail).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Écrit sur la sortie standard des offres de démonstration, en lignes JSON.
     DemoData {
         /// Nombre d'offres.
@@ -65,6 +71,19 @@ enum Command {
         /// Graine : la même graine donne les mêmes offres.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Crée un administrateur et affiche son identifiant et un mot de passe à usage unique.
+    Create {
+        /// Prénom et nom.
+        #[arg(long)]
+        name: String,
+        /// Adresse électronique professionnelle.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -114,6 +133,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey { action } => api_key(&settings, action).await,
         Command::Import { files } => import(&settings, files).await,
         Command::Reindex => reindex(&settings).await,
+        Command::Admin {
+            action: AdminAction::Create { name, email },
+        } => {
+            let person = accounts::Person::parse(&name, "Administrateur de la plateforme", &email)?;
+            let database = startup::prepare(&settings).await?;
+            let (_, credentials) = database
+                .run(move |conn| {
+                    accounts::create_account(
+                        conn,
+                        Utc::now().naive_utc(),
+                        None,
+                        None,
+                        accounts::Role::Admin,
+                        &person,
+                    )
+                })
+                .await?;
+            println!("Administrateur créé.");
+            println!("  Identifiant  : {}", credentials.login);
+            println!(
+                "  Mot de passe : {} (à changer à la première connexion)",
+                credentials.password
+            );
+            Ok(())
+        }
         Command::Config | Command::DemoData { .. } => Ok(()),
     }
 }

@@ -49,4 +49,53 @@ diesel::table! {
 }
 
 diesel::joinable!(offers -> agencies (agency_code));
-diesel::allow_tables_to_appear_in_same_query!(agencies, offers);
+diesel::allow_tables_to_appear_in_same_query!(agencies, offers, partners, users);
+
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        name -> Text,
+        agency_code -> Text,
+        agreement_start -> Date,
+        agreement_end -> Date,
+        seats -> Integer,
+        offers_service -> Bool,
+        referrals_service -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        partner_id -> Nullable<Text>,
+        role -> Text,
+        login -> Text,
+        full_name -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        email -> Nullable<Text>,
+        password_hash -> Text,
+        must_change_password -> Bool,
+        status -> Text,
+        last_activity_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit (id) {
+        id -> Text,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        partner_id -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Nullable<Text>,
+        address -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::joinable!(partners -> agencies (agency_code));
+diesel::joinable!(users -> partners (partner_id));

@@ -105,3 +105,53 @@ fn demo_data_imports_and_reindexes_from_the_command_line() {
     assert!(reindexed.contains("300 offres"), "{reindexed}");
     assert!(dir.path().join("index/meta.json").is_file());
 }
+
+#[test]
+fn a_platform_admin_is_created_with_a_one_time_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = stdout(&relais(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--name",
+            "Louise Garnier",
+            "--email",
+            "louise.garnier@francetravail.example",
+        ],
+    ));
+    assert!(created.contains("Identifiant  : lgarnier"), "{created}");
+    let password = created
+        .lines()
+        .find_map(|line| line.strip_prefix("  Mot de passe : "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    assert_eq!(password.len(), 16);
+
+    let again = stdout(&relais(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--name",
+            "Léo Garnier",
+            "--email",
+            "leo@francetravail.example",
+        ],
+    ));
+    assert!(again.contains("Identifiant  : lgarnier2"), "{again}");
+
+    let refused = relais(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--name",
+            "X",
+            "--email",
+            "pas-une-adresse",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("adresse électronique"));
+}

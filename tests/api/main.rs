@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod accounts;
 mod agencies;
 mod browser;
 mod commands;

@@ -1,0 +1,506 @@
+//! Partners and their personal accounts: the platform admin registers a
+//! partner and its RGC; the RGC creates accounts for named people. No more
+//! accounts than the partner's seats may be active at once (the RGC excluded),
+//! and that holds when two activations race for the last seat.
+
+pub mod password;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Action, Event};
+use crate::db::schema::{partners, users};
+use crate::db::{DbConnection, DbError};
+use crate::mail::EmailAddress;
+use password::PasswordRule;
+
+const MAX_NAME: usize = 100;
+const MAX_LOGIN_STEM: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Staff of the employment service's territorial direction.
+    Admin,
+    /// The partner's account administrator (responsable de gestion de comptes).
+    Rgc,
+    /// A coach (accompagnateur·trice).
+    Coach,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Rgc => "rgc",
+            Role::Coach => "coach",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        [Role::Admin, Role::Rgc, Role::Coach]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    /// Deactivated by the RGC: frees a seat, keeps the history.
+    Inactive,
+    /// Suspended for inactivity: only the RGC can reactivate it.
+    Suspended,
+    /// Deleted: personal details erased, login never reused.
+    Deleted,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Inactive => "inactive",
+            AccountStatus::Suspended => "suspended",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(
+        "Les {seats} comptes autorisés par la convention sont déjà actifs ({active} sur {seats}). \
+         Désactivez d'abord le compte d'une personne qui n'en a plus besoin, puis réessayez."
+    )]
+    NoSeat { active: i64, seats: i32 },
+    #[error("Structure partenaire introuvable.")]
+    UnknownPartner,
+    #[error("Compte introuvable.")]
+    UnknownAccount,
+    #[error("Un compte supprimé ne peut pas être réactivé : créez-en un nouveau.")]
+    Deleted,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Password(#[from] PasswordRule),
+    #[error("le mot de passe n'a pas pu être chiffré : {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AccountError {
+    fn from(error: diesel::result::Error) -> Self {
+        AccountError::Database(error.into())
+    }
+}
+
+/// A person an account is for: name, function, professional email.
+#[derive(Debug, Clone)]
+pub struct Person {
+    full_name: String,
+    job_title: Option<String>,
+    email: EmailAddress,
+}
+
+impl Person {
+    pub fn parse(full_name: &str, job_title: &str, email: &str) -> Result<Person, AccountError> {
+        let full_name = full_name.trim();
+        if full_name.is_empty() || full_name.chars().count() > MAX_NAME {
+            return Err(AccountError::Invalid(format!(
+                "Le nom est obligatoire ({MAX_NAME} caractères au plus)."
+            )));
+        }
+        let job_title = job_title.trim();
+        if job_title.chars().count() > MAX_NAME {
+            return Err(AccountError::Invalid(format!(
+                "La fonction compte {MAX_NAME} caractères au plus."
+            )));
+        }
+        let email = EmailAddress::parse(email).ok_or_else(|| {
+            AccountError::Invalid("L'adresse électronique n'est pas valide.".to_owned())
+        })?;
+        Ok(Person {
+            full_name: full_name.to_owned(),
+            job_title: (!job_title.is_empty()).then(|| job_title.to_owned()),
+            email,
+        })
+    }
+}
+
+/// What the platform admin registers about a partner.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = partners)]
+pub struct PartnerTerms {
+    pub name: String,
+    pub agency_code: String,
+    pub agreement_start: NaiveDate,
+    pub agreement_end: NaiveDate,
+    pub seats: i32,
+    pub offers_service: bool,
+    pub referrals_service: bool,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = partners)]
+pub struct Partner {
+    pub id: String,
+    #[diesel(embed)]
+    pub terms: PartnerTerms,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Account {
+    pub id: String,
+    pub partner_id: Option<String>,
+    pub role: String,
+    pub login: String,
+    pub full_name: Option<String>,
+    pub status: String,
+    pub must_change_password: bool,
+    pub last_activity_at: Option<NaiveDateTime>,
+}
+
+/// A login and its first password, shown once to whoever created the account.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+/// Registers a partner (platform admin).
+pub fn create_partner(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    terms: &PartnerTerms,
+) -> Result<Partner, AccountError> {
+    let terms = PartnerTerms {
+        name: terms.name.trim().to_owned(),
+        ..terms.clone()
+    };
+    if terms.name.is_empty() || terms.name.chars().count() > MAX_NAME {
+        return Err(AccountError::Invalid(format!(
+            "Le nom de la structure est obligatoire ({MAX_NAME} caractères au plus)."
+        )));
+    }
+    if terms.agreement_end < terms.agreement_start {
+        return Err(AccountError::Invalid(
+            "La fin de la convention doit suivre son début.".to_owned(),
+        ));
+    }
+    if !(0..=1000).contains(&terms.seats) {
+        return Err(AccountError::Invalid(
+            "Le nombre de comptes actifs autorisés va de 0 à 1000.".to_owned(),
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.transaction(|conn| {
+        diesel::insert_into(partners::table)
+            .values((partners::id.eq(&id), &terms, partners::created_at.eq(now)))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            Event {
+                actor,
+                partner: Some(&id),
+                action: Action::PartnerCreated,
+                object_type: "partner",
+                object_id: Some(&id),
+                address: None,
+                details: json!({ "seats": terms.seats, "agency": terms.agency_code }),
+            },
+        )?;
+        Ok(partners::table
+            .find(&id)
+            .select(Partner::as_select())
+            .first(conn)?)
+    })
+}
+
+/// Creates an account. A coach's account is active when a seat is free and
+/// inactive otherwise (the RGC frees a seat, then activates it); admins and
+/// RGCs take no seat.
+pub fn create_account(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    partner_id: Option<&str>,
+    role: Role,
+    person: &Person,
+) -> Result<(Account, Credentials), AccountError> {
+    let password = password::generate();
+    let hash = password::hash(&password).map_err(AccountError::Hash)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.transaction(|conn| {
+        let status = match (partner_id, role) {
+            (Some(partner), Role::Coach) => {
+                let (active, seats) = lock_seats(conn, partner)?;
+                if active < i64::from(seats) {
+                    AccountStatus::Active
+                } else {
+                    AccountStatus::Inactive
+                }
+            }
+            (Some(partner), _) => {
+                lock_seats(conn, partner)?;
+                AccountStatus::Active
+            }
+            (None, _) => AccountStatus::Active,
+        };
+        let login = free_login(conn, &person.full_name)?;
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(&id),
+                users::partner_id.eq(partner_id),
+                users::role.eq(role.as_str()),
+                users::login.eq(&login),
+                users::full_name.eq(&person.full_name),
+                users::job_title.eq(&person.job_title),
+                users::email.eq(person.email.as_str()),
+                users::password_hash.eq(&hash),
+                users::must_change_password.eq(true),
+                users::status.eq(status.as_str()),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            Event {
+                actor,
+                partner: partner_id,
+                action: Action::AccountCreated,
+                object_type: "user",
+                object_id: Some(&id),
+                address: None,
+                details: json!({ "role": role.as_str(), "status": status.as_str() }),
+            },
+        )?;
+        let account = users::table
+            .find(&id)
+            .select(Account::as_select())
+            .first(conn)?;
+        Ok((
+            account,
+            Credentials {
+                login,
+                password: password.clone(),
+            },
+        ))
+    })
+}
+
+/// Activates (or reactivates) an account within the partner's seats.
+pub fn activate(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    account_id: &str,
+) -> Result<(), AccountError> {
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        let previous = account.status.clone();
+        if previous == AccountStatus::Active.as_str() {
+            return Ok(());
+        }
+        if previous == AccountStatus::Deleted.as_str() {
+            return Err(AccountError::Deleted);
+        }
+        if let Some(partner) = &account.partner_id {
+            let (active, seats) = lock_seats(conn, partner)?;
+            if account.role == Role::Coach.as_str() && active >= i64::from(seats) {
+                return Err(AccountError::NoSeat { active, seats });
+            }
+        }
+        set_status(conn, now, &account, AccountStatus::Active)?;
+        let action = if previous == AccountStatus::Suspended.as_str() {
+            Action::AccountReactivated
+        } else {
+            Action::AccountActivated
+        };
+        audit::record(conn, now, account_event(actor, &account, action))?;
+        Ok(())
+    })
+}
+
+/// Deactivates an account: it frees a seat and keeps its history.
+pub fn deactivate(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    account_id: &str,
+) -> Result<(), AccountError> {
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        if account.status == AccountStatus::Deleted.as_str() {
+            return Err(AccountError::Deleted);
+        }
+        set_status(conn, now, &account, AccountStatus::Inactive)?;
+        audit::record(
+            conn,
+            now,
+            account_event(actor, &account, Action::AccountDeactivated),
+        )?;
+        Ok(())
+    })
+}
+
+/// Active coach accounts and seats of a partner.
+pub fn seat_usage(conn: &mut DbConnection, partner_id: &str) -> Result<(i64, i32), AccountError> {
+    let seats = partners::table
+        .find(partner_id)
+        .select(partners::seats)
+        .first(conn)
+        .optional()?
+        .ok_or(AccountError::UnknownPartner)?;
+    Ok((active_coaches(conn, partner_id)?, seats))
+}
+
+pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, AccountError> {
+    users::table
+        .find(account_id)
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AccountError::UnknownAccount)
+}
+
+pub fn list_for_partner(
+    conn: &mut DbConnection,
+    partner_id: &str,
+) -> Result<Vec<Account>, AccountError> {
+    Ok(users::table
+        .filter(users::partner_id.eq(partner_id))
+        .order(users::login)
+        .select(Account::as_select())
+        .load(conn)?)
+}
+
+/// Writes before reading: a SQLite transaction that reads first cannot wait
+/// for another writer later, and a PostgreSQL one holds the row from here on.
+fn lock_account(conn: &mut DbConnection, account_id: &str) -> Result<Account, AccountError> {
+    let locked = diesel::update(users::table.find(account_id))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(AccountError::UnknownAccount);
+    }
+    find(conn, account_id)
+}
+
+fn account_event<'a>(actor: Option<&'a str>, account: &'a Account, action: Action) -> Event<'a> {
+    Event {
+        actor,
+        partner: account.partner_id.as_deref(),
+        action,
+        object_type: "user",
+        object_id: Some(&account.id),
+        address: None,
+        details: json!({ "role": account.role }),
+    }
+}
+
+fn set_status(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    account: &Account,
+    status: AccountStatus,
+) -> Result<(), AccountError> {
+    diesel::update(users::table.find(&account.id))
+        .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn active_coaches(conn: &mut DbConnection, partner_id: &str) -> Result<i64, AccountError> {
+    Ok(users::table
+        .filter(users::partner_id.eq(partner_id))
+        .filter(users::role.eq(Role::Coach.as_str()))
+        .filter(users::status.eq(AccountStatus::Active.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Takes the partner's row lock (a no-op update: a row lock on PostgreSQL,
+/// the write lock on SQLite) so that concurrent activations count seats one
+/// after the other, then counts them.
+fn lock_seats(conn: &mut DbConnection, partner_id: &str) -> Result<(i64, i32), AccountError> {
+    let locked = diesel::update(partners::table.find(partner_id))
+        .set(partners::seats.eq(partners::seats))
+        .execute(conn)?;
+    if locked == 0 {
+        return Err(AccountError::UnknownPartner);
+    }
+    seat_usage(conn, partner_id)
+}
+
+/// "Jeanne-Marie Dupré" → "jdupre", then "jdupre2"… never one used before,
+/// even by a deleted account.
+fn free_login(conn: &mut DbConnection, full_name: &str) -> Result<String, AccountError> {
+    let folded = fold(full_name);
+    let words: Vec<&str> = folded
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut stem = match words.as_slice() {
+        [] => "compte".to_owned(),
+        [only] => (*only).to_owned(),
+        [first, .., last] => format!("{}{last}", &first[..1]),
+    };
+    stem.truncate(MAX_LOGIN_STEM);
+    let taken: Vec<String> = users::table
+        .filter(users::login.like(format!("{stem}%")))
+        .select(users::login)
+        .load(conn)?;
+    let candidate = std::iter::once(stem.clone())
+        .chain((2..).map(|n| format!("{stem}{n}")))
+        .find(|login| !taken.contains(login))
+        .unwrap_or(stem);
+    Ok(candidate)
+}
+
+/// Lower case, French accents and ligatures folded to ASCII.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.to_lowercase().chars() {
+        match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => out.push('a'),
+            'ç' => out.push('c'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'î' | 'ï' | 'í' | 'ì' => out.push('i'),
+            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => out.push('o'),
+            'ù' | 'û' | 'ü' | 'ú' => out.push('u'),
+            'ÿ' => out.push('y'),
+            'ñ' => out.push('n'),
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_to_ascii() {
+        assert_eq!(
+            fold("Jeanne-Marie Dupré"),
+            "jeanne-marie dupré".replace('é', "e")
+        );
+        assert_eq!(fold("Œdipe Françoise"), "oedipe francoise");
+    }
+
+    #[test]
+    fn people_need_a_name_and_an_email() {
+        assert!(Person::parse("", "Conseillère", "a@b.fr").is_err());
+        assert!(Person::parse("Awa Diallo", "Conseillère", "pas-une-adresse").is_err());
+        assert!(Person::parse("Awa Diallo", "", "awa.diallo@plie.example").is_ok());
+    }
+}

@@ -1,0 +1,99 @@
+//! The audit trail: append-only records of who did what, when, on which
+//! object, from where. Details never hold a password, a token or a job
+//! seeker's data.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::audit;
+use crate::db::{DbConnection, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    PartnerCreated,
+    AccountCreated,
+    AccountActivated,
+    AccountDeactivated,
+    AccountSuspended,
+    AccountReactivated,
+    AccountDeleted,
+    PasswordReset,
+    PasswordChanged,
+    RoleChanged,
+    LoginSucceeded,
+    LoginFailed,
+    Logout,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::PartnerCreated => "partner_created",
+            Action::AccountCreated => "account_created",
+            Action::AccountActivated => "account_activated",
+            Action::AccountDeactivated => "account_deactivated",
+            Action::AccountSuspended => "account_suspended",
+            Action::AccountReactivated => "account_reactivated",
+            Action::AccountDeleted => "account_deleted",
+            Action::PasswordReset => "password_reset",
+            Action::PasswordChanged => "password_changed",
+            Action::RoleChanged => "role_changed",
+            Action::LoginSucceeded => "login_succeeded",
+            Action::LoginFailed => "login_failed",
+            Action::Logout => "logout",
+        }
+    }
+}
+
+/// One event to record.
+pub struct Event<'a> {
+    pub actor: Option<&'a str>,
+    pub partner: Option<&'a str>,
+    pub action: Action,
+    pub object_type: &'static str,
+    pub object_id: Option<&'a str>,
+    pub address: Option<&'a str>,
+    /// Free of personal data: identifiers and codes only.
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit)]
+pub struct Record {
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub address: Option<String>,
+    pub details: String,
+}
+
+pub fn record(conn: &mut DbConnection, at: NaiveDateTime, event: Event) -> Result<(), DbError> {
+    diesel::insert_into(audit::table)
+        .values((
+            audit::id.eq(uuid::Uuid::new_v4().to_string()),
+            audit::at.eq(at),
+            audit::actor_id.eq(event.actor),
+            audit::partner_id.eq(event.partner),
+            audit::action.eq(event.action.as_str()),
+            audit::object_type.eq(event.object_type),
+            audit::object_id.eq(event.object_id),
+            audit::address.eq(event.address),
+            audit::details.eq(event.details.to_string()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records about one partner's objects, newest first.
+pub fn for_partner(conn: &mut DbConnection, partner_id: &str) -> Result<Vec<Record>, DbError> {
+    Ok(audit::table
+        .filter(audit::partner_id.eq(partner_id))
+        .order(audit::at.desc())
+        .select(Record::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,109 @@
+//! Partners, accounts and seats, on both databases.
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{NaiveDate, Utc};
+use relais::accounts::{self, AccountError, PartnerTerms, Person, Role};
+use relais::db::Database;
+
+use crate::on_each_backend;
+
+fn now() -> chrono::NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn partner(database: &Database, seats: i32) -> String {
+    let mut conn = database.connection().unwrap();
+    let partner = PartnerTerms {
+        name: "PLIE du Pays d'Aix".to_owned(),
+        agency_code: "13013".to_owned(),
+        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        agreement_end: NaiveDate::from_ymd_opt(2030, 12, 31).unwrap(),
+        seats,
+        offers_service: true,
+        referrals_service: true,
+    };
+    accounts::create_partner(&mut conn, now(), None, &partner)
+        .unwrap()
+        .id
+}
+
+fn coach(database: &Database, partner: &str, name: &str) -> accounts::Account {
+    let mut conn = database.connection().unwrap();
+    let person = Person::parse(name, "Accompagnatrice emploi", "coach@plie.example").unwrap();
+    accounts::create_account(&mut conn, now(), None, Some(partner), Role::Coach, &person)
+        .unwrap()
+        .0
+}
+
+on_each_backend! {
+    async fn no_more_accounts_than_seats_are_active_and_the_rgc_takes_none(app) {
+        let partner = partner(&app.database, 2);
+        let mut conn = app.database.connection().unwrap();
+        let rgc = Person::parse("Rachid Benali", "Responsable", "rgc@plie.example").unwrap();
+        accounts::create_account(&mut conn, now(), None, Some(&partner), Role::Rgc, &rgc).unwrap();
+        let first = coach(&app.database, &partner, "Awa Diallo");
+        let second = coach(&app.database, &partner, "Bruno Martin");
+        let third = coach(&app.database, &partner, "Chloé Petit");
+        assert_eq!((first.status.as_str(), second.status.as_str()), ("active", "active"));
+        assert_eq!(third.status, "inactive", "created without a free seat");
+        assert_eq!(accounts::seat_usage(&mut conn, &partner).unwrap(), (2, 2));
+
+        let refused = accounts::activate(&mut conn, now(), None, &third.id).unwrap_err();
+        assert!(matches!(refused, AccountError::NoSeat { active: 2, seats: 2 }));
+        assert!(refused.to_string().contains("Désactivez d'abord"), "{refused}");
+
+        accounts::deactivate(&mut conn, now(), None, &first.id).unwrap();
+        accounts::activate(&mut conn, now(), None, &third.id).unwrap();
+        assert_eq!(accounts::seat_usage(&mut conn, &partner).unwrap(), (2, 2));
+
+        let actions: Vec<String> = relais::audit::for_partner(&mut conn, &partner).unwrap().into_iter().map(|r| r.action).collect();
+        for action in ["partner_created", "account_created", "account_deactivated", "account_activated"] {
+            assert!(actions.iter().any(|a| a == action), "{action} not audited: {actions:?}");
+        }
+    }
+
+    async fn two_activations_racing_for_the_last_seat_one_wins(app) {
+        let partner = partner(&app.database, 1);
+        for round in 0..5 {
+            let a = coach(&app.database, &partner, &format!("Awa Diallo {round}"));
+            let b = coach(&app.database, &partner, &format!("Bruno Martin {round}"));
+            let mut conn = app.database.connection().unwrap();
+            // Free every seat, then race.
+            accounts::deactivate(&mut conn, now(), None, &a.id).unwrap();
+            accounts::deactivate(&mut conn, now(), None, &b.id).unwrap();
+            for account in accounts::list_for_partner(&mut conn, &partner).unwrap() {
+                accounts::deactivate(&mut conn, now(), None, &account.id).unwrap();
+            }
+            drop(conn);
+            let barrier = Arc::new(Barrier::new(2));
+            let racers: Vec<_> = [a.id.clone(), b.id.clone()]
+                .into_iter()
+                .map(|id| {
+                    let database = app.database.clone();
+                    let barrier = barrier.clone();
+                    std::thread::spawn(move || {
+                        let mut conn = database.connection().unwrap();
+                        barrier.wait();
+                        accounts::activate(&mut conn, now(), None, &id)
+                    })
+                })
+                .collect();
+            let outcomes: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+            let wins = outcomes.iter().filter(|o| o.is_ok()).count();
+            let refusals = outcomes.iter().filter(|o| matches!(o, Err(AccountError::NoSeat { .. }))).count();
+            assert_eq!((wins, refusals), (1, 1), "round {round}: {outcomes:?}");
+            let mut conn = app.database.connection().unwrap();
+            assert_eq!(accounts::seat_usage(&mut conn, &partner).unwrap(), (1, 1));
+        }
+    }
+
+    async fn logins_come_from_the_name_and_are_never_reused(app) {
+        let partner = partner(&app.database, 10);
+        let first = coach(&app.database, &partner, "Jeanne-Marie Dupré");
+        let second = coach(&app.database, &partner, "Jean Dupré");
+        assert_eq!(first.login, "jdupre");
+        assert_eq!(second.login, "jdupre2");
+        assert!(first.must_change_password);
+    }
+}
