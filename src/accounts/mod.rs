@@ -413,6 +413,9 @@ fn set_status(
     diesel::update(users::table.find(&account.id))
         .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
         .execute(conn)?;
+    if status != AccountStatus::Active {
+        crate::auth::end_sessions(conn, now, &account.id)?;
+    }
     Ok(())
 }
 

@@ -1,15 +1,13 @@
 //! API keys for programs: the source system (scope `ingest`) and search
-//! clients (scope `search`). A key is shown once; only its SHA-256 is kept,
-//! which is enough for a random 256-bit secret and lets a request be checked
-//! with one indexed lookup.
+//! clients (scope `search`). A key is shown once; only its digest is kept.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::db::schema::api_keys;
 use crate::db::{DbConnection, DbError};
+use crate::secrets;
 
 const KEY_PREFIX: &str = "relais_";
 
@@ -69,13 +67,6 @@ impl ApiKey {
     }
 }
 
-fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 /// Creates a key and returns its secret, which is not stored.
 pub fn create(
     conn: &mut DbConnection,
@@ -91,12 +82,7 @@ pub fn create(
     if !valid {
         return Err(ApiKeyError::BadName);
     }
-    // Two v4 UUIDs: 244 random bits from the operating system.
-    let secret = format!(
-        "{KEY_PREFIX}{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let secret = format!("{KEY_PREFIX}{}", secrets::random_token());
     conn.transaction(|conn| {
         let taken: i64 = api_keys::table
             .filter(api_keys::name.eq(name))
@@ -111,7 +97,7 @@ pub fn create(
                 api_keys::id.eq(uuid::Uuid::new_v4().to_string()),
                 api_keys::name.eq(name),
                 api_keys::scope.eq(scope.as_str()),
-                api_keys::key_hash.eq(hash(&secret)),
+                api_keys::key_hash.eq(secrets::digest(&secret)),
                 api_keys::created_at.eq(now),
             ))
             .execute(conn)?;
@@ -144,7 +130,7 @@ pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<ApiK
         return Ok(None);
     }
     Ok(api_keys::table
-        .filter(api_keys::key_hash.eq(hash(secret)))
+        .filter(api_keys::key_hash.eq(secrets::digest(secret)))
         .filter(api_keys::revoked_at.is_null())
         .select(ApiKey::as_select())
         .first(conn)

@@ -21,6 +21,7 @@ const ENV_SEPARATOR: &str = "__";
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub sessions: SessionSettings,
     pub database: DatabaseSettings,
     pub index: IndexSettings,
     pub mail: MailSettings,
@@ -34,6 +35,14 @@ pub struct ServerSettings {
     pub address: SocketAddr,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub idle_timeout_minutes: i64,
+    pub absolute_lifetime_hours: i64,
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

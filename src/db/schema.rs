@@ -49,7 +49,7 @@ diesel::table! {
 }
 
 diesel::joinable!(offers -> agencies (agency_code));
-diesel::allow_tables_to_appear_in_same_query!(agencies, offers, partners, users);
+diesel::allow_tables_to_appear_in_same_query!(agencies, offers, partners, users, sessions);
 
 diesel::table! {
     partners (id) {
@@ -99,3 +99,26 @@ diesel::table! {
 
 diesel::joinable!(partners -> agencies (agency_code));
 diesel::joinable!(users -> partners (partner_id));
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        address -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Text,
+        login -> Text,
+        address -> Text,
+        at -> Timestamp,
+        succeeded -> Bool,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));

@@ -2,6 +2,7 @@
 //! the binary and by the integration tests alike.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -10,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::agencies::{self, AgencyConfigError};
 use crate::api::AgencyCodes;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::search::{self, Indexer, SearchError, SearchIndex};
@@ -46,6 +48,14 @@ impl Application {
     /// Prepares the database and folders, then binds the listener (port 0
     /// picks a free port, which tests rely on).
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Application::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// The same, with another clock (tests move time forward).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartupError> {
         let database = prepare(&settings).await?;
         let agency_codes = database
             .run(agencies::list)
@@ -78,6 +88,8 @@ impl Application {
         let app_search = web::Data::new(search.clone());
         let waker = web::Data::new(indexer.waker());
         let agency_codes = web::Data::new(AgencyCodes(agency_codes));
+        let clock: web::Data<dyn Clock> = web::Data::from(clock);
+        let session_settings = web::Data::new(settings.sessions.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
@@ -85,6 +97,8 @@ impl Application {
                 .app_data(app_search.clone())
                 .app_data(waker.clone())
                 .app_data(agency_codes.clone())
+                .app_data(clock.clone())
+                .app_data(session_settings.clone())
                 .app_data(metrics.clone())
                 .configure(crate::api::routes)
                 .configure(crate::web::routes)

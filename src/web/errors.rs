@@ -4,11 +4,13 @@
 //! says what happened and what to do; the technical cause is logged once, here,
 //! and never shown.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use maud::html;
 
 use super::layout;
+use super::login::LOGIN_PATH;
+use super::session::PASSWORD_PATH;
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,12 @@ pub enum PageError {
     NotFound,
     #[error("Service momentanément indisponible")]
     Unavailable,
+    #[error("Connexion nécessaire")]
+    LoginRequired,
+    #[error("Mot de passe à changer")]
+    PasswordChangeRequired,
+    #[error("Formulaire refusé")]
+    Csrf,
 }
 
 impl From<DbError> for PageError {
@@ -31,10 +39,22 @@ impl ResponseError for PageError {
         match self {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::LoginRequired | PageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            PageError::Csrf => StatusCode::FORBIDDEN,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        let redirect = match self {
+            PageError::LoginRequired => Some(LOGIN_PATH),
+            PageError::PasswordChangeRequired => Some(PASSWORD_PATH),
+            _ => None,
+        };
+        if let Some(location) = redirect {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
         let advice = match self {
             PageError::NotFound => {
                 "L'adresse demandée n'existe pas. Vérifiez-la, ou revenez à l'accueil."
@@ -42,6 +62,10 @@ impl ResponseError for PageError {
             PageError::Unavailable => {
                 "Le service ne peut pas répondre pour l'instant. Réessayez dans quelques minutes ; si cela dure, signalez-le à votre responsable de gestion des comptes."
             }
+            PageError::Csrf => {
+                "Ce formulaire a expiré ou ne vient pas de relais. Rechargez la page, puis recommencez."
+            }
+            PageError::LoginRequired | PageError::PasswordChangeRequired => "",
         };
         let title = self.to_string();
         let body = layout::page(

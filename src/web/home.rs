@@ -1,20 +1,61 @@
 //! The home page.
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
+use super::login::LOGIN_PATH;
+use super::session::{Csrf, Visitor};
 use crate::agencies::{self, Agency};
 use crate::db::Database;
 
-pub async fn show(database: web::Data<Database>) -> Result<Markup, PageError> {
-    let agencies = database.run(agencies::list).await?;
-    Ok(layout::page("Accueil", content(&agencies)))
+#[derive(Deserialize)]
+pub struct Notice {
+    avis: Option<String>,
 }
 
-fn content(agencies: &[Agency]) -> Markup {
+pub async fn show(
+    req: HttpRequest,
+    visitor: Visitor,
+    notice: web::Query<Notice>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    if visitor
+        .account
+        .as_ref()
+        .is_some_and(|a| a.must_change_password)
+    {
+        return Err(PageError::PasswordChangeRequired);
+    }
+    let agencies = database.run(agencies::list).await?;
+    // Fixed messages only: the query string never reaches the page as text.
+    let notice = match notice.avis.as_deref() {
+        Some("mot-de-passe") => Some("Votre mot de passe est enregistré."),
+        _ => None,
+    };
+    let csrf = Csrf::of(&req);
+    let body = match &visitor.account {
+        Some(account) => {
+            layout::signed_in_page("Accueil", account, &csrf, content(&agencies, notice, true))
+        }
+        None => layout::page("Accueil", content(&agencies, notice, false)),
+    };
+    let mut response = HttpResponse::Ok();
+    if let Some(cookie) = csrf.cookie(false) {
+        response.cookie(cookie);
+    }
+    Ok(response
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string()))
+}
+
+fn content(agencies: &[Agency], notice: Option<&str>, signed_in: bool) -> Markup {
     html! {
+        @if let Some(notice) = notice {
+            div.notice role="status" { p { (notice) } }
+        }
         h1 { "Les offres d'emploi du territoire, pour les partenaires" }
         p.lead {
             "relais ouvre aux structures partenaires — PLIE, missions locales, structures d'insertion — "
@@ -22,6 +63,9 @@ fn content(agencies: &[Agency]) -> Markup {
             "qu'elles soient publiées ou non. Les accompagnateurs y recherchent des offres, "
             "y positionnent les personnes qu'ils accompagnent et sollicitent l'équipe entreprise "
             "de l'agence pour les offres avec présélection."
+        }
+        @if !signed_in {
+            p { a.button href=(LOGIN_PATH) { "Se connecter" } }
         }
         h2 #agences { "Agences du territoire" }
         table {

@@ -3,8 +3,30 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::STYLESHEET_PATH;
+use super::session::{Csrf, LOGOUT_PATH, PASSWORD_PATH};
+use crate::accounts::Account;
 
 pub fn page(title: &str, content: Markup) -> Markup {
+    frame(title, None, content)
+}
+
+/// A page for a signed-in person: their name and a way out in the header.
+pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Markup) -> Markup {
+    let who = account.full_name.as_deref().unwrap_or(&account.login);
+    let nav = html! {
+        nav.account aria-label="Votre compte" {
+            span { (who) }
+            a href=(PASSWORD_PATH) { "Mot de passe" }
+            form method="post" action=(LOGOUT_PATH) {
+                (csrf.field())
+                button.link type="submit" { "Se déconnecter" }
+            }
+        }
+    };
+    frame(title, Some(nav), content)
+}
+
+fn frame(title: &str, nav: Option<Markup>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="fr" {
@@ -20,6 +42,7 @@ pub fn page(title: &str, content: Markup) -> Markup {
                     div.wrap {
                         a.brand href="/" { "relais" }
                         span.tagline { "Offres d'emploi pour les partenaires de France Travail" }
+                        @if let Some(nav) = nav { (nav) }
                     }
                 }
                 main #contenu tabindex="-1" {

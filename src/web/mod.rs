@@ -5,17 +5,28 @@ mod assets;
 mod errors;
 mod home;
 mod layout;
+mod login;
 mod ops;
+mod session;
 
 use actix_web::web;
 
 pub use assets::STYLESHEET_PATH;
+pub use session::{CSRF_COOKIE, SESSION_COOKIE};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::show))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
+        .route(login::LOGIN_PATH, web::get().to(login::show_login))
+        .route(login::LOGIN_PATH, web::post().to(login::submit_login))
+        .route(session::LOGOUT_PATH, web::post().to(login::logout))
+        .route(session::PASSWORD_PATH, web::get().to(login::show_password))
+        .route(
+            session::PASSWORD_PATH,
+            web::post().to(login::submit_password),
+        )
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));
 }

@@ -134,5 +134,12 @@ async fn home_page_in_chromium_has_its_title_and_its_stylesheet() {
     );
 
     save_screenshot(&client, "accueil").await;
+
+    client
+        .goto(&format!("{}/connexion", app.address))
+        .await
+        .unwrap();
+    assert_eq!(client.title().await.unwrap(), "Connexion — relais");
+    save_screenshot(&client, "connexion").await;
     client.close().await.unwrap();
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use relais::apikeys::{self, Scope};
+use relais::clock::ManualClock;
 use relais::config::{Settings, Sources};
 use relais::db::Database;
 use relais::offers::store;
@@ -126,6 +127,8 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
 
 pub struct TestApp {
     pub address: String,
+    /// The application's clock: tests move it forward.
+    pub clock: ManualClock,
     pub settings: Settings,
     pub database: Database,
     pub search: SearchIndex,
@@ -149,7 +152,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         None => sqlite_path(&dir).display().to_string(),
     };
     let settings = test_settings(&dir, database_url);
-    let application = Application::build(settings.clone()).await.unwrap();
+    let clock = ManualClock::starting_at(chrono::Utc::now().naive_utc());
+    let application =
+        Application::build_with_clock(settings.clone(), std::sync::Arc::new(clock.clone()))
+            .await
+            .unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     let database = application.database().clone();
     let search = application.search().clone();
@@ -157,6 +164,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let stopped = tokio::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
+        clock,
         settings,
         database,
         search,
@@ -223,6 +231,19 @@ impl TestApp {
         self.handle.stop(true).await;
         self.stopped.await.unwrap().unwrap();
         (self.settings, self.dir, self.postgres)
+    }
+
+    pub fn clock_now(&self) -> chrono::NaiveDateTime {
+        relais::clock::Clock::now(&self.clock)
+    }
+
+    /// A client that keeps cookies and shows redirects instead of following them.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -343,6 +343,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         search.wait_for(latest).await;
         let restarted = TestApp {
             address,
+            clock: relais::clock::ManualClock::starting_at(chrono::Utc::now().naive_utc()),
             settings: settings.clone(),
             database,
             search,

@@ -1,0 +1,140 @@
+//! Who is asking: the session cookie resolved to an account, and the CSRF
+//! token every form carries (double submit: a cookie and a hidden field that
+//! must match; the cookie is SameSite=Strict, so another site cannot send it).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use maud::{Markup, html};
+
+use super::errors::PageError;
+use crate::accounts::Account;
+use crate::auth::{self, SessionPolicy};
+use crate::clock::Clock;
+use crate::config::SessionSettings;
+use crate::db::Database;
+
+pub const SESSION_COOKIE: &str = "relais_session";
+pub const CSRF_COOKIE: &str = "relais_csrf";
+pub const PASSWORD_PATH: &str = "/mot-de-passe";
+pub const LOGOUT_PATH: &str = "/deconnexion";
+
+/// The visitor: signed in or not.
+pub struct Visitor {
+    pub account: Option<Account>,
+}
+
+/// The signed-in person, even before they changed their first password.
+pub struct AnySignedIn(pub Account);
+
+fn resolve(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Option<Account>, PageError>>>> {
+    let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let database = req.app_data::<web::Data<Database>>().cloned();
+    let clock = req.app_data::<web::Data<dyn Clock>>().cloned();
+    let settings = req.app_data::<web::Data<SessionSettings>>().cloned();
+    Box::pin(async move {
+        let (Some(token), Some(database), Some(clock), Some(settings)) =
+            (token, database, clock, settings)
+        else {
+            return Ok(None);
+        };
+        let policy = SessionPolicy::from(settings.as_ref());
+        let now = clock.now();
+        Ok(database
+            .run(move |conn| auth::resolve(conn, now, policy, &token))
+            .await?)
+    })
+}
+
+impl FromRequest for Visitor {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Visitor, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let account = resolve(req);
+        Box::pin(async move {
+            Ok(Visitor {
+                account: account.await?,
+            })
+        })
+    }
+}
+
+impl FromRequest for AnySignedIn {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<AnySignedIn, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let account = resolve(req);
+        Box::pin(async move {
+            account
+                .await?
+                .map(AnySignedIn)
+                .ok_or(PageError::LoginRequired)
+        })
+    }
+}
+
+/// The CSRF token of this browser: the cookie's, or a new one to set.
+pub struct Csrf {
+    token: String,
+    is_new: bool,
+}
+
+impl Csrf {
+    pub fn of(req: &HttpRequest) -> Csrf {
+        match req.cookie(CSRF_COOKIE) {
+            Some(cookie) if cookie.value().len() == 64 => Csrf {
+                token: cookie.value().to_owned(),
+                is_new: false,
+            },
+            _ => Csrf {
+                token: crate::secrets::random_token(),
+                is_new: true,
+            },
+        }
+    }
+
+    /// The hidden field of every form.
+    pub fn field(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.token); }
+    }
+
+    /// The cookie to set with the page, when the token is new.
+    pub fn cookie(&self, secure: bool) -> Option<Cookie<'static>> {
+        self.is_new.then(|| {
+            Cookie::build(CSRF_COOKIE, self.token.clone())
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Strict)
+                .finish()
+        })
+    }
+
+    /// Checks a submitted form's token against the cookie.
+    pub fn verify(req: &HttpRequest, submitted: &str) -> Result<(), PageError> {
+        match req.cookie(CSRF_COOKIE) {
+            Some(cookie) if !submitted.is_empty() && cookie.value() == submitted => Ok(()),
+            _ => Err(PageError::Csrf),
+        }
+    }
+}
+
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// The peer's address, as recorded in the audit trail and for throttling.
+pub fn address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "inconnue".to_owned(), |a| a.ip().to_string())
+}

@@ -1,0 +1,196 @@
+//! Local login, first-login password change, sessions, throttling, CSRF.
+
+use chrono::{Duration, NaiveDate, Utc};
+use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
+use reqwest::{Client, Response};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_each_backend;
+
+/// A partner with one coach; the coach's first credentials.
+fn coach(app: &TestApp, agreement_end: NaiveDate) -> (String, Credentials) {
+    let mut conn = app.database.connection().unwrap();
+    let now = Utc::now().naive_utc();
+    let terms = PartnerTerms {
+        name: "PLIE du Pays d'Aix".to_owned(),
+        agency_code: "13013".to_owned(),
+        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        agreement_end,
+        seats: 6,
+        offers_service: true,
+        referrals_service: true,
+    };
+    let partner = accounts::create_partner(&mut conn, now, None, &terms).unwrap();
+    let person = Person::parse(
+        "Awa Diallo",
+        "Accompagnatrice emploi",
+        "awa.diallo@plie.example",
+    )
+    .unwrap();
+    let (account, credentials) = accounts::create_account(
+        &mut conn,
+        now,
+        None,
+        Some(&partner.id),
+        Role::Coach,
+        &person,
+    )
+    .unwrap();
+    (account.id, credentials)
+}
+
+fn far_future() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2099, 12, 31).unwrap()
+}
+
+/// The CSRF token of the form on that page.
+async fn csrf(app: &TestApp, client: &Client, path: &str) -> String {
+    let html = client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF field")
+        + 19;
+    html[start..start + 64].to_owned()
+}
+
+async fn post(app: &TestApp, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
+    client
+        .post(format!("{}{path}", app.address))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn log_in(app: &TestApp, client: &Client, login: &str, password: &str) -> Response {
+    let token = csrf(app, client, "/connexion").await;
+    post(
+        app,
+        client,
+        "/connexion",
+        &[
+            ("csrf", &token),
+            ("identifiant", login),
+            ("mot_de_passe", password),
+        ],
+    )
+    .await
+}
+
+fn location(response: &Response) -> &str {
+    response.headers()["location"].to_str().unwrap()
+}
+
+on_each_backend! {
+    async fn a_new_coach_changes_the_first_password_then_lands_home(app) {
+        let (_, credentials) = coach(&app, far_future());
+        let client = app.browser();
+
+        let wrong = log_in(&app, &client, &credentials.login, "pas le bon mot de passe").await;
+        assert_eq!(wrong.status(), 401);
+        let unknown = log_in(&app, &client, "personne", "pas le bon mot de passe").await;
+        assert_eq!(unknown.status(), 401);
+        let (wrong, unknown) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+        assert!(wrong.contains("Identifiant ou mot de passe incorrect."));
+        assert!(unknown.contains("Identifiant ou mot de passe incorrect."), "the same answer for both");
+
+        let signed_in = log_in(&app, &client, &credentials.login, &credentials.password).await;
+        assert_eq!(signed_in.status(), 303);
+        assert_eq!(location(&signed_in), "/mot-de-passe");
+        let home = client.get(format!("{}/", app.address)).send().await.unwrap();
+        assert_eq!(location(&home), "/mot-de-passe", "the first password must be replaced first");
+
+        let token = csrf(&app, &client, "/mot-de-passe").await;
+        let short = post(&app, &client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", "court"), ("confirmation", "court")]).await;
+        assert_eq!(short.status(), 400);
+        assert!(short.text().await.unwrap().contains("au moins 12 caractères"));
+        let new_password = "une phrase assez longue pour relais";
+        let changed = post(&app, &client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", new_password), ("confirmation", new_password)]).await;
+        assert_eq!(changed.status(), 303);
+
+        let home = client.get(format!("{}{}", app.address, location(&changed))).send().await.unwrap();
+        assert_eq!(home.status(), 200);
+        let html = home.text().await.unwrap();
+        assert!(html.contains("Awa Diallo") && html.contains("Se déconnecter"), "{html}");
+        assert!(html.contains("Votre mot de passe est enregistré."));
+
+        let token = csrf(&app, &client, "/").await;
+        let out = post(&app, &client, "/deconnexion", &[("csrf", &token)]).await;
+        assert_eq!(location(&out), "/connexion");
+        let html = client.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains("Se déconnecter"));
+
+        let again = log_in(&app, &client, &credentials.login, new_password).await;
+        assert_eq!(location(&again), "/", "the new password works, no change asked");
+    }
+
+    async fn sessions_end_when_idle_or_when_the_account_is_deactivated(app) {
+        let (account_id, credentials) = coach(&app, far_future());
+        let client = app.browser();
+        log_in(&app, &client, &credentials.login, &credentials.password).await;
+        let signed_in = |response: Response| async move { response.status() == 303 };
+        assert!(signed_in(client.get(format!("{}/", app.address)).send().await.unwrap()).await, "sent to change the password");
+
+        app.clock.advance(Duration::minutes(31));
+        let page = client.get(format!("{}/", app.address)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "idle for 31 minutes: signed out");
+
+        log_in(&app, &client, &credentials.login, &credentials.password).await;
+        let mut conn = app.database.connection().unwrap();
+        accounts::deactivate(&mut conn, app.clock_now(), None, &account_id).unwrap();
+        let page = client.get(format!("{}/", app.address)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "deactivated: signed out at once");
+        let refused = log_in(&app, &client, &credentials.login, &credentials.password).await;
+        assert_eq!(refused.status(), 403);
+        assert!(refused.text().await.unwrap().contains("n'est pas actif"));
+    }
+
+    async fn nobody_logs_in_outside_the_agreement(app) {
+        let yesterday = Utc::now().date_naive() - Duration::days(1);
+        let (_, credentials) = coach(&app, yesterday);
+        let refused = log_in(&app, &app.browser(), &credentials.login, &credentials.password).await;
+        assert_eq!(refused.status(), 403);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("en dehors de ces dates"), "{html}");
+    }
+
+    async fn repeated_failures_are_throttled(app) {
+        let (_, credentials) = coach(&app, far_future());
+        let client = app.browser();
+        for _ in 0..5 {
+            assert_eq!(log_in(&app, &client, &credentials.login, "mauvais mot de passe").await.status(), 401);
+        }
+        let throttled = log_in(&app, &client, &credentials.login, &credentials.password).await;
+        assert_eq!(throttled.status(), 429, "even the right password waits");
+        assert!(throttled.text().await.unwrap().contains("Réessayez dans"));
+        app.clock.advance(Duration::minutes(2));
+        assert_eq!(log_in(&app, &client, &credentials.login, &credentials.password).await.status(), 303);
+    }
+}
+
+#[tokio::test]
+async fn forms_without_their_csrf_token_are_refused() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (_, credentials) = coach(&app, far_future());
+    let client = app.browser();
+    let forged = post(
+        &app,
+        &client,
+        "/connexion",
+        &[
+            ("csrf", "x"),
+            ("identifiant", &credentials.login),
+            ("mot_de_passe", &credentials.password),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("Rechargez la page"));
+}
