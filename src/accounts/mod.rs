@@ -349,6 +349,54 @@ pub fn deactivate(
     })
 }
 
+/// Gives an account a new first password, shown once; the person must
+/// replace it at next login, and their open sessions end.
+pub fn reset_password(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    account_id: &str,
+) -> Result<Credentials, AccountError> {
+    let password = password::generate();
+    let hash = password::hash(&password).map_err(AccountError::Hash)?;
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        if account.status == AccountStatus::Deleted.as_str() {
+            return Err(AccountError::Deleted);
+        }
+        diesel::update(users::table.find(&account.id))
+            .set((
+                users::password_hash.eq(&hash),
+                users::must_change_password.eq(true),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        crate::auth::end_sessions(conn, now, &account.id)?;
+        audit::record(
+            conn,
+            now,
+            account_event(actor, &account, Action::PasswordReset),
+        )?;
+        Ok(Credentials {
+            login: account.login.clone(),
+            password: password.clone(),
+        })
+    })
+}
+
+/// The account of that professional email, if any (not deleted).
+pub fn find_by_email(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+) -> Result<Option<Account>, AccountError> {
+    Ok(users::table
+        .filter(users::email.eq(email.as_str()))
+        .filter(users::status.ne(AccountStatus::Deleted.as_str()))
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Active coach accounts and seats of a partner.
 pub fn seat_usage(conn: &mut DbConnection, partner_id: &str) -> Result<(i64, i32), AccountError> {
     let seats = partners::table

@@ -8,12 +8,13 @@ use clap::{Parser, Subcommand};
 use std::collections::HashSet;
 use std::io::Write;
 
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::accounts;
 use crate::apikeys::{self, Scope};
 use crate::config::{Settings, Sources};
+use crate::demo;
 use crate::offers::{self, demo_data, import};
 use crate::startup::{self, Application};
 use crate::{agencies, search, telemetry};
@@ -66,7 +67,7 @@ enum Command {
     /// Écrit sur la sortie standard des offres de démonstration, en lignes JSON.
     DemoData {
         /// Nombre d'offres.
-        #[arg(long, default_value_t = DEMO_OFFERS)]
+        #[arg(long, default_value_t = demo::DEMO_OFFERS)]
         offers: usize,
         /// Graine : la même graine donne les mêmes offres.
         #[arg(long, default_value_t = 1)]
@@ -103,9 +104,6 @@ enum ApiKeyAction {
     Revoke { name: String },
 }
 
-/// Offers the demo loads into an empty database.
-const DEMO_OFFERS: usize = 5_000;
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&Sources::from_process(cli.config))?;
     if matches!(cli.command, Command::Config) {
@@ -114,16 +112,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Command::DemoData { offers, seed } = cli.command {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        demo_data::write_offers(&mut out, offers, seed, demo_anchor())?;
+        demo_data::write_offers(&mut out, offers, seed, demo::anchor())?;
         out.flush()?;
         return Ok(());
     }
     telemetry::init(&settings.log);
     match cli.command {
-        Command::Serve => serve(settings, false).await,
+        Command::Serve => serve(settings, None).await,
         Command::Demo => {
-            load_demo_offers(&settings).await?;
-            serve(settings, true).await
+            let logins = load_demo(&settings).await?;
+            serve(settings, Some(logins)).await
         }
         Command::Migrate => {
             startup::prepare(&settings).await?;
@@ -160,6 +158,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config | Command::DemoData { .. } => Ok(()),
     }
+}
+
+/// Loads the demo data set; returns the demo people's fresh logins.
+async fn load_demo(settings: &Settings) -> anyhow::Result<Vec<demo::DemoLogin>> {
+    let database = startup::prepare(settings).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = database.connection()?;
+        let codes = agency_codes(&mut conn)?;
+        let bar =
+            ProgressBar::new(demo::DEMO_OFFERS as u64).with_message("Offres de démonstration");
+        demo::load_offers(&mut conn, &codes, &|| bar.inc(1))?;
+        bar.finish_and_clear();
+        Ok(demo::load_people(&mut conn)?)
+    })
+    .await?
 }
 
 async fn api_key(settings: &Settings, action: ApiKeyAction) -> anyhow::Result<()> {
@@ -266,39 +279,13 @@ async fn reindex(settings: &Settings) -> anyhow::Result<()> {
     .await?
 }
 
-/// The demo's "now": the start of today (UTC), so that a seed gives the same
-/// offers all day long, each dated within the 60 days before it.
-fn demo_anchor() -> DateTime<Utc> {
-    Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc()
-}
-
-/// Loads the generated demo offers into an empty database.
-async fn load_demo_offers(settings: &Settings) -> anyhow::Result<()> {
-    let database = startup::prepare(settings).await?;
-    tokio::task::spawn_blocking(move || {
-        let mut conn = database.connection()?;
-        if offers::store::count(&mut conn)? > 0 {
-            return anyhow::Ok(());
-        }
-        let codes = agency_codes(&mut conn)?;
-        let bar = ProgressBar::new(DEMO_OFFERS as u64).with_message("Offres de démonstration");
-        for document in demo_data::DemoOffers::new(DEMO_OFFERS, 1, demo_anchor()) {
-            offers::ingest(&mut conn, &codes, document, Utc::now().naive_utc())?;
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        anyhow::Ok(())
-    })
-    .await?
-}
-
-async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+async fn serve(settings: Settings, demo: Option<Vec<demo::DemoLogin>>) -> anyhow::Result<()> {
     let address = settings.server.address;
     let application = Application::build(settings.clone())
         .await
         .context("démarrage impossible")?;
     let url = format!("http://{}:{}/", address.ip(), application.port());
-    if demo {
+    if let Some(logins) = demo {
         let database = application.database().clone();
         let agencies = database.run(agencies::list).await?;
         let (offers, key) = database
@@ -327,7 +314,15 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         println!(
             "                    '{url}api/v1/offres/search?motsCles=vendeur&commune=13001&distance=20'"
         );
-        println!("  Connexion       : pas encore de comptes dans cette version.");
+        println!(
+            "  Connexion       : {url}connexion (mot de passe à changer à la première connexion)"
+        );
+        for person in &logins {
+            println!(
+                "    {:<16} {:<10} {}",
+                person.role, person.login, person.password
+            );
+        }
         println!("Ctrl+C pour arrêter.");
     } else {
         println!("relais écoute sur {url}");

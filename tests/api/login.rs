@@ -194,3 +194,36 @@ async fn forms_without_their_csrf_token_are_refused() {
     assert_eq!(forged.status(), 403);
     assert!(forged.text().await.unwrap().contains("Rechargez la page"));
 }
+
+#[tokio::test]
+async fn the_demo_people_are_created_once_and_get_fresh_passwords_at_each_start() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let first = {
+        let mut conn = app.database.connection().unwrap();
+        relais::demo::load_people(&mut conn).unwrap()
+    };
+    let second = {
+        let mut conn = app.database.connection().unwrap();
+        relais::demo::load_people(&mut conn).unwrap()
+    };
+    let logins = |people: &[relais::demo::DemoLogin]| {
+        people.iter().map(|p| p.login.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        logins(&first),
+        ["lgarnier", "rbenali", "adiallo", "bmartin", "cpetit"]
+    );
+    assert_eq!(logins(&first), logins(&second), "no second set of accounts");
+    assert_ne!(first[1].password, second[1].password);
+
+    let client = app.browser();
+    assert_eq!(
+        log_in(&app, &client, "rbenali", &first[1].password)
+            .await
+            .status(),
+        401,
+        "the old password is gone"
+    );
+    let signed_in = log_in(&app, &client, "rbenali", &second[1].password).await;
+    assert_eq!(location(&signed_in), "/mot-de-passe");
+}
