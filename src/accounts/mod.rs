@@ -408,6 +408,15 @@ pub fn seat_usage(conn: &mut DbConnection, partner_id: &str) -> Result<(i64, i32
     Ok((active_coaches(conn, partner_id)?, seats))
 }
 
+pub fn partner(conn: &mut DbConnection, partner_id: &str) -> Result<Partner, AccountError> {
+    partners::table
+        .find(partner_id)
+        .select(Partner::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AccountError::UnknownPartner)
+}
+
 pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, AccountError> {
     users::table
         .find(account_id)

@@ -25,6 +25,8 @@ pub enum PageError {
     PasswordChangeRequired,
     #[error("Formulaire refusé")]
     Csrf,
+    #[error("Accès réservé")]
+    Forbidden,
 }
 
 impl From<DbError> for PageError {
@@ -40,7 +42,7 @@ impl ResponseError for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::LoginRequired | PageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
-            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::Csrf | PageError::Forbidden => StatusCode::FORBIDDEN,
         }
     }
 
@@ -64,6 +66,9 @@ impl ResponseError for PageError {
             }
             PageError::Csrf => {
                 "Ce formulaire a expiré ou ne vient pas de relais. Rechargez la page, puis recommencez."
+            }
+            PageError::Forbidden => {
+                "Cette page est réservée à un autre rôle. Si vous pensez devoir y accéder, adressez-vous à votre responsable de gestion des comptes."
             }
             PageError::LoginRequired | PageError::PasswordChangeRequired => "",
         };

@@ -1,5 +1,6 @@
 //! The home page.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -42,13 +43,7 @@ pub async fn show(
         }
         None => layout::page("Accueil", content(&agencies, notice, false)),
     };
-    let mut response = HttpResponse::Ok();
-    if let Some(cookie) = csrf.cookie(false) {
-        response.cookie(cookie);
-    }
-    Ok(response
-        .content_type("text/html; charset=utf-8")
-        .body(body.into_string()))
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
 
 fn content(agencies: &[Agency], notice: Option<&str>, signed_in: bool) -> Markup {

@@ -1,10 +1,29 @@
 //! The frame shared by every page: language, landmarks, skip link.
 
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, Markup, html};
 
 use super::STYLESHEET_PATH;
 use super::session::{Csrf, LOGOUT_PATH, PASSWORD_PATH};
 use crate::accounts::Account;
+use crate::config::SessionSettings;
+
+/// An HTML response, with the CSRF cookie set when the browser had none.
+/// Pages may show personal data or a one-time password: never cached.
+pub fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup) -> HttpResponse {
+    let secure = req
+        .app_data::<web::Data<SessionSettings>>()
+        .is_some_and(|s| s.secure_cookies);
+    let mut response = HttpResponse::build(status);
+    if let Some(cookie) = csrf.cookie(secure) {
+        response.cookie(cookie);
+    }
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
 
 pub fn page(title: &str, content: Markup) -> Markup {
     frame(title, None, content)
@@ -16,6 +35,9 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
     let nav = html! {
         nav.account aria-label="Votre compte" {
             span { (who) }
+            @if account.role == "rgc" {
+                a href="/structure/comptes" { "Comptes de la structure" }
+            }
             a href=(PASSWORD_PATH) { "Mot de passe" }
             form method="post" action=(LOGOUT_PATH) {
                 (csrf.field())

@@ -37,20 +37,6 @@ pub struct PasswordForm {
     confirmation: String,
 }
 
-/// A page, with the CSRF cookie set when the browser had none.
-fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup) -> HttpResponse {
-    let secure = req
-        .app_data::<web::Data<SessionSettings>>()
-        .is_some_and(|s| s.secure_cookies);
-    let mut response = HttpResponse::build(status);
-    if let Some(cookie) = csrf.cookie(secure) {
-        response.cookie(cookie);
-    }
-    response
-        .content_type("text/html; charset=utf-8")
-        .body(body.into_string())
-}
-
 fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
@@ -84,7 +70,7 @@ pub async fn show_login(req: HttpRequest, visitor: Visitor) -> HttpResponse {
         return see_other("/");
     }
     let csrf = Csrf::of(&req);
-    respond(&req, StatusCode::OK, &csrf, login_page(&csrf, "", None))
+    layout::respond(&req, StatusCode::OK, &csrf, login_page(&csrf, "", None))
 }
 
 pub async fn submit_login(
@@ -133,7 +119,7 @@ pub async fn submit_login(
         Err(error) => error.to_string(),
         Ok(_) => String::new(),
     };
-    Ok(respond(
+    Ok(layout::respond(
         &req,
         status,
         &csrf,
@@ -191,7 +177,7 @@ fn password_page(csrf: &Csrf, first_time: bool, error: Option<&str>) -> Markup {
 
 pub async fn show_password(req: HttpRequest, AnySignedIn(account): AnySignedIn) -> HttpResponse {
     let csrf = Csrf::of(&req);
-    respond(
+    layout::respond(
         &req,
         StatusCode::OK,
         &csrf,
@@ -215,7 +201,7 @@ pub async fn submit_password(
             first_time,
             Some("Les deux saisies du nouveau mot de passe diffèrent."),
         );
-        return Ok(respond(&req, StatusCode::BAD_REQUEST, &csrf, page));
+        return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, page));
     }
     let form = form.into_inner();
     let now = clock.now();
@@ -235,7 +221,7 @@ pub async fn submit_password(
         Err(PasswordChangeError::Database(error)) => Err(error.into()),
         Err(error) => {
             let page = password_page(&csrf, first_time, Some(&error.to_string()));
-            Ok(respond(&req, StatusCode::BAD_REQUEST, &csrf, page))
+            Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, page))
         }
     }
 }

@@ -8,11 +8,11 @@ mod layout;
 mod login;
 mod ops;
 mod session;
+mod structure;
 
 use actix_web::web;
 
 pub use assets::STYLESHEET_PATH;
-pub use session::{CSRF_COOKIE, SESSION_COOKIE};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::show))
@@ -26,6 +26,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             session::PASSWORD_PATH,
             web::post().to(login::submit_password),
+        )
+        .route(structure::ACCOUNTS_PATH, web::get().to(structure::show))
+        .route(structure::ACCOUNTS_PATH, web::post().to(structure::create))
+        .route(
+            "/structure/comptes/{id}/activation",
+            web::post().to(structure::activate),
+        )
+        .route(
+            "/structure/comptes/{id}/desactivation",
+            web::post().to(structure::deactivate),
+        )
+        .route(
+            "/structure/comptes/{id}/mot-de-passe",
+            web::post().to(structure::reset_password),
         )
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));

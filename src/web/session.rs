@@ -27,6 +27,10 @@ pub struct Visitor {
     pub account: Option<Account>,
 }
 
+/// A signed-in person whose password is no longer the first one (otherwise
+/// they are sent to change it).
+pub struct SignedIn(pub Account);
+
 /// The signed-in person, even before they changed their first password.
 pub struct AnySignedIn(pub Account);
 
@@ -74,6 +78,24 @@ impl FromRequest for AnySignedIn {
                 .await?
                 .map(AnySignedIn)
                 .ok_or(PageError::LoginRequired)
+        })
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<SignedIn, PageError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let account = resolve(req);
+        Box::pin(async move {
+            match account.await? {
+                None => Err(PageError::LoginRequired),
+                Some(account) if account.must_change_password => {
+                    Err(PageError::PasswordChangeRequired)
+                }
+                Some(account) => Ok(SignedIn(account)),
+            }
         })
     }
 }

@@ -246,6 +246,37 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The CSRF token of the form on that page.
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let html = client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = html
+            .find(r#"name="csrf" value=""#)
+            .expect("a form with a CSRF field")
+            + 19;
+        html[start..start + 64].to_owned()
+    }
+
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}{path}", self.address))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

@@ -43,36 +43,9 @@ fn far_future() -> NaiveDate {
     NaiveDate::from_ymd_opt(2099, 12, 31).unwrap()
 }
 
-/// The CSRF token of the form on that page.
-async fn csrf(app: &TestApp, client: &Client, path: &str) -> String {
-    let html = client
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html
-        .find(r#"name="csrf" value=""#)
-        .expect("a form with a CSRF field")
-        + 19;
-    html[start..start + 64].to_owned()
-}
-
-async fn post(app: &TestApp, client: &Client, path: &str, fields: &[(&str, &str)]) -> Response {
-    client
-        .post(format!("{}{path}", app.address))
-        .form(fields)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn log_in(app: &TestApp, client: &Client, login: &str, password: &str) -> Response {
-    let token = csrf(app, client, "/connexion").await;
-    post(
-        app,
+    let token = app.csrf(client, "/connexion").await;
+    app.post_form(
         client,
         "/connexion",
         &[
@@ -107,12 +80,12 @@ on_each_backend! {
         let home = client.get(format!("{}/", app.address)).send().await.unwrap();
         assert_eq!(location(&home), "/mot-de-passe", "the first password must be replaced first");
 
-        let token = csrf(&app, &client, "/mot-de-passe").await;
-        let short = post(&app, &client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", "court"), ("confirmation", "court")]).await;
+        let token = app.csrf(&client, "/mot-de-passe").await;
+        let short = app.post_form(&client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", "court"), ("confirmation", "court")]).await;
         assert_eq!(short.status(), 400);
         assert!(short.text().await.unwrap().contains("au moins 12 caractères"));
         let new_password = "une phrase assez longue pour relais";
-        let changed = post(&app, &client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", new_password), ("confirmation", new_password)]).await;
+        let changed = app.post_form(&client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", new_password), ("confirmation", new_password)]).await;
         assert_eq!(changed.status(), 303);
 
         let home = client.get(format!("{}{}", app.address, location(&changed))).send().await.unwrap();
@@ -121,8 +94,8 @@ on_each_backend! {
         assert!(html.contains("Awa Diallo") && html.contains("Se déconnecter"), "{html}");
         assert!(html.contains("Votre mot de passe est enregistré."));
 
-        let token = csrf(&app, &client, "/").await;
-        let out = post(&app, &client, "/deconnexion", &[("csrf", &token)]).await;
+        let token = app.csrf(&client, "/").await;
+        let out = app.post_form(&client, "/deconnexion", &[("csrf", &token)]).await;
         assert_eq!(location(&out), "/connexion");
         let html = client.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(!html.contains("Se déconnecter"));
@@ -180,17 +153,17 @@ async fn forms_without_their_csrf_token_are_refused() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let (_, credentials) = coach(&app, far_future());
     let client = app.browser();
-    let forged = post(
-        &app,
-        &client,
-        "/connexion",
-        &[
-            ("csrf", "x"),
-            ("identifiant", &credentials.login),
-            ("mot_de_passe", &credentials.password),
-        ],
-    )
-    .await;
+    let forged = app
+        .post_form(
+            &client,
+            "/connexion",
+            &[
+                ("csrf", "x"),
+                ("identifiant", &credentials.login),
+                ("mot_de_passe", &credentials.password),
+            ],
+        )
+        .await;
     assert_eq!(forged.status(), 403);
     assert!(forged.text().await.unwrap().contains("Rechargez la page"));
 }

@@ -16,3 +16,4 @@ mod login;
 mod migrations;
 mod offers;
 mod search;
+mod structure;

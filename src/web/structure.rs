@@ -1,0 +1,364 @@
+//! The RGC's page: the partner's accounts, the seats in use, and the actions
+//! on each account. An RGC sees and acts on its own partner's accounts only.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDateTime;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::errors::PageError;
+use super::layout;
+use super::session::{Csrf, SignedIn};
+use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
+use crate::clock::Clock;
+use crate::db::{Database, DbConnection};
+
+pub const ACCOUNTS_PATH: &str = "/structure/comptes";
+
+#[derive(Deserialize)]
+pub struct NewAccountForm {
+    csrf: String,
+    nom: String,
+    fonction: String,
+    courriel: String,
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    avis: Option<String>,
+}
+
+impl From<AccountError> for PageError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Database(error) => error.into(),
+            AccountError::UnknownAccount | AccountError::UnknownPartner => PageError::NotFound,
+            other => {
+                tracing::error!(error = %other, "account action failed unexpectedly");
+                PageError::Unavailable
+            }
+        }
+    }
+}
+
+/// The RGC's partner, or a refusal for anyone else.
+fn partner_of(account: &Account) -> Result<String, PageError> {
+    match (&account.partner_id, Role::parse(&account.role)) {
+        (Some(partner), Some(Role::Rgc)) => Ok(partner.clone()),
+        _ => Err(PageError::Forbidden),
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "active" => "actif",
+        "inactive" => "désactivé",
+        "suspended" => "suspendu (inactivité)",
+        _ => "supprimé",
+    }
+}
+
+fn role_label(role: &str) -> &'static str {
+    match role {
+        "rgc" => "RGC",
+        "admin" => "administration",
+        _ => "accompagnement",
+    }
+}
+
+struct Listing {
+    partner: Partner,
+    accounts: Vec<Account>,
+    active: i64,
+}
+
+fn listing(conn: &mut DbConnection, partner_id: &str) -> Result<Listing, AccountError> {
+    let partner = accounts::partner(conn, partner_id)?;
+    let accounts = accounts::list_for_partner(conn, partner_id)?;
+    let (active, _) = accounts::seat_usage(conn, partner_id)?;
+    Ok(Listing {
+        partner,
+        accounts,
+        active,
+    })
+}
+
+fn action(csrf: &Csrf, account: &Account, path: &str, label: &str) -> Markup {
+    html! {
+        form.inline method="post" action={ (ACCOUNTS_PATH) "/" (account.id) "/" (path) } {
+            (csrf.field())
+            button.secondary type="submit" { (label) " " span.visually-hidden { "(" (account.login) ")" } }
+        }
+    }
+}
+
+fn accounts_page(
+    listing: &Listing,
+    rgc: &Account,
+    csrf: &Csrf,
+    message: Option<(&str, bool)>,
+    extra: Option<Markup>,
+) -> Markup {
+    let seats = listing.partner.terms.seats;
+    layout::signed_in_page(
+        "Comptes de la structure",
+        rgc,
+        csrf,
+        html! {
+            h1 { "Comptes de la structure" }
+            p.lead { (listing.partner.terms.name) }
+            p.seats { strong { (listing.active) " compte(s) actif(s) sur " (seats) } " autorisés par la convention (le compte RGC n'est pas compté)." }
+            @if let Some((text, is_error)) = message {
+                @if is_error { div.alert role="alert" { p { (text) } } } @else { div.notice role="status" { p { (text) } } }
+            }
+            @if let Some(extra) = extra { (extra) }
+            table {
+                caption { "Les comptes personnels de la structure" }
+                thead { tr {
+                    th scope="col" { "Identifiant" } th scope="col" { "Nom" } th scope="col" { "Rôle" }
+                    th scope="col" { "État" } th scope="col" { "Dernière activité" } th scope="col" { "Actions" }
+                } }
+                tbody {
+                    @for account in &listing.accounts {
+                        tr {
+                            td { (account.login) }
+                            td { (account.full_name.as_deref().unwrap_or("—")) }
+                            td { (role_label(&account.role)) }
+                            td { (status_label(&account.status)) }
+                            td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| at.format("%d/%m/%Y").to_string())) }
+                            td {
+                                @if account.role == "coach" && account.status != "deleted" {
+                                    @if account.status == "active" {
+                                        (action(csrf, account, "desactivation", "Désactiver"))
+                                    } @else {
+                                        (action(csrf, account, "activation", "Activer"))
+                                    }
+                                    (action(csrf, account, "mot-de-passe", "Nouveau mot de passe"))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 #creer { "Créer un compte" }
+            p.hint { "Un compte est personnel : une seule personne, jamais un poste ni une équipe." }
+            form.form method="post" action=(ACCOUNTS_PATH) {
+                (csrf.field())
+                label for="nom" { "Prénom et nom" }
+                input #nom name="nom" type="text" autocomplete="off" required maxlength="100";
+                label for="fonction" { "Fonction" }
+                input #fonction name="fonction" type="text" autocomplete="off" maxlength="100";
+                label for="courriel" { "Adresse électronique professionnelle" }
+                input #courriel name="courriel" type="email" autocomplete="off" required;
+                button type="submit" { "Créer le compte" }
+            }
+        },
+    )
+}
+
+fn credentials_box(credentials: &Credentials, heading: &str, inactive: bool) -> Markup {
+    html! {
+        section.credentials aria-labelledby="identifiants" {
+            h2 #identifiants { (heading) }
+            p { "Identifiant : " strong { (credentials.login) } }
+            p { "Mot de passe provisoire : " strong.secret { (credentials.password) } }
+            p.hint { "Ce mot de passe ne sera plus affiché. Remettez-le à la personne : elle choisira le sien à la première connexion." }
+            @if inactive {
+                p.alert { "Le compte est créé mais inactif : tous les comptes autorisés sont déjà actifs. Désactivez un compte, puis activez celui-ci." }
+            }
+        }
+    }
+}
+
+pub async fn show(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    notice: web::Query<Notice>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let partner = partner_of(&rgc)?;
+    let listing = database.run(move |conn| listing(conn, &partner)).await?;
+    let message = match notice.avis.as_deref() {
+        Some("active") => Some(("Le compte est activé.", false)),
+        Some("desactive") => Some((
+            "Le compte est désactivé : sa place est libérée, son historique conservé.",
+            false,
+        )),
+        _ => None,
+    };
+    let csrf = Csrf::of(&req);
+    Ok(layout::respond(
+        &req,
+        StatusCode::OK,
+        &csrf,
+        accounts_page(&listing, &rgc, &csrf, message, None),
+    ))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    form: web::Form<NewAccountForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    Csrf::verify(&req, &form.csrf)?;
+    let partner = partner_of(&rgc)?;
+    let csrf = Csrf::of(&req);
+    let person = Person::parse(&form.nom, &form.fonction, &form.courriel);
+    let now = clock.now();
+    let actor = rgc.id.clone();
+    let (outcome, listing) = database
+        .run(move |conn| {
+            let outcome = match person {
+                Ok(person) => accounts::create_account(
+                    conn,
+                    now,
+                    Some(&actor),
+                    Some(&partner),
+                    Role::Coach,
+                    &person,
+                ),
+                Err(error) => Err(error),
+            };
+            Ok::<_, AccountError>((outcome, listing(conn, &partner)?))
+        })
+        .await?;
+    let (status, message, extra) = match outcome {
+        Ok((account, credentials)) => (
+            StatusCode::OK,
+            Some(("Le compte est créé.", false)),
+            Some(credentials_box(
+                &credentials,
+                "Identifiants du nouveau compte",
+                account.status != "active",
+            )),
+        ),
+        Err(AccountError::Invalid(text)) => (
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(html! { div.alert role="alert" { p { (text) } } }),
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(layout::respond(
+        &req,
+        status,
+        &csrf,
+        accounts_page(&listing, &rgc, &csrf, message, extra),
+    ))
+}
+
+/// What every account action starts with: the form's token checked, the
+/// RGC's partner, the time, and who acts.
+fn prologue(
+    req: &HttpRequest,
+    rgc: &Account,
+    submitted_csrf: &str,
+    clock: &dyn Clock,
+) -> Result<(String, NaiveDateTime, String), PageError> {
+    Csrf::verify(req, submitted_csrf)?;
+    Ok((partner_of(rgc)?, clock.now(), rgc.id.clone()))
+}
+
+/// The account, if it belongs to the RGC's partner.
+fn own_account(
+    conn: &mut DbConnection,
+    partner: &str,
+    account_id: &str,
+) -> Result<Account, AccountError> {
+    let account = accounts::find(conn, account_id)?;
+    if account.partner_id.as_deref() != Some(partner) || account.role != Role::Coach.as_str() {
+        return Err(AccountError::UnknownAccount);
+    }
+    Ok(account)
+}
+
+pub async fn activate(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (outcome, listing) = database
+        .run(move |conn| {
+            let account = own_account(conn, &partner, &path)?;
+            let outcome = accounts::activate(conn, now, Some(&actor), &account.id);
+            Ok::<_, AccountError>((outcome, listing(conn, &partner)?))
+        })
+        .await?;
+    match outcome {
+        Ok(()) => Ok(see_other("active")),
+        Err(refusal @ AccountError::NoSeat { .. }) => {
+            let csrf = Csrf::of(&req);
+            let text = refusal.to_string();
+            let body = accounts_page(&listing, &rgc, &csrf, Some((&text, true)), None);
+            Ok(layout::respond(&req, StatusCode::CONFLICT, &csrf, body))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn deactivate(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    database
+        .run(move |conn| {
+            let account = own_account(conn, &partner, &path)?;
+            accounts::deactivate(conn, now, Some(&actor), &account.id)
+        })
+        .await?;
+    Ok(see_other("desactive"))
+}
+
+pub async fn reset_password(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (credentials, listing) = database
+        .run(move |conn| {
+            let account = own_account(conn, &partner, &path)?;
+            let credentials = accounts::reset_password(conn, now, Some(&actor), &account.id)?;
+            Ok::<_, AccountError>((credentials, listing(conn, &partner)?))
+        })
+        .await?;
+    let csrf = Csrf::of(&req);
+    let extra = credentials_box(&credentials, "Nouveau mot de passe provisoire", false);
+    let body = accounts_page(
+        &listing,
+        &rgc,
+        &csrf,
+        Some((
+            "Le mot de passe est réinitialisé ; les sessions ouvertes de ce compte sont fermées.",
+            false,
+        )),
+        Some(extra),
+    );
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+fn see_other(notice: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{ACCOUNTS_PATH}?avis={notice}")))
+        .finish()
+}

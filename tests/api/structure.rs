@@ -1,0 +1,183 @@
+//! The RGC's accounts page: creating, activating, deactivating, resetting,
+//! within the seats and within the RGC's own partner only.
+
+use chrono::{NaiveDate, Utc};
+use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
+use reqwest::Client;
+
+use crate::helpers::TestApp;
+use crate::on_each_backend;
+
+/// A partner with `seats` and its RGC, whose password is already changed.
+async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
+    let partner = {
+        let mut conn = app.database.connection().unwrap();
+        let terms = PartnerTerms {
+            name: name.to_owned(),
+            agency_code: "13013".to_owned(),
+            agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+            seats,
+            offers_service: true,
+            referrals_service: true,
+        };
+        accounts::create_partner(&mut conn, Utc::now().naive_utc(), None, &terms)
+            .unwrap()
+            .id
+    };
+    let person = Person::parse(&format!("Rachid {name}"), "RGC", "rgc@plie.example").unwrap();
+    let credentials = {
+        let mut conn = app.database.connection().unwrap();
+        accounts::create_account(
+            &mut conn,
+            Utc::now().naive_utc(),
+            None,
+            Some(&partner),
+            Role::Rgc,
+            &person,
+        )
+        .unwrap()
+        .1
+    };
+    let client = app.browser();
+    sign_in_for_good(app, &client, &credentials).await;
+    (partner, client)
+}
+
+/// Logs in and replaces the first password.
+async fn sign_in_for_good(app: &TestApp, client: &Client, credentials: &Credentials) -> String {
+    let token = app.csrf(client, "/connexion").await;
+    app.post_form(
+        client,
+        "/connexion",
+        &[
+            ("csrf", &token),
+            ("identifiant", &credentials.login),
+            ("mot_de_passe", &credentials.password),
+        ],
+    )
+    .await;
+    let new_password = "une phrase assez longue pour relais";
+    let token = app.csrf(client, "/mot-de-passe").await;
+    let changed = app
+        .post_form(
+            client,
+            "/mot-de-passe",
+            &[
+                ("csrf", &token),
+                ("actuel", &credentials.password),
+                ("nouveau", new_password),
+                ("confirmation", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    new_password.to_owned()
+}
+
+/// Creates an account through the page; returns the page's HTML.
+async fn create(app: &TestApp, client: &Client, name: &str, email: &str) -> (u16, String) {
+    let token = app.csrf(client, "/structure/comptes").await;
+    let response = app
+        .post_form(
+            client,
+            "/structure/comptes",
+            &[
+                ("csrf", &token),
+                ("nom", name),
+                ("fonction", "Accompagnatrice"),
+                ("courriel", email),
+            ],
+        )
+        .await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn shown_credentials(html: &str) -> Credentials {
+    let after = |marker: &str| {
+        let start = html.find(marker).unwrap() + marker.len();
+        let rest = &html[start..];
+        rest[..rest.find('<').unwrap()].to_owned()
+    };
+    Credentials {
+        login: after("Identifiant : <strong>"),
+        password: after(r#"<strong class="secret">"#),
+    }
+}
+
+on_each_backend! {
+    async fn the_rgc_creates_an_account_and_the_person_signs_in(app) {
+        let (_, client) = rgc(&app, "PLIE du Pays d'Aix", 2).await;
+        let page = client.get(format!("{}/structure/comptes", app.address)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("0 compte(s) actif(s) sur 2"));
+
+        let (status, html) = create(&app, &client, "Awa Diallo", "awa.diallo@plie.example").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("1 compte(s) actif(s) sur 2"), "{html}");
+        let credentials = shown_credentials(&html);
+        assert_eq!(credentials.login, "adiallo");
+
+        let (status, html) = create(&app, &client, "", "pas-une-adresse").await;
+        assert_eq!(status, 400);
+        assert!(html.contains("Le nom est obligatoire"));
+
+        let coach = app.browser();
+        sign_in_for_good(&app, &coach, &credentials).await;
+        let home = coach.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("Awa Diallo") && home.contains("Se déconnecter"));
+        let refused = coach.get(format!("{}/structure/comptes", app.address)).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "a coach does not manage accounts");
+    }
+
+    async fn activation_beyond_the_seats_is_refused_with_the_way_out(app) {
+        let (partner, client) = rgc(&app, "PLIE du Pays d'Aix", 1).await;
+        create(&app, &client, "Awa Diallo", "awa@plie.example").await;
+        let (_, html) = create(&app, &client, "Bruno Martin", "bruno@plie.example").await;
+        assert!(html.contains("créé mais inactif"), "{html}");
+        let accounts = {
+            let mut conn = app.database.connection().unwrap();
+            accounts::list_for_partner(&mut conn, &partner).unwrap()
+        };
+        let bruno = accounts.iter().find(|a| a.login == "bmartin").unwrap();
+        let awa = accounts.iter().find(|a| a.login == "adiallo").unwrap();
+
+        let token = app.csrf(&client, "/structure/comptes").await;
+        let refused = app.post_form(&client, &format!("/structure/comptes/{}/activation", bruno.id), &[("csrf", &token)]).await;
+        assert_eq!(refused.status(), 409);
+        assert!(refused.text().await.unwrap().contains("Désactivez d'abord le compte"));
+
+        let freed = app.post_form(&client, &format!("/structure/comptes/{}/desactivation", awa.id), &[("csrf", &token)]).await;
+        assert_eq!(freed.status(), 303);
+        let activated = app.post_form(&client, &format!("/structure/comptes/{}/activation", bruno.id), &[("csrf", &token)]).await;
+        assert_eq!(activated.status(), 303);
+        let page = client.get(format!("{}/structure/comptes?avis=active", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Le compte est activé.") && page.contains("1 compte(s) actif(s) sur 1"));
+    }
+
+    async fn an_rgc_cannot_touch_another_partners_accounts(app) {
+        let (_, ours) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
+        let (_, theirs) = rgc(&app, "Mission locale", 3).await;
+        let (_, html) = create(&app, &theirs, "Chloé Petit", "chloe@ml.example").await;
+        let login = shown_credentials(&html).login;
+        let id = {
+            let mut conn = app.database.connection().unwrap();
+            let account = accounts::find_by_email(&mut conn, &relais::mail::EmailAddress::parse("chloe@ml.example").unwrap()).unwrap().unwrap();
+            assert_eq!(account.login, login);
+            account.id
+        };
+        let page = ours.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains(&login), "another partner's account is not listed");
+        let token = app.csrf(&ours, "/structure/comptes").await;
+        for action in ["activation", "desactivation", "mot-de-passe"] {
+            let response = app.post_form(&ours, &format!("/structure/comptes/{id}/{action}"), &[("csrf", &token)]).await;
+            assert_eq!(response.status(), 404, "{action}");
+        }
+        let untouched = {
+            let mut conn = app.database.connection().unwrap();
+            accounts::find(&mut conn, &id).unwrap()
+        };
+        assert_eq!(untouched.status, "active");
+        assert!(untouched.must_change_password);
+    }
+}
