@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
+use fantoccini::Locator;
 use serde_json::json;
 
 use crate::helpers::{Backend, free_port, spawn_app};
@@ -141,5 +142,155 @@ async fn home_page_in_chromium_has_its_title_and_its_stylesheet() {
         .unwrap();
     assert_eq!(client.title().await.unwrap(), "Connexion — relais");
     save_screenshot(&client, "connexion").await;
+    client.close().await.unwrap();
+}
+
+/// Clicks and waits for the next page: the old document is marked, and the
+/// wait ends when a document without the mark is there.
+async fn click_through(client: &fantoccini::Client, locator: Locator<'_>) {
+    client
+        .execute("document.documentElement.dataset.left = 'yes'", vec![])
+        .await
+        .unwrap();
+    client.find(locator).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::XPath("/html[not(@data-left)]"))
+        .await
+        .unwrap();
+}
+
+/// Fills the form fields by id, then submits the page's main form.
+async fn submit(client: &fantoccini::Client, fields: &[(&str, &str)]) {
+    for (id, value) in fields {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click_through(client, Locator::Css("form.form button[type=submit]")).await;
+}
+
+async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let rgc = {
+        let mut conn = app.database.connection().unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        let terms = relais::accounts::PartnerTerms {
+            name: "PLIE du Pays d'Aix".to_owned(),
+            agency_code: "13013".to_owned(),
+            agreement_start: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            agreement_end: chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+            seats: 6,
+            offers_service: true,
+            referrals_service: true,
+        };
+        let partner = relais::accounts::create_partner(&mut conn, now, None, &terms).unwrap();
+        let person =
+            relais::accounts::Person::parse("Rachid Benali", "RGC", "rgc@plie.example").unwrap();
+        relais::accounts::create_account(
+            &mut conn,
+            now,
+            None,
+            Some(&partner.id),
+            relais::accounts::Role::Rgc,
+            &person,
+        )
+        .unwrap()
+        .1
+    };
+    let client = browser(&driver).await;
+    let new_password = "une phrase assez longue pour relais";
+
+    client
+        .goto(&format!("{}/connexion", app.address))
+        .await
+        .unwrap();
+    submit(
+        &client,
+        &[("identifiant", &rgc.login), ("mot_de_passe", &rgc.password)],
+    )
+    .await;
+    assert_eq!(client.title().await.unwrap(), "Mot de passe — relais");
+    submit(
+        &client,
+        &[
+            ("actuel", &rgc.password),
+            ("nouveau", new_password),
+            ("confirmation", new_password),
+        ],
+    )
+    .await;
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Accueil — relais",
+        "{}",
+        text_of(&client, "main").await
+    );
+
+    click_through(&client, Locator::LinkText("Comptes de la structure")).await;
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Comptes de la structure — relais"
+    );
+    submit(
+        &client,
+        &[
+            ("nom", "Awa Diallo"),
+            ("fonction", "Accompagnatrice emploi"),
+            ("courriel", "awa.diallo@plie.example"),
+        ],
+    )
+    .await;
+    let password = text_of(&client, ".credentials .secret").await;
+    assert!(
+        text_of(&client, ".seats")
+            .await
+            .contains("1 compte(s) actif(s) sur 6")
+    );
+    save_screenshot(&client, "comptes").await;
+    click_through(&client, Locator::Css("nav.account button")).await;
+    assert_eq!(client.title().await.unwrap(), "Connexion — relais");
+
+    submit(
+        &client,
+        &[("identifiant", "adiallo"), ("mot_de_passe", &password)],
+    )
+    .await;
+    assert_eq!(client.title().await.unwrap(), "Mot de passe — relais");
+    submit(
+        &client,
+        &[
+            ("actuel", &password),
+            ("nouveau", new_password),
+            ("confirmation", new_password),
+        ],
+    )
+    .await;
+    assert_eq!(client.title().await.unwrap(), "Accueil — relais");
+    assert!(text_of(&client, "nav.account").await.contains("Awa Diallo"));
+    assert!(
+        text_of(&client, ".notice")
+            .await
+            .contains("Votre mot de passe est enregistré.")
+    );
+
     client.close().await.unwrap();
 }
