@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod jobs;
 pub mod mail;
 pub mod offers;
 pub mod referentials;

@@ -13,8 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::accounts;
 use crate::apikeys::{self, Scope};
+use crate::clock::SystemClock;
 use crate::config::{Settings, Sources};
 use crate::demo;
+use crate::jobs;
 use crate::offers::{self, demo_data, import};
 use crate::startup::{self, Application};
 use crate::{agencies, search, telemetry};
@@ -59,6 +61,11 @@ enum Command {
     },
     /// Reconstruit l'index de recherche à partir de la base (serveur arrêté).
     Reindex,
+    /// Tâches planifiées, lancées une fois : suspend-inactive, deliver-mail.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Administrateurs de la plateforme (agents de France Travail).
     Admin {
         #[command(subcommand)]
@@ -72,6 +79,15 @@ enum Command {
         /// Graine : la même graine donne les mêmes offres.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// Lance une tâche une fois.
+    Run {
+        #[arg(value_parser = jobs::JOB_NAMES)]
+        name: String,
     },
 }
 
@@ -131,6 +147,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey { action } => api_key(&settings, action).await,
         Command::Import { files } => import(&settings, files).await,
         Command::Reindex => reindex(&settings).await,
+        Command::Jobs {
+            action: JobsAction::Run { name },
+        } => {
+            let database = startup::prepare(&settings).await?;
+            let summary = tokio::task::spawn_blocking(move || {
+                jobs::run_once(&name, &database, &settings, &SystemClock)
+            })
+            .await?
+            .map_err(anyhow::Error::msg)?;
+            println!("{summary}");
+            Ok(())
+        }
         Command::Admin {
             action: AdminAction::Create { name, email },
         } => {

@@ -25,6 +25,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub index: IndexSettings,
     pub mail: MailSettings,
+    pub accounts: AccountSettings,
     pub log: LogSettings,
     pub agencies: AgenciesSettings,
 }
@@ -73,6 +74,16 @@ pub enum MailTransport {
 pub struct MailSettings {
     pub transport: MailTransport,
     pub file_dir: PathBuf,
+    pub from: String,
+    pub delivery_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub inactivity_days: i64,
+    pub warning_days: i64,
+    pub inactivity_check_hours: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -80,6 +80,7 @@ diesel::table! {
         last_activity_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        inactivity_warned_at -> Nullable<Timestamp>,
     }
 }
 
@@ -122,3 +123,18 @@ diesel::table! {
 }
 
 diesel::joinable!(sessions -> users (user_id));
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}

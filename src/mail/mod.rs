@@ -1,5 +1,6 @@
-//! Mail: addresses for now; the outbox and its transports come with the
-//! first messages.
+//! Mail: addresses, and the outbox every message goes through.
+
+pub mod outbox;
 
 use std::fmt;
 

@@ -12,8 +12,9 @@ use actix_web::{App, HttpServer, web};
 use crate::agencies::{self, AgencyConfigError};
 use crate::api::AgencyCodes;
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{MailTransport, Settings};
 use crate::db::{Database, DbError};
+use crate::jobs;
 use crate::search::{self, Indexer, SearchError, SearchIndex};
 use crate::telemetry::{self, Metrics};
 
@@ -34,6 +35,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("la préparation a été interrompue")]
     Interrupted,
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub struct Application {
@@ -56,6 +59,12 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
+        if settings.mail.transport == MailTransport::Smtp {
+            return Err(StartupError::Unsupported(
+                "mail.transport = \"smtp\" n'est pas encore disponible : gardez \"file\""
+                    .to_owned(),
+            ));
+        }
         let database = prepare(&settings).await?;
         let agency_codes = database
             .run(agencies::list)
@@ -88,6 +97,7 @@ impl Application {
         let app_search = web::Data::new(search.clone());
         let waker = web::Data::new(indexer.waker());
         let agency_codes = web::Data::new(AgencyCodes(agency_codes));
+        jobs::schedule(database.clone(), settings.clone(), clock.clone());
         let clock: web::Data<dyn Clock> = web::Data::from(clock);
         let session_settings = web::Data::new(settings.sessions.clone());
         let mut server = HttpServer::new(move || {

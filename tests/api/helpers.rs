@@ -122,6 +122,9 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
     settings.database.pool_size = 4;
     settings.index.path = dir.path().join("index");
     settings.mail.file_dir = dir.path().join("outbox");
+    // Tests run jobs themselves, deterministically.
+    settings.mail.delivery_interval_secs = 0;
+    settings.accounts.inactivity_check_hours = 0;
     settings
 }
 

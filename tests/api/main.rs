@@ -12,6 +12,7 @@ mod commands;
 mod configuration;
 mod health;
 mod home;
+mod inactivity;
 mod login;
 mod migrations;
 mod offers;

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN inactivity_warned_at;
+DROP TABLE outbox;

@@ -1,0 +1,85 @@
+//! Scheduled jobs: they run inside the server on a timer, and each can be
+//! run once from the command line (`relais jobs run NAME`). Each is
+//! idempotent: running it twice in a row does nothing the second time.
+
+pub mod inactivity;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::mail::outbox;
+
+pub const JOB_NAMES: [&str; 2] = ["suspend-inactive", "deliver-mail"];
+
+/// Runs one job now; returns a line for the operator.
+pub fn run_once(
+    name: &str,
+    database: &Database,
+    settings: &Settings,
+    clock: &dyn Clock,
+) -> Result<String, String> {
+    let mut conn = database.connection().map_err(|e| e.to_string())?;
+    let now = clock.now();
+    match name {
+        "suspend-inactive" => {
+            let report =
+                inactivity::run(&mut conn, now, &settings.accounts).map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} personne(s) prévenue(s), {} compte(s) suspendu(s).",
+                report.warned, report.suspended
+            ))
+        }
+        "deliver-mail" => {
+            let delivery =
+                outbox::deliver_due(&mut conn, now, &settings.mail).map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} courriel(s) envoyé(s), {} à réessayer, {} en échec définitif.",
+                delivery.sent, delivery.retried, delivery.failed
+            ))
+        }
+        other => Err(format!(
+            "tâche « {other} » inconnue : {}",
+            JOB_NAMES.join(", ")
+        )),
+    }
+}
+
+/// Starts the server's timers: mail delivery every few seconds, the
+/// inactivity job every few hours (an interval of 0 turns a timer off: tests
+/// run jobs themselves). They stop with the runtime.
+pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>) {
+    let every = [
+        ("deliver-mail", settings.mail.delivery_interval_secs),
+        (
+            "suspend-inactive",
+            settings.accounts.inactivity_check_hours * 3600,
+        ),
+    ];
+    for (name, seconds) in every {
+        if seconds == 0 {
+            continue;
+        }
+        let period = Duration::from_secs(seconds);
+        let (database, settings, clock) = (database.clone(), settings.clone(), clock.clone());
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(period);
+            loop {
+                timer.tick().await;
+                let (database, settings, clock) =
+                    (database.clone(), settings.clone(), clock.clone());
+                let outcome = tokio::task::spawn_blocking(move || {
+                    run_once(name, &database, &settings, clock.as_ref())
+                })
+                .await;
+                match outcome {
+                    Ok(Ok(summary)) => tracing::debug!(job = name, %summary, "job ran"),
+                    Ok(Err(error)) => tracing::error!(job = name, %error, "job failed"),
+                    Err(error) => tracing::error!(job = name, %error, "job interrupted"),
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,82 @@
+//! Suspension after three months idle, the warning before, the mails.
+
+use chrono::{Duration, NaiveDate};
+use relais::accounts::{self, PartnerTerms, Person, Role};
+use relais::jobs;
+use relais::mail::outbox;
+
+use crate::helpers::TestApp;
+use crate::on_each_backend;
+
+fn run(app: &TestApp, job: &str) -> String {
+    jobs::run_once(job, &app.database, &app.settings, &app.clock).unwrap()
+}
+
+fn mails_to(app: &TestApp, address: &str) -> Vec<outbox::Queued> {
+    let mut conn = app.database.connection().unwrap();
+    outbox::list(&mut conn)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.recipient == address)
+        .collect()
+}
+
+on_each_backend! {
+    async fn idle_accounts_are_warned_then_suspended_and_the_right_people_told(app) {
+        let mut conn = app.database.connection().unwrap();
+        let now = app.clock_now();
+        let terms = PartnerTerms {
+            name: "PLIE du Pays d'Aix".to_owned(),
+            agency_code: "13013".to_owned(),
+            agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+            seats: 6,
+            offers_service: true,
+            referrals_service: true,
+        };
+        let partner = accounts::create_partner(&mut conn, now, None, &terms).unwrap().id;
+        let person = |name: &str, email: &str| Person::parse(name, "Fonction", email).unwrap();
+        let (admin, _) = accounts::create_account(&mut conn, now, None, None, Role::Admin, &person("Louise Garnier", "admin@ft.example")).unwrap();
+        let (_, rgc) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Rgc, &person("Rachid Benali", "rgc@plie.example")).unwrap();
+        let (coach, _) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Coach, &person("Awa Diallo", "awa@plie.example")).unwrap();
+
+        // Day 70: nothing yet. Day 80: the RGC works; the coach is warned (within 15 days of 90).
+        app.clock.advance(Duration::days(70));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        app.clock.advance(Duration::days(10));
+        relais::auth::login(&mut conn, app.clock_now(), &rgc.login, &rgc.password, "127.0.0.1").unwrap();
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        let warning = mails_to(&app, "awa@plie.example");
+        assert_eq!(warning.len(), 1);
+        assert!(warning[0].subject.contains("sera suspendu"));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).", "warned once");
+
+        // Day 91: the coach is suspended; the RGC is told, the sessions end, login is refused.
+        app.clock.advance(Duration::days(11));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
+        assert_eq!(accounts::find(&mut conn, &coach.id).unwrap().status, "suspended");
+        let told = mails_to(&app, "rgc@plie.example");
+        assert_eq!(told.len(), 1);
+        assert!(told[0].subject.contains("un compte de votre structure est suspendu"));
+        assert!(told[0].body.contains(&coach.login));
+        assert!(mails_to(&app, "admin@ft.example").is_empty());
+
+        // The mail leaves through the file transport.
+        assert_eq!(run(&app, "deliver-mail"), "2 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif.");
+        let files: Vec<_> = std::fs::read_dir(&app.settings.mail.file_dir).unwrap().collect();
+        assert_eq!(files.len(), 2);
+        assert_eq!(run(&app, "deliver-mail"), "0 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif.");
+
+        // Only the RGC reactivates, within the seats.
+        accounts::activate(&mut conn, app.clock_now(), None, &coach.id).unwrap();
+        let actions: Vec<String> = relais::audit::for_partner(&mut conn, &partner).unwrap().into_iter().map(|r| r.action).collect();
+        assert!(actions.contains(&"account_suspended".to_owned()) && actions.contains(&"account_reactivated".to_owned()));
+
+        // An idle RGC: the platform admins are told; admins themselves are never suspended.
+        app.clock.advance(Duration::days(200));
+        run(&app, "suspend-inactive");
+        let told = mails_to(&app, "admin@ft.example");
+        assert!(told.iter().any(|m| m.subject.contains("le compte d'un RGC est suspendu")), "{:?}", told.iter().map(|m| &m.subject).collect::<Vec<_>>());
+        assert_eq!(accounts::find(&mut conn, &admin.id).unwrap().status, "active");
+    }
+}
