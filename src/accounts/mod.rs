@@ -3,7 +3,13 @@
 //! accounts than the partner's seats may be active at once (the RGC excluded),
 //! and that holds when two activations race for the last seat.
 
+pub mod partnerships;
 pub mod password;
+
+pub use partnerships::{
+    PartnerSummary, PreviousRgc, create_partner, list_partners, register_partner, replace_rgc,
+    update_partner,
+};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -15,7 +21,7 @@ use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
 use password::PasswordRule;
 
-const MAX_NAME: usize = 100;
+pub(crate) const MAX_NAME: usize = 100;
 const MAX_LOGIN_STEM: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +135,7 @@ impl Person {
 }
 
 /// What the platform admin registers about a partner.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = partners)]
 pub struct PartnerTerms {
     pub name: String,
@@ -167,57 +173,6 @@ pub struct Account {
 pub struct Credentials {
     pub login: String,
     pub password: String,
-}
-
-/// Registers a partner (platform admin).
-pub fn create_partner(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    actor: Option<&str>,
-    terms: &PartnerTerms,
-) -> Result<Partner, AccountError> {
-    let terms = PartnerTerms {
-        name: terms.name.trim().to_owned(),
-        ..terms.clone()
-    };
-    if terms.name.is_empty() || terms.name.chars().count() > MAX_NAME {
-        return Err(AccountError::Invalid(format!(
-            "Le nom de la structure est obligatoire ({MAX_NAME} caractères au plus)."
-        )));
-    }
-    if terms.agreement_end < terms.agreement_start {
-        return Err(AccountError::Invalid(
-            "La fin de la convention doit suivre son début.".to_owned(),
-        ));
-    }
-    if !(0..=1000).contains(&terms.seats) {
-        return Err(AccountError::Invalid(
-            "Le nombre de comptes actifs autorisés va de 0 à 1000.".to_owned(),
-        ));
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    conn.transaction(|conn| {
-        diesel::insert_into(partners::table)
-            .values((partners::id.eq(&id), &terms, partners::created_at.eq(now)))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            now,
-            Event {
-                actor,
-                partner: Some(&id),
-                action: Action::PartnerCreated,
-                object_type: "partner",
-                object_id: Some(&id),
-                address: None,
-                details: json!({ "seats": terms.seats, "agency": terms.agency_code }),
-            },
-        )?;
-        Ok(partners::table
-            .find(&id)
-            .select(Partner::as_select())
-            .first(conn)?)
-    })
 }
 
 /// Creates an account. A coach's account is active when a seat is free and
@@ -439,7 +394,10 @@ pub fn list_for_partner(
 
 /// Writes before reading: a SQLite transaction that reads first cannot wait
 /// for another writer later, and a PostgreSQL one holds the row from here on.
-fn lock_account(conn: &mut DbConnection, account_id: &str) -> Result<Account, AccountError> {
+pub(crate) fn lock_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> Result<Account, AccountError> {
     let locked = diesel::update(users::table.find(account_id))
         .set(users::updated_at.eq(users::updated_at))
         .execute(conn)?;
@@ -449,7 +407,11 @@ fn lock_account(conn: &mut DbConnection, account_id: &str) -> Result<Account, Ac
     find(conn, account_id)
 }
 
-fn account_event<'a>(actor: Option<&'a str>, account: &'a Account, action: Action) -> Event<'a> {
+pub(crate) fn account_event<'a>(
+    actor: Option<&'a str>,
+    account: &'a Account,
+    action: Action,
+) -> Event<'a> {
     Event {
         actor,
         partner: account.partner_id.as_deref(),
@@ -461,7 +423,7 @@ fn account_event<'a>(actor: Option<&'a str>, account: &'a Account, action: Actio
     }
 }
 
-fn set_status(
+pub(crate) fn set_status(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     account: &Account,
@@ -488,7 +450,10 @@ fn active_coaches(conn: &mut DbConnection, partner_id: &str) -> Result<i64, Acco
 /// Takes the partner's row lock (a no-op update: a row lock on PostgreSQL,
 /// the write lock on SQLite) so that concurrent activations count seats one
 /// after the other, then counts them.
-fn lock_seats(conn: &mut DbConnection, partner_id: &str) -> Result<(i64, i32), AccountError> {
+pub(crate) fn lock_seats(
+    conn: &mut DbConnection,
+    partner_id: &str,
+) -> Result<(i64, i32), AccountError> {
     let locked = diesel::update(partners::table.find(partner_id))
         .set(partners::seats.eq(partners::seats))
         .execute(conn)?;

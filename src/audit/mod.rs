@@ -13,6 +13,7 @@ use crate::db::{DbConnection, DbError};
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     PartnerCreated,
+    PartnerUpdated,
     AccountCreated,
     AccountActivated,
     AccountDeactivated,
@@ -31,6 +32,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::PartnerCreated => "partner_created",
+            Action::PartnerUpdated => "partner_updated",
             Action::AccountCreated => "account_created",
             Action::AccountActivated => "account_activated",
             Action::AccountDeactivated => "account_deactivated",

@@ -38,6 +38,9 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
             @if account.role == "rgc" {
                 a href="/structure/comptes" { "Comptes de la structure" }
             }
+            @if account.role == "admin" {
+                a href="/admin/structures" { "Structures partenaires" }
+            }
             a href=(PASSWORD_PATH) { "Mot de passe" }
             form method="post" action=(LOGOUT_PATH) {
                 (csrf.field())

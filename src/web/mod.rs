@@ -1,6 +1,7 @@
 //! The HTTP front end: routes, pages (maud) and operations endpoints. Handlers
 //! only translate between HTTP and the domain modules.
 
+mod admin;
 mod assets;
 mod errors;
 mod home;
@@ -40,6 +41,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/structure/comptes/{id}/mot-de-passe",
             web::post().to(structure::reset_password),
+        )
+        .route(admin::PARTNERS_PATH, web::get().to(admin::list))
+        .route(admin::PARTNERS_PATH, web::post().to(admin::create))
+        .route("/admin/structures/{id}", web::get().to(admin::show))
+        .route("/admin/structures/{id}", web::post().to(admin::update))
+        .route(
+            "/admin/structures/{id}/rgc",
+            web::post().to(admin::replace_rgc),
         )
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));

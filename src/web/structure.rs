@@ -162,7 +162,7 @@ fn accounts_page(
     )
 }
 
-fn credentials_box(credentials: &Credentials, heading: &str, inactive: bool) -> Markup {
+pub(super) fn credentials_box(credentials: &Credentials, heading: &str, inactive: bool) -> Markup {
     html! {
         section.credentials aria-labelledby="identifiants" {
             h2 #identifiants { (heading) }

@@ -65,6 +65,7 @@ impl PostgresDatabase {
             return None;
         };
         let name = format!("relais_test_{}", uuid::Uuid::new_v4().simple());
+        let admin_url = without_tls(&admin_url);
         let url = with_database_name(&admin_url, &name);
         let mut admin = PgConnection::establish(&admin_url)
             .unwrap_or_else(|e| panic!("{POSTGRES_URL_VARIABLE}: cannot connect: {e}"));
@@ -93,6 +94,19 @@ impl Drop for PostgresDatabase {
             ))
             .execute(&mut admin);
         }
+    }
+}
+
+/// Loopback needs no TLS, and without it libpq never enters OpenSSL: servers
+/// of finished tests still reconnecting when the test process exits would
+/// otherwise race OpenSSL's exit-time cleanup (seen as heap corruption).
+fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 

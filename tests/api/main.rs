@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod agencies;
 mod browser;
 mod commands;

@@ -45,7 +45,7 @@ async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
 }
 
 /// Logs in and replaces the first password.
-async fn sign_in_for_good(app: &TestApp, client: &Client, credentials: &Credentials) -> String {
+pub async fn sign_in_for_good(app: &TestApp, client: &Client, credentials: &Credentials) -> String {
     let token = app.csrf(client, "/connexion").await;
     app.post_form(
         client,
@@ -93,7 +93,7 @@ async fn create(app: &TestApp, client: &Client, name: &str, email: &str) -> (u16
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn shown_credentials(html: &str) -> Credentials {
+pub fn shown_credentials(html: &str) -> Credentials {
     let after = |marker: &str| {
         let start = html.find(marker).unwrap() + marker.len();
         let rest = &html[start..];

@@ -1,0 +1,209 @@
+//! The platform admin's side: registering partners, changing their terms,
+//! designating or replacing their RGC. A partner always has exactly one RGC.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::{
+    Account, AccountError, AccountStatus, Credentials, MAX_NAME, Partner, PartnerTerms, Person,
+    Role, account_event, create_account, lock_account, lock_seats, set_status,
+};
+use crate::audit::{self, Action, Event};
+use crate::db::DbConnection;
+use crate::db::schema::{agencies, partners, users};
+
+/// What becomes of the RGC being replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousRgc {
+    /// A plain account of the partner (active if a seat is free).
+    Coach,
+    /// Deactivated, its history kept.
+    Deactivated,
+}
+
+/// A partner as the admin's list shows it.
+pub struct PartnerSummary {
+    pub partner: Partner,
+    pub active: i64,
+    pub rgc_login: Option<String>,
+}
+
+fn checked(conn: &mut DbConnection, terms: &PartnerTerms) -> Result<PartnerTerms, AccountError> {
+    let terms = PartnerTerms {
+        name: terms.name.trim().to_owned(),
+        ..terms.clone()
+    };
+    if terms.name.is_empty() || terms.name.chars().count() > MAX_NAME {
+        return Err(AccountError::Invalid(format!(
+            "Le nom de la structure est obligatoire ({MAX_NAME} caractères au plus)."
+        )));
+    }
+    if terms.agreement_end < terms.agreement_start {
+        return Err(AccountError::Invalid(
+            "La fin de la convention doit suivre son début.".to_owned(),
+        ));
+    }
+    if !(0..=1000).contains(&terms.seats) {
+        return Err(AccountError::Invalid(
+            "Le nombre de comptes actifs autorisés va de 0 à 1000.".to_owned(),
+        ));
+    }
+    let known: i64 = agencies::table
+        .find(&terms.agency_code)
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        return Err(AccountError::Invalid(format!(
+            "Agence « {} » inconnue.",
+            terms.agency_code
+        )));
+    }
+    Ok(terms)
+}
+
+fn partner_event<'a>(
+    actor: Option<&'a str>,
+    id: &'a str,
+    action: Action,
+    terms: &PartnerTerms,
+) -> Event<'a> {
+    Event {
+        actor,
+        partner: Some(id),
+        action,
+        object_type: "partner",
+        object_id: Some(id),
+        address: None,
+        details: json!({ "seats": terms.seats, "agency": terms.agency_code }),
+    }
+}
+
+/// Registers a partner.
+pub fn create_partner(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    terms: &PartnerTerms,
+) -> Result<Partner, AccountError> {
+    let terms = checked(conn, terms)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.transaction(|conn| {
+        diesel::insert_into(partners::table)
+            .values((partners::id.eq(&id), &terms, partners::created_at.eq(now)))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            partner_event(actor, &id, Action::PartnerCreated, &terms),
+        )?;
+        super::partner(conn, &id)
+    })
+}
+
+/// Registers a partner with its RGC, together: a partner always has one.
+pub fn register_partner(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    terms: &PartnerTerms,
+    rgc: &Person,
+) -> Result<Credentials, AccountError> {
+    conn.transaction(|conn| {
+        let partner = create_partner(conn, now, actor, terms)?;
+        replace_rgc(conn, now, actor, &partner.id, rgc, PreviousRgc::Deactivated)
+    })
+}
+
+/// Changes a partner's terms. Seats cannot drop below the accounts active
+/// now: the RGC deactivates some first.
+pub fn update_partner(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    id: &str,
+    terms: &PartnerTerms,
+) -> Result<Partner, AccountError> {
+    let terms = checked(conn, terms)?;
+    conn.transaction(|conn| {
+        let (active, _) = lock_seats(conn, id)?;
+        if i64::from(terms.seats) < active {
+            return Err(AccountError::Invalid(format!(
+                "{active} comptes sont actifs : le nombre autorisé ne peut pas descendre en dessous. \
+                 Demandez au RGC d'en désactiver d'abord."
+            )));
+        }
+        diesel::update(partners::table.find(id)).set(&terms).execute(conn)?;
+        audit::record(conn, now, partner_event(actor, id, Action::PartnerUpdated, &terms))?;
+        super::partner(conn, id)
+    })
+}
+
+pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, AccountError> {
+    let all: Vec<Partner> = partners::table
+        .order(partners::name)
+        .select(Partner::as_select())
+        .load(conn)?;
+    let mut summaries = Vec::with_capacity(all.len());
+    for partner in all {
+        let (active, _) = super::seat_usage(conn, &partner.id)?;
+        let rgc_login = current_rgc(conn, &partner.id)?.map(|rgc| rgc.login);
+        summaries.push(PartnerSummary {
+            partner,
+            active,
+            rgc_login,
+        });
+    }
+    Ok(summaries)
+}
+
+fn current_rgc(conn: &mut DbConnection, partner_id: &str) -> Result<Option<Account>, AccountError> {
+    Ok(users::table
+        .filter(users::partner_id.eq(partner_id))
+        .filter(users::role.eq(Role::Rgc.as_str()))
+        .filter(users::status.ne(AccountStatus::Deleted.as_str()))
+        .select(Account::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Designates a partner's RGC: a new account for the person; the previous
+/// RGC, if any, becomes a plain account or is deactivated.
+pub fn replace_rgc(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    partner_id: &str,
+    person: &Person,
+    previous: PreviousRgc,
+) -> Result<Credentials, AccountError> {
+    conn.transaction(|conn| {
+        lock_seats(conn, partner_id)?;
+        if let Some(old) = current_rgc(conn, partner_id)? {
+            let old = lock_account(conn, &old.id)?;
+            diesel::update(users::table.find(&old.id))
+                .set((
+                    users::role.eq(Role::Coach.as_str()),
+                    users::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            audit::record(conn, now, account_event(actor, &old, Action::RoleChanged))?;
+            let (active, seats) = super::seat_usage(conn, partner_id)?;
+            // A former RGC counts as a coach now: without a free seat it is deactivated.
+            let keep = previous == PreviousRgc::Coach
+                && old.status == AccountStatus::Active.as_str()
+                && active <= i64::from(seats);
+            if !keep && old.status == AccountStatus::Active.as_str() {
+                set_status(conn, now, &old, AccountStatus::Inactive)?;
+                audit::record(
+                    conn,
+                    now,
+                    account_event(actor, &old, Action::AccountDeactivated),
+                )?;
+            }
+        }
+        let (_, credentials) =
+            create_account(conn, now, actor, Some(partner_id), Role::Rgc, person)?;
+        Ok(credentials)
+    })
+}

@@ -1,0 +1,412 @@
+//! The platform admin's pages: partners, their terms, their RGC.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::errors::PageError;
+use super::layout;
+use super::session::{Csrf, SignedIn};
+use super::structure::credentials_box;
+use crate::accounts::{
+    self, Account, AccountError, Partner, PartnerTerms, Person, PreviousRgc, Role,
+};
+use crate::agencies::{self, Agency};
+use crate::clock::Clock;
+use crate::db::{Database, DbConnection};
+
+pub const PARTNERS_PATH: &str = "/admin/structures";
+const DEFAULT_SEATS: i32 = 6;
+
+#[derive(Deserialize)]
+pub struct TermsForm {
+    csrf: String,
+    nom: String,
+    agence: String,
+    debut: String,
+    fin: String,
+    comptes: String,
+    consultation: Option<String>,
+    delegation_mer: Option<String>,
+    // The RGC, on creation only.
+    rgc_nom: Option<String>,
+    rgc_fonction: Option<String>,
+    rgc_courriel: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RgcForm {
+    csrf: String,
+    rgc_nom: String,
+    rgc_fonction: String,
+    rgc_courriel: String,
+    ancien: String,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    avis: Option<String>,
+}
+
+fn admin_only(account: &Account) -> Result<(), PageError> {
+    if account.role == Role::Admin.as_str() {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
+}
+
+impl TermsForm {
+    fn terms(&self) -> Result<PartnerTerms, AccountError> {
+        let date = |raw: &str, what: &str| {
+            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+                AccountError::Invalid(format!(
+                    "La date de {what} de la convention est attendue (jj/mm/aaaa)."
+                ))
+            })
+        };
+        let seats = self.comptes.trim().parse::<i32>().map_err(|_| {
+            AccountError::Invalid(
+                "Le nombre de comptes actifs autorisés est un nombre entier.".to_owned(),
+            )
+        })?;
+        Ok(PartnerTerms {
+            name: self.nom.clone(),
+            agency_code: self.agence.clone(),
+            agreement_start: date(&self.debut, "début")?,
+            agreement_end: date(&self.fin, "fin")?,
+            seats,
+            offers_service: self.consultation.is_some(),
+            referrals_service: self.delegation_mer.is_some(),
+        })
+    }
+}
+
+fn terms_fields(agencies: &[Agency], terms: Option<&PartnerTerms>) -> Markup {
+    let date = |d: Option<NaiveDate>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    html! {
+        label for="nom" { "Nom de la structure" }
+        input #nom name="nom" type="text" required maxlength="100" value=(terms.map_or("", |t| t.name.as_str()));
+        label for="agence" { "Agence de rattachement" }
+        select #agence name="agence" required {
+            @for agency in agencies {
+                option value=(agency.code) selected[terms.is_some_and(|t| t.agency_code == agency.code)] {
+                    (agency.name) " (" (agency.code) ")"
+                }
+            }
+        }
+        label for="debut" { "Début de la convention" }
+        input #debut name="debut" type="date" required value=(date(terms.map(|t| t.agreement_start)));
+        label for="fin" { "Fin de la convention" }
+        input #fin name="fin" type="date" required value=(date(terms.map(|t| t.agreement_end)));
+        label for="comptes" { "Comptes actifs simultanés autorisés (hors RGC)" }
+        input #comptes name="comptes" type="number" min="0" max="1000" required
+            value=(terms.map_or(DEFAULT_SEATS, |t| t.seats));
+        fieldset {
+            legend { "Services ouverts" }
+            label.check { input type="checkbox" name="consultation" checked[terms.is_none_or(|t| t.offers_service)]; " consultation des offres" }
+            label.check { input type="checkbox" name="delegation_mer" checked[terms.is_some_and(|t| t.referrals_service)]; " délégation de la mise en relation" }
+        }
+    }
+}
+
+fn person_fields() -> Markup {
+    html! {
+        label for="rgc_nom" { "Prénom et nom du RGC" }
+        input #rgc_nom name="rgc_nom" type="text" required maxlength="100" autocomplete="off";
+        label for="rgc_fonction" { "Fonction" }
+        input #rgc_fonction name="rgc_fonction" type="text" maxlength="100" autocomplete="off";
+        label for="rgc_courriel" { "Adresse électronique professionnelle" }
+        input #rgc_courriel name="rgc_courriel" type="email" required autocomplete="off";
+    }
+}
+
+fn message_box(message: Option<(&str, bool)>) -> Markup {
+    html! {
+        @if let Some((text, is_error)) = message {
+            @if is_error { div.alert role="alert" { p { (text) } } } @else { div.notice role="status" { p { (text) } } }
+        }
+    }
+}
+
+fn list_page(
+    admin: &Account,
+    csrf: &Csrf,
+    summaries: &[accounts::PartnerSummary],
+    agencies: &[Agency],
+    message: Option<(&str, bool)>,
+    extra: Option<Markup>,
+) -> Markup {
+    layout::signed_in_page(
+        "Structures partenaires",
+        admin,
+        csrf,
+        html! {
+            h1 { "Structures partenaires" }
+            (message_box(message))
+            @if let Some(extra) = extra { (extra) }
+            table {
+                caption { "Les structures et leur convention" }
+                thead { tr {
+                    th scope="col" { "Structure" } th scope="col" { "Agence" } th scope="col" { "Convention" }
+                    th scope="col" { "Comptes actifs" } th scope="col" { "RGC" }
+                } }
+                tbody {
+                    @for summary in summaries {
+                        @let terms = &summary.partner.terms;
+                        tr {
+                            td { a href={ (PARTNERS_PATH) "/" (summary.partner.id) } { (terms.name) } }
+                            td { (terms.agency_code) }
+                            td { "du " (terms.agreement_start.format("%d/%m/%Y")) " au " (terms.agreement_end.format("%d/%m/%Y")) }
+                            td { (summary.active) " sur " (terms.seats) }
+                            td { (summary.rgc_login.as_deref().unwrap_or("aucun")) }
+                        }
+                    }
+                }
+            }
+            h2 #creer { "Enregistrer une structure" }
+            form.form method="post" action=(PARTNERS_PATH) {
+                (csrf.field())
+                (terms_fields(agencies, None))
+                (person_fields())
+                button type="submit" { "Enregistrer la structure et son RGC" }
+            }
+        },
+    )
+}
+
+fn load_list(
+    conn: &mut DbConnection,
+) -> Result<(Vec<accounts::PartnerSummary>, Vec<Agency>), AccountError> {
+    Ok((accounts::list_partners(conn)?, agencies::list(conn)?))
+}
+
+pub async fn list(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    admin_only(&admin)?;
+    let (summaries, agencies) = database.run(load_list).await?;
+    let csrf = Csrf::of(&req);
+    let body = list_page(&admin, &csrf, &summaries, &agencies, None, None);
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    form: web::Form<TermsForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    Csrf::verify(&req, &form.csrf)?;
+    admin_only(&admin)?;
+    let now = clock.now();
+    let actor = admin.id.clone();
+    let form = form.into_inner();
+    let (outcome, (summaries, agencies)) = database
+        .run(move |conn| {
+            let outcome = form.terms().and_then(|terms| {
+                let person = Person::parse(
+                    form.rgc_nom.as_deref().unwrap_or_default(),
+                    form.rgc_fonction.as_deref().unwrap_or_default(),
+                    form.rgc_courriel.as_deref().unwrap_or_default(),
+                )?;
+                accounts::register_partner(conn, now, Some(&actor), &terms, &person)
+            });
+            Ok::<_, AccountError>((outcome, load_list(conn)?))
+        })
+        .await?;
+    let csrf = Csrf::of(&req);
+    let (status, message, extra) = match outcome {
+        Ok(credentials) => (
+            StatusCode::OK,
+            Some(("La structure est enregistrée avec son RGC.", false)),
+            Some(credentials_box(&credentials, "Identifiants du RGC", false)),
+        ),
+        Err(AccountError::Invalid(text)) => {
+            let body = list_page(
+                &admin,
+                &csrf,
+                &summaries,
+                &agencies,
+                Some((&text, true)),
+                None,
+            );
+            return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let body = list_page(&admin, &csrf, &summaries, &agencies, message, extra);
+    Ok(layout::respond(&req, status, &csrf, body))
+}
+
+fn partner_page(
+    admin: &Account,
+    csrf: &Csrf,
+    partner: &Partner,
+    agencies: &[Agency],
+    message: Option<(&str, bool)>,
+    extra: Option<Markup>,
+) -> Markup {
+    let path = format!("{PARTNERS_PATH}/{}", partner.id);
+    layout::signed_in_page(
+        &partner.terms.name,
+        admin,
+        csrf,
+        html! {
+            p { a href=(PARTNERS_PATH) { "← Structures partenaires" } }
+            h1 { (partner.terms.name) }
+            (message_box(message))
+            @if let Some(extra) = extra { (extra) }
+            h2 { "Convention" }
+            form.form method="post" action=(path) {
+                (csrf.field())
+                (terms_fields(agencies, Some(&partner.terms)))
+                button type="submit" { "Enregistrer" }
+            }
+            h2 { "Remplacer le RGC" }
+            p.hint { "La structure a toujours un et un seul RGC. Le nouveau reçoit un identifiant et un mot de passe provisoire." }
+            form.form method="post" action={ (path) "/rgc" } {
+                (csrf.field())
+                (person_fields())
+                fieldset {
+                    legend { "L'ancien RGC" }
+                    label.check { input type="radio" name="ancien" value="compte" checked; " devient un compte de la structure" }
+                    label.check { input type="radio" name="ancien" value="desactive"; " est désactivé" }
+                }
+                button type="submit" { "Désigner le nouveau RGC" }
+            }
+        },
+    )
+}
+
+fn load_partner(conn: &mut DbConnection, id: &str) -> Result<(Partner, Vec<Agency>), AccountError> {
+    Ok((accounts::partner(conn, id)?, agencies::list(conn)?))
+}
+
+pub async fn show(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    path: web::Path<String>,
+    notice: web::Query<Notice>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    admin_only(&admin)?;
+    let (partner, agencies) = database.run(move |conn| load_partner(conn, &path)).await?;
+    let message = match notice.avis.as_deref() {
+        Some("modifiee") => Some(("La convention est enregistrée.", false)),
+        _ => None,
+    };
+    let csrf = Csrf::of(&req);
+    let body = partner_page(&admin, &csrf, &partner, &agencies, message, None);
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+pub async fn update(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<TermsForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    Csrf::verify(&req, &form.csrf)?;
+    admin_only(&admin)?;
+    let now = clock.now();
+    let actor = admin.id.clone();
+    let id = path.into_inner();
+    let target = id.clone();
+    let form = form.into_inner();
+    let (outcome, (partner, agencies)) = database
+        .run(move |conn| {
+            let outcome = form.terms().and_then(|terms| {
+                accounts::update_partner(conn, now, Some(&actor), &target, &terms)
+            });
+            Ok::<_, AccountError>((outcome, load_partner(conn, &target)?))
+        })
+        .await?;
+    match outcome {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("{PARTNERS_PATH}/{id}?avis=modifiee"),
+            ))
+            .finish()),
+        Err(AccountError::Invalid(text)) => {
+            let csrf = Csrf::of(&req);
+            let body = partner_page(
+                &admin,
+                &csrf,
+                &partner,
+                &agencies,
+                Some((&text, true)),
+                None,
+            );
+            Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn replace_rgc(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<RgcForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    Csrf::verify(&req, &form.csrf)?;
+    admin_only(&admin)?;
+    let now = clock.now();
+    let actor = admin.id.clone();
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let previous = if form.ancien == "desactive" {
+        PreviousRgc::Deactivated
+    } else {
+        PreviousRgc::Coach
+    };
+    let (outcome, (partner, agencies)) = database
+        .run(move |conn| {
+            let outcome = Person::parse(&form.rgc_nom, &form.rgc_fonction, &form.rgc_courriel)
+                .and_then(|person| {
+                    accounts::replace_rgc(conn, now, Some(&actor), &id, &person, previous)
+                });
+            Ok::<_, AccountError>((outcome, load_partner(conn, &id)?))
+        })
+        .await?;
+    let csrf = Csrf::of(&req);
+    let (status, message, extra) = match outcome {
+        Ok(credentials) => (
+            StatusCode::OK,
+            Some(("Le nouveau RGC est désigné.", false)),
+            Some(credentials_box(
+                &credentials,
+                "Identifiants du nouveau RGC",
+                false,
+            )),
+        ),
+        Err(AccountError::Invalid(text)) => {
+            let body = partner_page(
+                &admin,
+                &csrf,
+                &partner,
+                &agencies,
+                Some((&text, true)),
+                None,
+            );
+            return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let body = partner_page(&admin, &csrf, &partner, &agencies, message, extra);
+    Ok(layout::respond(&req, status, &csrf, body))
+}

@@ -1,0 +1,113 @@
+//! The platform admin's pages: partners, terms, RGC.
+
+use chrono::Utc;
+use relais::accounts::{self, Person, Role};
+use reqwest::Client;
+
+use crate::helpers::TestApp;
+use crate::on_each_backend;
+use crate::structure::{shown_credentials, sign_in_for_good};
+
+async fn admin(app: &TestApp) -> Client {
+    let credentials = {
+        let mut conn = app.database.connection().unwrap();
+        let person =
+            Person::parse("Louise Garnier", "Administratrice", "louise@ft.example").unwrap();
+        accounts::create_account(
+            &mut conn,
+            Utc::now().naive_utc(),
+            None,
+            None,
+            Role::Admin,
+            &person,
+        )
+        .unwrap()
+        .1
+    };
+    let client = app.browser();
+    sign_in_for_good(app, &client, &credentials).await;
+    client
+}
+
+async fn register(app: &TestApp, client: &Client, seats: &str, rgc_email: &str) -> (u16, String) {
+    let token = app.csrf(client, "/admin/structures").await;
+    let response = app
+        .post_form(
+            client,
+            "/admin/structures",
+            &[
+                ("csrf", &token),
+                ("nom", "PLIE du Pays d'Aix"),
+                ("agence", "13013"),
+                ("debut", "2021-01-01"),
+                ("fin", "2099-12-31"),
+                ("comptes", seats),
+                ("consultation", "on"),
+                ("delegation_mer", "on"),
+                ("rgc_nom", "Rachid Benali"),
+                ("rgc_fonction", "RGC"),
+                ("rgc_courriel", rgc_email),
+            ],
+        )
+        .await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+on_each_backend! {
+    async fn the_admin_registers_a_partner_with_its_rgc(app) {
+        let client = admin(&app).await;
+        let (status, html) = register(&app, &client, "6", "rgc@plie.example").await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("La structure est enregistrée avec son RGC."));
+        let rgc = shown_credentials(&html);
+        assert_eq!(rgc.login, "rbenali");
+        assert!(html.contains("0 sur 6") && html.contains("rbenali"));
+
+        let (status, html) = register(&app, &client, "beaucoup", "autre@plie.example").await;
+        assert_eq!(status, 400);
+        assert!(html.contains("nombre entier"));
+
+        let rgc_client = app.browser();
+        sign_in_for_good(&app, &rgc_client, &rgc).await;
+        assert_eq!(rgc_client.get(format!("{}/admin/structures", app.address)).send().await.unwrap().status(), 403);
+        assert_eq!(rgc_client.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().status(), 200);
+    }
+
+    async fn seats_cannot_drop_below_the_active_accounts_and_the_rgc_can_be_replaced(app) {
+        let client = admin(&app).await;
+        register(&app, &client, "2", "rgc@plie.example").await;
+        let partner = {
+            let mut conn = app.database.connection().unwrap();
+            let partner = accounts::list_partners(&mut conn).unwrap().remove(0).partner;
+            for name in ["Awa Diallo", "Bruno Martin"] {
+                let person = Person::parse(name, "", "coach@plie.example").unwrap();
+                accounts::create_account(&mut conn, Utc::now().naive_utc(), None, Some(&partner.id), Role::Coach, &person).unwrap();
+            }
+            partner
+        };
+        let page = format!("/admin/structures/{}", partner.id);
+        let token = app.csrf(&client, &page).await;
+        let terms = |seats: &'static str| {
+            vec![("csrf", token.clone()), ("nom", "PLIE du Pays d'Aix".into()), ("agence", "13013".into()),
+                 ("debut", "2021-01-01".into()), ("fin", "2099-12-31".into()), ("comptes", seats.into()), ("consultation", "on".into())]
+        };
+        let fields = |pairs: &[(&'static str, String)]| pairs.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+        let refused = client.post(format!("{}{page}", app.address)).form(&fields(&terms("1"))).send().await.unwrap();
+        assert_eq!(refused.status(), 400);
+        assert!(refused.text().await.unwrap().contains("2 comptes sont actifs"));
+        let saved = client.post(format!("{}{page}", app.address)).form(&fields(&terms("4"))).send().await.unwrap();
+        assert_eq!(saved.status(), 303);
+
+        let replaced = app
+            .post_form(&client, &format!("{page}/rgc"), &[("csrf", &token), ("rgc_nom", "Sonia Haddad"), ("rgc_fonction", "RGC"), ("rgc_courriel", "sonia@plie.example"), ("ancien", "compte")])
+            .await;
+        assert_eq!(replaced.status(), 200);
+        assert_eq!(shown_credentials(&replaced.text().await.unwrap()).login, "shaddad");
+        let mut conn = app.database.connection().unwrap();
+        let accounts = accounts::list_for_partner(&mut conn, &partner.id).unwrap();
+        let rgcs: Vec<&str> = accounts.iter().filter(|a| a.role == "rgc").map(|a| a.login.as_str()).collect();
+        assert_eq!(rgcs, ["shaddad"], "exactly one RGC");
+        let former = accounts.iter().find(|a| a.login == "rbenali").unwrap();
+        assert_eq!((former.role.as_str(), former.status.as_str()), ("coach", "active"), "a seat was free (3 of 4)");
+    }
+}
