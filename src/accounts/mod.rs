@@ -339,6 +339,40 @@ pub fn reset_password(
     })
 }
 
+/// Deletes an account: its history stays, its personal details are erased,
+/// its login is never given to anyone else, and it can no longer sign in.
+pub fn delete(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&str>,
+    account_id: &str,
+) -> Result<(), AccountError> {
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        if account.status == AccountStatus::Deleted.as_str() {
+            return Ok(());
+        }
+        diesel::update(users::table.find(&account.id))
+            .set((
+                users::status.eq(AccountStatus::Deleted.as_str()),
+                users::full_name.eq(None::<String>),
+                users::job_title.eq(None::<String>),
+                users::email.eq(None::<String>),
+                // Not a PHC string: no password can ever match it.
+                users::password_hash.eq("supprimé"),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        crate::auth::end_sessions(conn, now, &account.id)?;
+        audit::record(
+            conn,
+            now,
+            account_event(actor, &account, Action::AccountDeleted),
+        )?;
+        Ok(())
+    })
+}
+
 /// The account of that professional email, if any (not deleted).
 pub fn find_by_email(
     conn: &mut DbConnection,

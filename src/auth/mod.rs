@@ -195,6 +195,29 @@ pub fn resolve(
     Ok(Some(account))
 }
 
+/// Addresses of the account's live sessions: more than one means the login
+/// is used from several places at once, which the agreement forbids.
+pub fn live_addresses(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    policy: SessionPolicy,
+    user_id: &str,
+) -> Result<Vec<String>, DbError> {
+    let mut addresses: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::last_seen_at.gt(now - policy.idle))
+        .filter(sessions::created_at.gt(now - policy.lifetime))
+        .select(sessions::address)
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    Ok(addresses)
+}
+
 /// Ends the session of this token (logout).
 pub fn logout(
     conn: &mut DbConnection,

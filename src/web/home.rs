@@ -10,7 +10,10 @@ use super::layout;
 use super::login::LOGIN_PATH;
 use super::session::{Csrf, Visitor};
 use crate::agencies::{self, Agency};
-use crate::db::Database;
+use crate::auth::{self, SessionPolicy};
+use crate::clock::Clock;
+use crate::config::SessionSettings;
+use crate::db::{Database, DbError};
 
 #[derive(Deserialize)]
 pub struct Notice {
@@ -22,6 +25,8 @@ pub async fn show(
     visitor: Visitor,
     notice: web::Query<Notice>,
     database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+    sessions: web::Data<SessionSettings>,
 ) -> Result<HttpResponse, PageError> {
     if visitor
         .account
@@ -30,7 +35,17 @@ pub async fn show(
     {
         return Err(PageError::PasswordChangeRequired);
     }
-    let agencies = database.run(agencies::list).await?;
+    let user = visitor.account.as_ref().map(|a| a.id.clone());
+    let (now, policy) = (clock.now(), SessionPolicy::from(sessions.as_ref()));
+    let (agencies, places) = database
+        .run(move |conn| {
+            let places = match &user {
+                Some(id) => auth::live_addresses(conn, now, policy, id)?.len(),
+                None => 0,
+            };
+            Ok::<_, DbError>((agencies::list(conn)?, places))
+        })
+        .await?;
     // Fixed messages only: the query string never reaches the page as text.
     let notice = match notice.avis.as_deref() {
         Some("mot-de-passe") => Some("Votre mot de passe est enregistré."),
@@ -39,7 +54,16 @@ pub async fn show(
     let csrf = Csrf::of(&req);
     let body = match &visitor.account {
         Some(account) => {
-            layout::signed_in_page("Accueil", account, &csrf, content(&agencies, notice, true))
+            let warning = (places > 1).then(|| html! {
+                div.alert role="alert" {
+                    p { "Votre identifiant est utilisé en ce moment depuis " (places) " adresses différentes. "
+                        "Un identifiant est personnel : si ce n'est pas vous, changez votre mot de passe "
+                        "et prévenez votre responsable de gestion des comptes." }
+                }
+            });
+            let body =
+                html! { @if let Some(w) = warning { (w) } (content(&agencies, notice, true)) };
+            layout::signed_in_page("Accueil", account, &csrf, body)
         }
         None => layout::page("Accueil", content(&agencies, notice, false)),
     };

@@ -50,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/structures/{id}/rgc",
             web::post().to(admin::replace_rgc),
         )
+        .route(
+            "/structure/comptes/{id}/suppression",
+            web::post().to(structure::delete),
+        )
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));
 }

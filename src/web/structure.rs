@@ -1,6 +1,8 @@
 //! The RGC's page: the partner's accounts, the seats in use, and the actions
 //! on each account. An RGC sees and acts on its own partner's accounts only.
 
+use std::collections::HashSet;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
@@ -11,7 +13,9 @@ use super::errors::PageError;
 use super::layout;
 use super::session::{Csrf, SignedIn};
 use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
+use crate::auth::{self, SessionPolicy};
 use crate::clock::Clock;
+use crate::config::SessionSettings;
 use crate::db::{Database, DbConnection};
 
 pub const ACCOUNTS_PATH: &str = "/structure/comptes";
@@ -76,16 +80,52 @@ struct Listing {
     partner: Partner,
     accounts: Vec<Account>,
     active: i64,
+    /// Accounts signed in from several addresses at once.
+    shared: HashSet<String>,
 }
 
-fn listing(conn: &mut DbConnection, partner_id: &str) -> Result<Listing, AccountError> {
+/// What the page needs to know of sessions.
+#[derive(Clone, Copy)]
+struct Moment {
+    now: NaiveDateTime,
+    policy: SessionPolicy,
+}
+
+impl Moment {
+    fn of(req: &HttpRequest, clock: &dyn Clock) -> Moment {
+        let policy = req
+            .app_data::<web::Data<SessionSettings>>()
+            .map(|s| SessionPolicy::from(s.as_ref()))
+            .unwrap_or(SessionPolicy {
+                idle: chrono::Duration::minutes(30),
+                lifetime: chrono::Duration::hours(12),
+            });
+        Moment {
+            now: clock.now(),
+            policy,
+        }
+    }
+}
+
+fn listing(
+    conn: &mut DbConnection,
+    partner_id: &str,
+    moment: Moment,
+) -> Result<Listing, AccountError> {
     let partner = accounts::partner(conn, partner_id)?;
     let accounts = accounts::list_for_partner(conn, partner_id)?;
     let (active, _) = accounts::seat_usage(conn, partner_id)?;
+    let mut shared = HashSet::new();
+    for account in &accounts {
+        if auth::live_addresses(conn, moment.now, moment.policy, &account.id)?.len() > 1 {
+            shared.insert(account.id.clone());
+        }
+    }
     Ok(Listing {
         partner,
         accounts,
         active,
+        shared,
     })
 }
 
@@ -130,7 +170,12 @@ fn accounts_page(
                             td { (account.login) }
                             td { (account.full_name.as_deref().unwrap_or("—")) }
                             td { (role_label(&account.role)) }
-                            td { (status_label(&account.status)) }
+                            td {
+                                (status_label(&account.status))
+                                @if listing.shared.contains(&account.id) {
+                                    br; strong.warning { "utilisé depuis plusieurs adresses en même temps" }
+                                }
+                            }
                             td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| at.format("%d/%m/%Y").to_string())) }
                             td {
                                 @if account.role == "coach" && account.status != "deleted" {
@@ -140,6 +185,7 @@ fn accounts_page(
                                         (action(csrf, account, "activation", "Activer"))
                                     }
                                     (action(csrf, account, "mot-de-passe", "Nouveau mot de passe"))
+                                    (action(csrf, account, "suppression", "Supprimer"))
                                 }
                             }
                         }
@@ -181,11 +227,19 @@ pub async fn show(
     SignedIn(rgc): SignedIn,
     notice: web::Query<Notice>,
     database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
     let partner = partner_of(&rgc)?;
-    let listing = database.run(move |conn| listing(conn, &partner)).await?;
+    let moment = Moment::of(&req, clock.as_ref());
+    let listing = database
+        .run(move |conn| listing(conn, &partner, moment))
+        .await?;
     let message = match notice.avis.as_deref() {
         Some("active") => Some(("Le compte est activé.", false)),
+        Some("supprime") => Some((
+            "Le compte est supprimé : ses données personnelles sont effacées, son historique conservé.",
+            false,
+        )),
         Some("desactive") => Some((
             "Le compte est désactivé : sa place est libérée, son historique conservé.",
             false,
@@ -212,7 +266,8 @@ pub async fn create(
     let partner = partner_of(&rgc)?;
     let csrf = Csrf::of(&req);
     let person = Person::parse(&form.nom, &form.fonction, &form.courriel);
-    let now = clock.now();
+    let moment = Moment::of(&req, clock.as_ref());
+    let now = moment.now;
     let actor = rgc.id.clone();
     let (outcome, listing) = database
         .run(move |conn| {
@@ -227,7 +282,7 @@ pub async fn create(
                 ),
                 Err(error) => Err(error),
             };
-            Ok::<_, AccountError>((outcome, listing(conn, &partner)?))
+            Ok::<_, AccountError>((outcome, listing(conn, &partner, moment)?))
         })
         .await?;
     let (status, message, extra) = match outcome {
@@ -262,9 +317,9 @@ fn prologue(
     rgc: &Account,
     submitted_csrf: &str,
     clock: &dyn Clock,
-) -> Result<(String, NaiveDateTime, String), PageError> {
+) -> Result<(String, Moment, String), PageError> {
     Csrf::verify(req, submitted_csrf)?;
-    Ok((partner_of(rgc)?, clock.now(), rgc.id.clone()))
+    Ok((partner_of(rgc)?, Moment::of(req, clock), rgc.id.clone()))
 }
 
 /// The account, if it belongs to the RGC's partner.
@@ -288,12 +343,13 @@ pub async fn activate(
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let now = moment.now;
     let (outcome, listing) = database
         .run(move |conn| {
             let account = own_account(conn, &partner, &path)?;
             let outcome = accounts::activate(conn, now, Some(&actor), &account.id);
-            Ok::<_, AccountError>((outcome, listing(conn, &partner)?))
+            Ok::<_, AccountError>((outcome, listing(conn, &partner, moment)?))
         })
         .await?;
     match outcome {
@@ -316,7 +372,8 @@ pub async fn deactivate(
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let now = moment.now;
     database
         .run(move |conn| {
             let account = own_account(conn, &partner, &path)?;
@@ -334,12 +391,13 @@ pub async fn reset_password(
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, now, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let now = moment.now;
     let (credentials, listing) = database
         .run(move |conn| {
             let account = own_account(conn, &partner, &path)?;
             let credentials = accounts::reset_password(conn, now, Some(&actor), &account.id)?;
-            Ok::<_, AccountError>((credentials, listing(conn, &partner)?))
+            Ok::<_, AccountError>((credentials, listing(conn, &partner, moment)?))
         })
         .await?;
     let csrf = Csrf::of(&req);
@@ -361,4 +419,54 @@ fn see_other(notice: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{ACCOUNTS_PATH}?avis={notice}")))
         .finish()
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf: String,
+    confirmation: Option<String>,
+}
+
+/// Deleting asks once more: the personal details cannot be brought back.
+pub async fn delete(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<DeleteForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let confirmed = form.confirmation.as_deref() == Some("oui");
+    let account = database
+        .run(move |conn| {
+            let account = own_account(conn, &partner, &path)?;
+            if confirmed {
+                accounts::delete(conn, moment.now, Some(&actor), &account.id)?;
+            }
+            Ok::<_, AccountError>(account)
+        })
+        .await?;
+    if confirmed {
+        return Ok(see_other("supprime"));
+    }
+    let csrf = Csrf::of(&req);
+    let body = layout::signed_in_page(
+        "Supprimer un compte",
+        &rgc,
+        &csrf,
+        html! {
+            h1 { "Supprimer le compte " (account.login) " ?" }
+            p { "Les données personnelles de " (account.full_name.as_deref().unwrap_or(&account.login))
+                " (nom, fonction, adresse) seront effacées. L'historique reste, et l'identifiant ne sera jamais réattribué." }
+            p { "Pour libérer simplement une place, désactivez plutôt le compte." }
+            form.form method="post" action={ (ACCOUNTS_PATH) "/" (account.id) "/suppression" } {
+                (csrf.field())
+                input type="hidden" name="confirmation" value="oui";
+                button type="submit" { "Supprimer définitivement" }
+            }
+            p { a href=(ACCOUNTS_PATH) { "Annuler" } }
+        },
+    );
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }

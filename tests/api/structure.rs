@@ -181,3 +181,59 @@ on_each_backend! {
         assert!(untouched.must_change_password);
     }
 }
+
+on_each_backend! {
+    async fn a_deleted_account_loses_its_details_and_its_login_stays_taken(app) {
+        let (partner, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
+        let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;
+        let credentials = shown_credentials(&html);
+        let id = {
+            let mut conn = app.database.connection().unwrap();
+            accounts::list_for_partner(&mut conn, &partner).unwrap().into_iter().find(|a| a.login == "adiallo").unwrap().id
+        };
+        let token = app.csrf(&client, "/structure/comptes").await;
+        let path = format!("/structure/comptes/{id}/suppression");
+        let asked = app.post_form(&client, &path, &[("csrf", &token)]).await;
+        assert_eq!(asked.status(), 200);
+        assert!(asked.text().await.unwrap().contains("Supprimer définitivement"), "asks before deleting");
+        let deleted = app.post_form(&client, &path, &[("csrf", &token), ("confirmation", "oui")]).await;
+        assert_eq!(deleted.status(), 303);
+
+        let mut conn = app.database.connection().unwrap();
+        let account = accounts::find(&mut conn, &id).unwrap();
+        assert_eq!((account.status.as_str(), account.full_name), ("deleted", None));
+        assert!(accounts::find_by_email(&mut conn, &relais::mail::EmailAddress::parse("awa@plie.example").unwrap()).unwrap().is_none());
+        drop(conn);
+        let attempt = app.browser();
+        let token = app.csrf(&attempt, "/connexion").await;
+        let refused = app.post_form(&attempt, "/connexion", &[("csrf", &token), ("identifiant", &credentials.login), ("mot_de_passe", &credentials.password)]).await;
+        assert_eq!(refused.status(), 401);
+        let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;
+        assert_eq!(shown_credentials(&html).login, "adiallo2", "the login is never reused");
+    }
+
+    async fn a_login_used_from_two_addresses_is_shown_to_the_rgc_and_the_person(app) {
+        let (_, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
+        let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;
+        let credentials = shown_credentials(&html);
+        let here = app.browser();
+        let password = sign_in_for_good(&app, &here, &credentials).await;
+        let home = here.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(!home.contains("adresses différentes"));
+
+        let elsewhere = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(Some("127.0.0.2".parse().unwrap()))
+            .build()
+            .unwrap();
+        let token = app.csrf(&elsewhere, "/connexion").await;
+        let signed_in = app.post_form(&elsewhere, "/connexion", &[("csrf", &token), ("identifiant", &credentials.login), ("mot_de_passe", &password)]).await;
+        assert_eq!(signed_in.status(), 303);
+
+        let home = here.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(home.contains("depuis 2 adresses différentes"), "{home}");
+        let page = client.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("utilisé depuis plusieurs adresses en même temps"));
+    }
+}
