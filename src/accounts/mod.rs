@@ -11,6 +11,8 @@ pub use partnerships::{
     update_partner,
 };
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -413,6 +415,19 @@ pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, Accoun
         .first(conn)
         .optional()?
         .ok_or(AccountError::UnknownAccount)
+}
+
+/// Logins by account id, for showing who did what.
+pub fn logins_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, String>, AccountError> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::login))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 pub fn list_for_partner(

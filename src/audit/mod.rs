@@ -29,6 +29,47 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 14] = [
+        Action::PartnerCreated,
+        Action::PartnerUpdated,
+        Action::AccountCreated,
+        Action::AccountActivated,
+        Action::AccountDeactivated,
+        Action::AccountSuspended,
+        Action::AccountReactivated,
+        Action::AccountDeleted,
+        Action::PasswordReset,
+        Action::PasswordChanged,
+        Action::RoleChanged,
+        Action::LoginSucceeded,
+        Action::LoginFailed,
+        Action::Logout,
+    ];
+
+    pub fn parse(raw: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
+
+    /// In French, for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::PartnerCreated => "structure enregistrée",
+            Action::PartnerUpdated => "convention modifiée",
+            Action::AccountCreated => "compte créé",
+            Action::AccountActivated => "compte activé",
+            Action::AccountDeactivated => "compte désactivé",
+            Action::AccountSuspended => "compte suspendu (inactivité)",
+            Action::AccountReactivated => "compte réactivé",
+            Action::AccountDeleted => "compte supprimé",
+            Action::PasswordReset => "mot de passe réinitialisé",
+            Action::PasswordChanged => "mot de passe changé",
+            Action::RoleChanged => "rôle changé",
+            Action::LoginSucceeded => "connexion",
+            Action::LoginFailed => "échec de connexion",
+            Action::Logout => "déconnexion",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::PartnerCreated => "partner_created",
@@ -91,11 +132,37 @@ pub fn record(conn: &mut DbConnection, at: NaiveDateTime, event: Event) -> Resul
     Ok(())
 }
 
-/// Records about one partner's objects, newest first.
-pub fn for_partner(conn: &mut DbConnection, partner_id: &str) -> Result<Vec<Record>, DbError> {
-    Ok(audit::table
-        .filter(audit::partner_id.eq(partner_id))
+/// What to look for in the trail.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub partner: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+/// Matching records, newest first, at most `limit`.
+pub fn search(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Record>, DbError> {
+    let mut query = audit::table.into_boxed();
+    if let Some(partner) = &filter.partner {
+        query = query.filter(audit::partner_id.eq(partner));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit::action.eq(action));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit::at.lt(to));
+    }
+    Ok(query
         .order(audit::at.desc())
+        .limit(limit)
         .select(Record::as_select())
         .load(conn)?)
 }

@@ -41,6 +41,9 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
             @if account.role == "admin" {
                 a href="/admin/structures" { "Structures partenaires" }
             }
+            @if account.role == "admin" || account.role == "rgc" {
+                a href="/journal" { "Journal" }
+            }
             a href=(PASSWORD_PATH) { "Mot de passe" }
             form method="post" action=(LOGOUT_PATH) {
                 (csrf.field())

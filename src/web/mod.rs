@@ -5,6 +5,7 @@ mod admin;
 mod assets;
 mod errors;
 mod home;
+mod journal;
 mod layout;
 mod login;
 mod ops;
@@ -54,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/structure/comptes/{id}/suppression",
             web::post().to(structure::delete),
         )
+        .route("/journal", web::get().to(journal::journal))
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));
 }

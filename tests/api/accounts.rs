@@ -57,7 +57,7 @@ on_each_backend! {
         accounts::activate(&mut conn, now(), None, &third.id).unwrap();
         assert_eq!(accounts::seat_usage(&mut conn, &partner).unwrap(), (2, 2));
 
-        let actions: Vec<String> = relais::audit::for_partner(&mut conn, &partner).unwrap().into_iter().map(|r| r.action).collect();
+        let actions: Vec<String> = relais::audit::search(&mut conn, &relais::audit::Filter { partner: Some(partner.clone()), ..Default::default() }, 1000).unwrap().into_iter().map(|r| r.action).collect();
         for action in ["partner_created", "account_created", "account_deactivated", "account_activated"] {
             assert!(actions.iter().any(|a| a == action), "{action} not audited: {actions:?}");
         }

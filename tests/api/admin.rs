@@ -111,3 +111,44 @@ on_each_backend! {
         assert_eq!((former.role.as_str(), former.status.as_str()), ("coach", "active"), "a seat was free (3 of 4)");
     }
 }
+
+on_each_backend! {
+    async fn the_journal_shows_each_side_what_it_may_see(app) {
+        let admin_client = admin(&app).await;
+        let (_, html) = register(&app, &admin_client, "6", "rgc@plie.example").await;
+        let rgc = shown_credentials(&html);
+        let rgc_client = app.browser();
+        sign_in_for_good(&app, &rgc_client, &rgc).await;
+
+        let other = {
+            let mut conn = app.database.connection().unwrap();
+            let terms = accounts::PartnerTerms {
+                name: "Mission locale".to_owned(),
+                agency_code: "84526".to_owned(),
+                agreement_start: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+                agreement_end: chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+                seats: 2,
+                offers_service: true,
+                referrals_service: false,
+            };
+            let person = Person::parse("Zoé Martin", "RGC", "zoe@ml.example").unwrap();
+            accounts::register_partner(&mut conn, Utc::now().naive_utc(), None, &terms, &person).unwrap()
+        };
+
+        let journal = rgc_client.get(format!("{}/journal", app.address)).send().await.unwrap();
+        assert_eq!(journal.status(), 200);
+        let html = journal.text().await.unwrap();
+        assert!(html.contains("connexion") && html.contains("rbenali"), "{html}");
+        assert!(!html.contains(&other.login), "another partner's events stay hidden");
+
+        let all = admin_client.get(format!("{}/journal", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(all.contains(&other.login) && all.contains("rbenali"));
+        let logins_only = admin_client
+            .get(format!("{}/journal?action=login_succeeded", app.address))
+            .send().await.unwrap().text().await.unwrap();
+        assert!(!logins_only.contains("structure enregistrée</td>"), "filtered by action");
+        let bad = admin_client.get(format!("{}/journal?du=hier", app.address)).send().await.unwrap();
+        assert_eq!(bad.status(), 400);
+        assert!(bad.text().await.unwrap().contains("jj/mm/aaaa"));
+    }
+}

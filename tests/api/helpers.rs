@@ -64,7 +64,10 @@ impl PostgresDatabase {
             eprintln!("PostgreSQL variant skipped: {POSTGRES_URL_VARIABLE} is not set");
             return None;
         };
-        let name = format!("relais_test_{}", uuid::Uuid::new_v4().simple());
+        // RELAIS_TEST_RUN tags a run's databases, so that CI can check it
+        // dropped its own whatever else uses the server.
+        let run = std::env::var("RELAIS_TEST_RUN").unwrap_or_else(|_| "local".to_owned());
+        let name = format!("relais_test_{run}_{}", uuid::Uuid::new_v4().simple());
         let admin_url = without_tls(&admin_url);
         let url = with_database_name(&admin_url, &name);
         let mut admin = PgConnection::establish(&admin_url)

@@ -69,7 +69,7 @@ on_each_backend! {
 
         // Only the RGC reactivates, within the seats.
         accounts::activate(&mut conn, app.clock_now(), None, &coach.id).unwrap();
-        let actions: Vec<String> = relais::audit::for_partner(&mut conn, &partner).unwrap().into_iter().map(|r| r.action).collect();
+        let actions: Vec<String> = relais::audit::search(&mut conn, &relais::audit::Filter { partner: Some(partner.clone()), ..Default::default() }, 1000).unwrap().into_iter().map(|r| r.action).collect();
         assert!(actions.contains(&"account_suspended".to_owned()) && actions.contains(&"account_reactivated".to_owned()));
 
         // An idle RGC: the platform admins are told; admins themselves are never suspended.
