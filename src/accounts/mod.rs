@@ -417,6 +417,15 @@ pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, Accoun
         .ok_or(AccountError::UnknownAccount)
 }
 
+/// The account id of a login.
+pub fn id_of_login(conn: &mut DbConnection, login: &str) -> Result<Option<String>, AccountError> {
+    Ok(users::table
+        .filter(users::login.eq(login))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Logins by account id, for showing who did what.
 pub fn logins_of(
     conn: &mut DbConnection,

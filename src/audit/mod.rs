@@ -136,6 +136,8 @@ pub fn record(conn: &mut DbConnection, at: NaiveDateTime, event: Event) -> Resul
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub partner: Option<String>,
+    /// Operations by or on this account.
+    pub person: Option<String>,
     pub action: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
@@ -150,6 +152,9 @@ pub fn search(
     let mut query = audit::table.into_boxed();
     if let Some(partner) = &filter.partner {
         query = query.filter(audit::partner_id.eq(partner));
+    }
+    if let Some(person) = &filter.person {
+        query = query.filter(audit::actor_id.eq(person).or(audit::object_id.eq(person)));
     }
     if let Some(action) = &filter.action {
         query = query.filter(audit::action.eq(action));

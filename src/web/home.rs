@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::login::LOGIN_PATH;
 use super::session::{Csrf, Visitor};
 use crate::agencies::{self, Agency};
 use crate::auth::{self, SessionPolicy};
@@ -28,21 +27,18 @@ pub async fn show(
     clock: web::Data<dyn Clock>,
     sessions: web::Data<SessionSettings>,
 ) -> Result<HttpResponse, PageError> {
-    if visitor
-        .account
-        .as_ref()
-        .is_some_and(|a| a.must_change_password)
-    {
+    // Only the login page, health and the privacy notice are public.
+    let Some(account) = visitor.account else {
+        return Err(PageError::LoginRequired);
+    };
+    if account.must_change_password {
         return Err(PageError::PasswordChangeRequired);
     }
-    let user = visitor.account.as_ref().map(|a| a.id.clone());
+    let user = account.id.clone();
     let (now, policy) = (clock.now(), SessionPolicy::from(sessions.as_ref()));
     let (agencies, places) = database
         .run(move |conn| {
-            let places = match &user {
-                Some(id) => auth::live_addresses(conn, now, policy, id)?.len(),
-                None => 0,
-            };
+            let places = auth::live_addresses(conn, now, policy, &user)?.len();
             Ok::<_, DbError>((agencies::list(conn)?, places))
         })
         .await?;
@@ -52,25 +48,21 @@ pub async fn show(
         _ => None,
     };
     let csrf = Csrf::of(&req);
-    let body = match &visitor.account {
-        Some(account) => {
-            let warning = (places > 1).then(|| html! {
-                div.alert role="alert" {
-                    p { "Votre identifiant est utilisé en ce moment depuis " (places) " adresses différentes. "
-                        "Un identifiant est personnel : si ce n'est pas vous, changez votre mot de passe "
-                        "et prévenez votre responsable de gestion des comptes." }
-                }
-            });
-            let body =
-                html! { @if let Some(w) = warning { (w) } (content(&agencies, notice, true)) };
-            layout::signed_in_page("Accueil", account, &csrf, body)
+    let warning = (places > 1).then(|| {
+        html! {
+            div.alert role="alert" {
+                p { "Votre identifiant est utilisé en ce moment depuis " (places) " adresses différentes. "
+                    "Un identifiant est personnel : si ce n'est pas vous, changez votre mot de passe "
+                    "et prévenez votre responsable de gestion des comptes." }
+            }
         }
-        None => layout::page("Accueil", content(&agencies, notice, false)),
-    };
+    });
+    let content = html! { @if let Some(w) = warning { (w) } (content(&agencies, notice)) };
+    let body = layout::signed_in_page("Accueil", &account, &csrf, content);
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
 
-fn content(agencies: &[Agency], notice: Option<&str>, signed_in: bool) -> Markup {
+fn content(agencies: &[Agency], notice: Option<&str>) -> Markup {
     html! {
         @if let Some(notice) = notice {
             div.notice role="status" { p { (notice) } }
@@ -82,9 +74,6 @@ fn content(agencies: &[Agency], notice: Option<&str>, signed_in: bool) -> Markup
             "qu'elles soient publiées ou non. Les accompagnateurs y recherchent des offres, "
             "y positionnent les personnes qu'ils accompagnent et sollicitent l'équipe entreprise "
             "de l'agence pour les offres avec présélection."
-        }
-        @if !signed_in {
-            p { a.button href=(LOGIN_PATH) { "Se connecter" } }
         }
         h2 #agences { "Agences du territoire" }
         table {

@@ -25,6 +25,7 @@ pub struct Query {
     du: Option<String>,
     au: Option<String>,
     structure: Option<String>,
+    personne: Option<String>,
 }
 
 struct Rows {
@@ -53,6 +54,7 @@ fn parse_filter(query: &Query) -> Result<Filter, String> {
     };
     Ok(Filter {
         partner: query.structure.clone().filter(|s| !s.is_empty()),
+        person: None,
         action,
         from: date(&query.du, "du")?.map(|d| d.and_time(chrono::NaiveTime::MIN)),
         // "au" includes that whole day.
@@ -81,6 +83,8 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
                     }
                 }
             }
+            label for="personne" { "Personne (identifiant)" }
+            input #personne name="personne" type="text" value=(query.personne.as_deref().unwrap_or(""));
             label for="action" { "Action" }
             select #action name="action" {
                 option value="" { "toutes" }
@@ -135,8 +139,17 @@ async fn show(
         // An RGC's journal is its own partner's, whatever the query says.
         filter.partner = own_partner;
     }
+    let person = query
+        .personne
+        .clone()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty());
     let rows = database
         .run(move |conn| {
+            if let Some(login) = &person {
+                // An unknown login matches nothing rather than everything.
+                filter.person = Some(accounts::id_of_login(conn, login)?.unwrap_or_default());
+            }
             let records = audit::search(conn, &filter, LIMIT)?;
             let ids: Vec<String> = records
                 .iter()

@@ -77,7 +77,10 @@ fn frame(title: &str, nav: Option<Markup>, content: Markup) -> Markup {
                     div.wrap { (content) }
                 }
                 footer.site-footer {
-                    div.wrap { p { "relais — portail des partenaires, agences du Pays d'Aix" } }
+                    div.wrap {
+                        p { "relais — portail des partenaires, agences du Pays d'Aix · "
+                            a href="/confidentialite" { "Données personnelles" } }
+                    }
                 }
             }
         }

@@ -48,6 +48,10 @@ fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
         "Connexion",
         html! {
             h1 { "Connexion" }
+            p.lead {
+                "relais ouvre aux structures partenaires de France Travail toutes les offres d'emploi "
+                "des agences du territoire, publiées ou non."
+            }
             p { "Connectez-vous avec l'identifiant personnel que votre responsable de gestion des comptes vous a remis." }
             @if let Some(error) = error {
                 div.alert role="alert" { p { (error) } }

@@ -9,6 +9,7 @@ mod journal;
 mod layout;
 mod login;
 mod ops;
+mod privacy;
 mod session;
 mod structure;
 
@@ -56,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(structure::delete),
         )
         .route("/journal", web::get().to(journal::journal))
+        .route(privacy::PRIVACY_PATH, web::get().to(privacy::show))
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));
 }

@@ -147,8 +147,83 @@ on_each_backend! {
             .get(format!("{}/journal?action=login_succeeded", app.address))
             .send().await.unwrap().text().await.unwrap();
         assert!(!logins_only.contains("structure enregistrée</td>"), "filtered by action");
+        let by_person = admin_client
+            .get(format!("{}/journal?personne={}", app.address, other.login))
+            .send().await.unwrap().text().await.unwrap();
+        assert!(by_person.contains(&other.login) && !by_person.contains("rbenali"), "filtered by person");
         let bad = admin_client.get(format!("{}/journal?du=hier", app.address)).send().await.unwrap();
         assert_eq!(bad.status(), 400);
         assert!(bad.text().await.unwrap().contains("jj/mm/aaaa"));
+    }
+}
+
+/// Every page that needs a session: anonymous visitors are sent to log in,
+/// and each role reaches only its own pages.
+#[tokio::test]
+async fn each_page_answers_each_role_as_it_should() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let admin_client = admin(&app).await;
+    let (_, html) = register(&app, &admin_client, "6", "rgc@plie.example").await;
+    let rgc = app.browser();
+    sign_in_for_good(&app, &rgc, &shown_credentials(&html)).await;
+    let partner = {
+        let mut conn = app.database.connection().unwrap();
+        accounts::list_partners(&mut conn)
+            .unwrap()
+            .remove(0)
+            .partner
+            .id
+    };
+    let coach = {
+        let mut conn = app.database.connection().unwrap();
+        let person = Person::parse("Awa Diallo", "", "awa@plie.example").unwrap();
+        accounts::create_account(
+            &mut conn,
+            Utc::now().naive_utc(),
+            None,
+            Some(&partner),
+            Role::Coach,
+            &person,
+        )
+        .unwrap()
+        .1
+    };
+    let coach_client = app.browser();
+    sign_in_for_good(&app, &coach_client, &coach).await;
+    let anonymous = app.browser();
+
+    let partner_page = format!("/admin/structures/{partner}");
+    // (page, anonymous, coach, RGC, admin)
+    let expected: [(&str, u16, u16, u16, u16); 6] = [
+        ("/", 303, 200, 200, 200),
+        ("/confidentialite", 200, 200, 200, 200),
+        ("/structure/comptes", 303, 403, 200, 403),
+        ("/admin/structures", 303, 403, 403, 200),
+        (&partner_page, 303, 403, 403, 200),
+        ("/journal", 303, 403, 200, 200),
+    ];
+    for (page, anon, as_coach, as_rgc, as_admin) in expected {
+        for (who, client, status) in [
+            ("anonymous", &anonymous, anon),
+            ("coach", &coach_client, as_coach),
+            ("RGC", &rgc, as_rgc),
+            ("admin", &admin_client, as_admin),
+        ] {
+            let response = client
+                .get(format!("{}{page}", app.address))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), status, "{page} as {who}");
+            if status == 303 {
+                assert_eq!(
+                    response.headers()["location"],
+                    "/connexion",
+                    "{page} as {who}"
+                );
+            }
+        }
     }
 }

@@ -101,7 +101,7 @@ async fn save_screenshot(client: &fantoccini::Client, name: &str) {
 }
 
 #[tokio::test]
-async fn home_page_in_chromium_has_its_title_and_its_stylesheet() {
+async fn the_login_page_in_chromium_has_its_title_and_its_stylesheet() {
     let Some(driver) = start_driver() else {
         return;
     };
@@ -109,7 +109,11 @@ async fn home_page_in_chromium_has_its_title_and_its_stylesheet() {
     let client = browser(&driver).await;
 
     client.goto(&format!("{}/", app.address)).await.unwrap();
-    assert_eq!(client.title().await.unwrap(), "Accueil — relais");
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Connexion — relais",
+        "sent to log in"
+    );
     let header_colour = client
         .execute(
             "return getComputedStyle(document.querySelector('.site-header')).backgroundColor",

@@ -58,17 +58,17 @@ on_each_backend! {
     }
 
     async fn metrics_count_requests_by_route_and_status(app) {
-        app.get("/").await;
-        app.get("/").await;
+        app.get("/connexion").await;
+        app.get("/connexion").await;
         app.get("/nulle-part").await;
         let metrics = app.get("/metrics").await.text().await.unwrap();
         assert!(
-            metrics.contains(r#"relais_http_requests_total{method="GET",route="/",status="200"} 2"#),
+            metrics.contains(r#"relais_http_requests_total{method="GET",route="/connexion",status="200"} 2"#),
             "{metrics}"
         );
         assert!(metrics.contains(r#"status="404""#), "{metrics}");
         assert!(
-            metrics.contains(r#"relais_http_request_duration_seconds_count{method="GET",route="/"} 2"#),
+            metrics.contains(r#"relais_http_request_duration_seconds_count{method="GET",route="/connexion"} 2"#),
             "{metrics}"
         );
         assert!(

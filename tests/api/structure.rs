@@ -9,7 +9,7 @@ use crate::helpers::TestApp;
 use crate::on_each_backend;
 
 /// A partner with `seats` and its RGC, whose password is already changed.
-async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
+pub async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
     let partner = {
         let mut conn = app.database.connection().unwrap();
         let terms = PartnerTerms {
