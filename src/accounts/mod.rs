@@ -17,7 +17,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Action, Event};
+use crate::audit::{self, Action, Actor, Event};
 use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
@@ -183,7 +183,7 @@ pub struct Credentials {
 pub fn create_account(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     partner_id: Option<&str>,
     role: Role,
     person: &Person,
@@ -228,12 +228,12 @@ pub fn create_account(
             conn,
             now,
             Event {
-                actor,
+                actor: actor.map(|a| a.id.as_str()),
                 partner: partner_id,
                 action: Action::AccountCreated,
                 object_type: "user",
                 object_id: Some(&id),
-                address: None,
+                address: actor.map(|a| a.address.as_str()),
                 details: json!({ "role": role.as_str(), "status": status.as_str() }),
             },
         )?;
@@ -255,7 +255,7 @@ pub fn create_account(
 pub fn activate(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     account_id: &str,
 ) -> Result<(), AccountError> {
     conn.transaction(|conn| {
@@ -288,7 +288,7 @@ pub fn activate(
 pub fn deactivate(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     account_id: &str,
 ) -> Result<(), AccountError> {
     conn.transaction(|conn| {
@@ -311,7 +311,7 @@ pub fn deactivate(
 pub fn reset_password(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     account_id: &str,
 ) -> Result<Credentials, AccountError> {
     let password = password::generate();
@@ -346,7 +346,7 @@ pub fn reset_password(
 pub fn delete(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     account_id: &str,
 ) -> Result<(), AccountError> {
     conn.transaction(|conn| {
@@ -466,17 +466,17 @@ pub(crate) fn lock_account(
 }
 
 pub(crate) fn account_event<'a>(
-    actor: Option<&'a str>,
+    actor: Option<&'a Actor>,
     account: &'a Account,
     action: Action,
 ) -> Event<'a> {
     Event {
-        actor,
+        actor: actor.map(|a| a.id.as_str()),
         partner: account.partner_id.as_deref(),
         action,
         object_type: "user",
         object_id: Some(&account.id),
-        address: None,
+        address: actor.map(|a| a.address.as_str()),
         details: json!({ "role": account.role }),
     }
 }

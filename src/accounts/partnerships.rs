@@ -9,7 +9,7 @@ use super::{
     Account, AccountError, AccountStatus, Credentials, MAX_NAME, Partner, PartnerTerms, Person,
     Role, account_event, create_account, lock_account, lock_seats, set_status,
 };
-use crate::audit::{self, Action, Event};
+use crate::audit::{self, Action, Actor, Event};
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, partners, users};
 
@@ -63,18 +63,18 @@ fn checked(conn: &mut DbConnection, terms: &PartnerTerms) -> Result<PartnerTerms
 }
 
 fn partner_event<'a>(
-    actor: Option<&'a str>,
+    actor: Option<&'a Actor>,
     id: &'a str,
     action: Action,
     terms: &PartnerTerms,
 ) -> Event<'a> {
     Event {
-        actor,
+        actor: actor.map(|a| a.id.as_str()),
         partner: Some(id),
         action,
         object_type: "partner",
         object_id: Some(id),
-        address: None,
+        address: actor.map(|a| a.address.as_str()),
         details: json!({ "seats": terms.seats, "agency": terms.agency_code }),
     }
 }
@@ -83,7 +83,7 @@ fn partner_event<'a>(
 pub fn create_partner(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     terms: &PartnerTerms,
 ) -> Result<Partner, AccountError> {
     let terms = checked(conn, terms)?;
@@ -105,7 +105,7 @@ pub fn create_partner(
 pub fn register_partner(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     terms: &PartnerTerms,
     rgc: &Person,
 ) -> Result<Credentials, AccountError> {
@@ -120,7 +120,7 @@ pub fn register_partner(
 pub fn update_partner(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     id: &str,
     terms: &PartnerTerms,
 ) -> Result<Partner, AccountError> {
@@ -172,7 +172,7 @@ fn current_rgc(conn: &mut DbConnection, partner_id: &str) -> Result<Option<Accou
 pub fn replace_rgc(
     conn: &mut DbConnection,
     now: NaiveDateTime,
-    actor: Option<&str>,
+    actor: Option<&Actor>,
     partner_id: &str,
     person: &Person,
     previous: PreviousRgc,

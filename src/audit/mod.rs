@@ -90,6 +90,13 @@ impl Action {
     }
 }
 
+/// Who acts, and from where (`None` where the system acts: jobs, commands).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub address: String,
+}
+
 /// One event to record.
 pub struct Event<'a> {
     pub actor: Option<&'a str>,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{Csrf, SignedIn};
+use super::session::{self, Csrf, SignedIn};
 use super::structure::credentials_box;
 use crate::accounts::{
     self, Account, AccountError, Partner, PartnerTerms, Person, PreviousRgc, Role,
@@ -208,7 +208,7 @@ pub async fn create(
     Csrf::verify(&req, &form.csrf)?;
     admin_only(&admin)?;
     let now = clock.now();
-    let actor = admin.id.clone();
+    let actor = session::actor(&req, &admin);
     let form = form.into_inner();
     let (outcome, (summaries, agencies)) = database
         .run(move |conn| {
@@ -320,7 +320,7 @@ pub async fn update(
     Csrf::verify(&req, &form.csrf)?;
     admin_only(&admin)?;
     let now = clock.now();
-    let actor = admin.id.clone();
+    let actor = session::actor(&req, &admin);
     let id = path.into_inner();
     let target = id.clone();
     let form = form.into_inner();
@@ -366,7 +366,7 @@ pub async fn replace_rgc(
     Csrf::verify(&req, &form.csrf)?;
     admin_only(&admin)?;
     let now = clock.now();
-    let actor = admin.id.clone();
+    let actor = session::actor(&req, &admin);
     let id = path.into_inner();
     let form = form.into_inner();
     let previous = if form.ancien == "desactive" {

@@ -12,6 +12,7 @@ use maud::{Markup, html};
 
 use super::errors::PageError;
 use crate::accounts::Account;
+use crate::audit::Actor;
 use crate::auth::{self, SessionPolicy};
 use crate::clock::Clock;
 use crate::config::SessionSettings;
@@ -159,4 +160,12 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
 pub fn address(req: &HttpRequest) -> String {
     req.peer_addr()
         .map_or_else(|| "inconnue".to_owned(), |a| a.ip().to_string())
+}
+
+/// The signed-in person acting through this request, for the audit trail.
+pub fn actor(req: &HttpRequest, account: &Account) -> Actor {
+    Actor {
+        id: account.id.clone(),
+        address: address(req),
+    }
 }

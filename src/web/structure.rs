@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{Csrf, SignedIn};
+use super::session::{self, Csrf, SignedIn};
 use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
+use crate::audit::Actor;
 use crate::auth::{self, SessionPolicy};
 use crate::clock::Clock;
 use crate::config::SessionSettings;
@@ -268,7 +269,7 @@ pub async fn create(
     let person = Person::parse(&form.nom, &form.fonction, &form.courriel);
     let moment = Moment::of(&req, clock.as_ref());
     let now = moment.now;
-    let actor = rgc.id.clone();
+    let actor = session::actor(&req, &rgc);
     let (outcome, listing) = database
         .run(move |conn| {
             let outcome = match person {
@@ -317,9 +318,13 @@ fn prologue(
     rgc: &Account,
     submitted_csrf: &str,
     clock: &dyn Clock,
-) -> Result<(String, Moment, String), PageError> {
+) -> Result<(String, Moment, Actor), PageError> {
     Csrf::verify(req, submitted_csrf)?;
-    Ok((partner_of(rgc)?, Moment::of(req, clock), rgc.id.clone()))
+    Ok((
+        partner_of(rgc)?,
+        Moment::of(req, clock),
+        session::actor(req, rgc),
+    ))
 }
 
 /// The account, if it belongs to the RGC's partner.

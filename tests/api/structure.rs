@@ -118,6 +118,15 @@ on_each_backend! {
         let credentials = shown_credentials(&html);
         assert_eq!(credentials.login, "adiallo");
 
+        {
+            let mut conn = app.database.connection().unwrap();
+            let filter = relais::audit::Filter { action: Some("account_created".into()), ..Default::default() };
+            let records = relais::audit::search(&mut conn, &filter, 10).unwrap();
+            let by_page = records.iter().find(|r| r.actor_id.is_some()).expect("the RGC's creation is audited");
+            assert_eq!(by_page.address.as_deref(), Some("127.0.0.1"), "with the address it came from");
+            assert!(!by_page.details.contains("Diallo"), "no personal details in the trail");
+        }
+
         let (status, html) = create(&app, &client, "", "pas-une-adresse").await;
         assert_eq!(status, 400);
         assert!(html.contains("Le nom est obligatoire"));
