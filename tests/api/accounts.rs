@@ -107,3 +107,38 @@ on_each_backend! {
         assert!(first.must_change_password);
     }
 }
+
+on_each_backend! {
+    async fn every_account_event_leaves_an_audit_row(app) {
+        use relais::audit::{Action, Filter};
+        let partner = partner(&app.database, 1);
+        let mut conn = app.database.connection().unwrap();
+        let terms = accounts::partner(&mut conn, &partner).unwrap().terms;
+        accounts::update_partner(&mut conn, now(), None, &partner, &PartnerTerms { seats: 2, ..terms }).unwrap();
+        let rgc = Person::parse("Rachid Benali", "RGC", "rgc@plie.example").unwrap();
+        accounts::replace_rgc(&mut conn, now(), None, &partner, &rgc, accounts::PreviousRgc::Deactivated).unwrap();
+        let other = Person::parse("Sonia Haddad", "RGC", "sonia@plie.example").unwrap();
+        accounts::replace_rgc(&mut conn, now(), None, &partner, &other, accounts::PreviousRgc::Coach).unwrap();
+        let awa = coach(&app.database, &partner, "Awa Diallo");
+        accounts::deactivate(&mut conn, now(), None, &awa.id).unwrap();
+        accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
+        let fresh = accounts::reset_password(&mut conn, now(), None, &awa.id).unwrap();
+        let _ = relais::auth::login(&mut conn, now(), &awa.login, "mauvais mot de passe", "127.0.0.1");
+        let (token, account) = relais::auth::login(&mut conn, now(), &awa.login, &fresh.password, "127.0.0.1").unwrap();
+        relais::auth::change_password(&mut conn, now(), &account, &fresh.password, "une phrase assez longue").unwrap();
+        relais::auth::logout(&mut conn, now(), &token, "127.0.0.1").unwrap();
+        let settings = relais::config::AccountSettings { inactivity_days: 90, warning_days: 15, inactivity_check_hours: 0 };
+        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(200), &settings).unwrap();
+        accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
+        accounts::delete(&mut conn, now(), None, &awa.id).unwrap();
+
+        let recorded: std::collections::HashSet<String> = relais::audit::search(&mut conn, &Filter::default(), 1000)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        for action in Action::ALL {
+            assert!(recorded.contains(action.as_str()), "no audit row for {}", action.as_str());
+        }
+    }
+}

@@ -200,3 +200,35 @@ async fn the_demo_people_are_created_once_and_get_fresh_passwords_at_each_start(
     let signed_in = log_in(&app, &client, "rbenali", &second[1].password).await;
     assert_eq!(location(&signed_in), "/mot-de-passe");
 }
+
+on_each_backend! {
+    async fn a_session_ends_after_its_absolute_lifetime_however_active(app) {
+        let (_, credentials) = coach(&app, far_future());
+        let client = app.browser();
+        log_in(&app, &client, &credentials.login, &credentials.password).await;
+        let token = app.csrf(&client, "/mot-de-passe").await;
+        let new_password = "une phrase assez longue pour relais";
+        app.post_form(&client, "/mot-de-passe", &[("csrf", &token), ("actuel", &credentials.password), ("nouveau", new_password), ("confirmation", new_password)]).await;
+        // A request every 20 minutes keeps the session from idling out…
+        for step in 1..=35 {
+            app.clock.advance(Duration::minutes(20));
+            let home = client.get(format!("{}/", app.address)).send().await.unwrap();
+            assert_eq!(home.status(), 200, "still signed in after {} minutes", step * 20);
+        }
+        // …until more than 12 hours have passed since login (11 h 40 so far).
+        app.clock.advance(Duration::minutes(21));
+        let home = client.get(format!("{}/", app.address)).send().await.unwrap();
+        assert_eq!(location(&home), "/connexion");
+    }
+
+    async fn many_failures_from_one_address_are_throttled_whatever_the_login(app) {
+        let (_, credentials) = coach(&app, far_future());
+        let client = app.browser();
+        for n in 0..20 {
+            let response = log_in(&app, &client, &format!("inconnu{n}"), "mauvais mot de passe").await;
+            assert_eq!(response.status(), 401);
+        }
+        let throttled = log_in(&app, &client, &credentials.login, &credentials.password).await;
+        assert_eq!(throttled.status(), 429);
+    }
+}
