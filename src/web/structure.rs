@@ -69,6 +69,12 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
+/// « 4 comptes actifs sur 6 », « 1 compte actif sur 6 ».
+fn seat_count(active: i64, seats: i32) -> String {
+    let plural = if active > 1 { "s" } else { "" };
+    format!("{active} compte{plural} actif{plural} sur {seats}")
+}
+
 fn role_label(role: &str) -> &'static str {
     match role {
         "rgc" => "RGC",
@@ -154,7 +160,7 @@ fn accounts_page(
         html! {
             h1 { "Comptes de la structure" }
             p.lead { (listing.partner.terms.name) }
-            p.seats { strong { (listing.active) " compte(s) actif(s) sur " (seats) } " autorisés par la convention (le compte RGC n'est pas compté)." }
+            p.seats { strong { (seat_count(listing.active, seats)) } " autorisés par la convention (le compte RGC n'est pas compté)." }
             @if let Some((text, is_error)) = message {
                 @if is_error { div.alert role="alert" { p { (text) } } } @else { div.notice role="status" { p { (text) } } }
             }
@@ -474,4 +480,16 @@ pub async fn delete(
         },
     );
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seat_count;
+
+    #[test]
+    fn seats_read_as_french() {
+        assert_eq!(seat_count(4, 6), "4 comptes actifs sur 6");
+        assert_eq!(seat_count(1, 6), "1 compte actif sur 6");
+        assert_eq!(seat_count(0, 6), "0 compte actif sur 6");
+    }
 }

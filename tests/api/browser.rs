@@ -260,7 +260,7 @@ async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
     assert!(
         text_of(&client, ".seats")
             .await
-            .contains("1 compte(s) actif(s) sur 6")
+            .contains("1 compte actif sur 6")
     );
     save_screenshot(&client, "comptes").await;
     click_through(&client, Locator::Css("nav.account button")).await;
