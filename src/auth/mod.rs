@@ -403,20 +403,32 @@ fn wait_before_next_attempt(
     address: &str,
 ) -> Result<Option<i64>, DbError> {
     let since = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
-    let by_login: Vec<NaiveDateTime> = login_attempts::table
-        .filter(login_attempts::login.eq(login))
+    // One read of the recent failures for this login or this address, newest first.
+    let failures: Vec<(String, String, NaiveDateTime)> = login_attempts::table
         .filter(login_attempts::succeeded.eq(false))
         .filter(login_attempts::at.gt(since))
+        .filter(
+            login_attempts::login
+                .eq(login)
+                .or(login_attempts::address.eq(address)),
+        )
         .order(login_attempts::at.desc())
-        .select(login_attempts::at)
+        .select((
+            login_attempts::login,
+            login_attempts::address,
+            login_attempts::at,
+        ))
         .load(conn)?;
-    let by_address: Vec<NaiveDateTime> = login_attempts::table
-        .filter(login_attempts::address.eq(address))
-        .filter(login_attempts::succeeded.eq(false))
-        .filter(login_attempts::at.gt(since))
-        .order(login_attempts::at.desc())
-        .select(login_attempts::at)
-        .load(conn)?;
+    let by_login: Vec<NaiveDateTime> = failures
+        .iter()
+        .filter(|(l, _, _)| l == login)
+        .map(|(_, _, at)| *at)
+        .collect();
+    let by_address: Vec<NaiveDateTime> = failures
+        .iter()
+        .filter(|(_, a, _)| a == address)
+        .map(|(_, _, at)| *at)
+        .collect();
     let wait = |failures: &[NaiveDateTime], free: i64| -> Option<i64> {
         let excess = i64::try_from(failures.len()).ok()? - free;
         if excess < 0 {
