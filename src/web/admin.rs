@@ -1,6 +1,6 @@
 //! The platform admin's pages: partners, their terms, their RGC.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -129,7 +129,7 @@ fn person_fields() -> Markup {
 fn message_box(message: Option<(&str, bool)>) -> Markup {
     html! {
         @if let Some((text, is_error)) = message {
-            @if is_error { div.alert role="alert" { p { (text) } } } @else { div.notice role="status" { p { (text) } } }
+            (layout::message(text, is_error))
         }
     }
 }
@@ -333,12 +333,9 @@ pub async fn update(
         })
         .await?;
     match outcome {
-        Ok(_) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!("{PARTNERS_PATH}/{id}?avis=modifiee"),
-            ))
-            .finish()),
+        Ok(_) => Ok(layout::see_other(&format!(
+            "{PARTNERS_PATH}/{id}?avis=modifiee"
+        ))),
         Err(AccountError::Invalid(text)) => {
             let csrf = Csrf::of(&req);
             let body = partner_page(

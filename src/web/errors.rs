@@ -4,13 +4,14 @@
 //! says what happened and what to do; the technical cause is logged once, here,
 //! and never shown.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use maud::html;
 
 use super::layout;
 use super::login::LOGIN_PATH;
 use super::session::PASSWORD_PATH;
+use crate::accounts::AccountError;
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,19 @@ impl From<DbError> for PageError {
     }
 }
 
+impl From<AccountError> for PageError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Database(error) => error.into(),
+            AccountError::UnknownAccount | AccountError::UnknownPartner => PageError::NotFound,
+            other => {
+                tracing::error!(error = %other, "account action failed unexpectedly");
+                PageError::Unavailable
+            }
+        }
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -53,9 +67,7 @@ impl ResponseError for PageError {
             _ => None,
         };
         if let Some(location) = redirect {
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, location))
-                .finish();
+            return layout::see_other(location);
         }
         let advice = match self {
             PageError::NotFound => {

@@ -7,11 +7,9 @@ use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{Csrf, Visitor};
+use super::session::{Csrf, Moment, Visitor};
 use crate::agencies::{self, Agency};
-use crate::auth::{self, SessionPolicy};
-use crate::clock::Clock;
-use crate::config::SessionSettings;
+use crate::auth;
 use crate::db::{Database, DbError};
 
 #[derive(Deserialize)]
@@ -24,8 +22,6 @@ pub async fn show(
     visitor: Visitor,
     notice: web::Query<Notice>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
-    sessions: web::Data<SessionSettings>,
 ) -> Result<HttpResponse, PageError> {
     // Only the login page, health and the privacy notice are public.
     let Some(account) = visitor.account else {
@@ -35,7 +31,7 @@ pub async fn show(
         return Err(PageError::PasswordChangeRequired);
     }
     let user = account.id.clone();
-    let (now, policy) = (clock.now(), SessionPolicy::from(sessions.as_ref()));
+    let Moment { now, policy } = Moment::of(&req)?;
     let (agencies, places) = database
         .run(move |conn| {
             let places = auth::live_addresses(conn, now, policy, &user)?.len();
@@ -64,9 +60,7 @@ pub async fn show(
 
 fn content(agencies: &[Agency], notice: Option<&str>) -> Markup {
     html! {
-        @if let Some(notice) = notice {
-            div.notice role="status" { p { (notice) } }
-        }
+        @if let Some(notice) = notice { (layout::message(notice, false)) }
         h1 { "Les offres d'emploi du territoire, pour les partenaires" }
         p.lead {
             "relais ouvre aux structures partenaires — PLIE, missions locales, structures d'insertion — "

@@ -72,7 +72,7 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
     html! {
         h1 { "Journal des opérations" }
         p.hint { "Qui a fait quoi, quand, sur quel objet, d'où. Les " (LIMIT) " opérations les plus récentes qui répondent aux critères." }
-        @if let Some(error) = error { div.alert role="alert" { p { (error) } } }
+        @if let Some(error) = error { (layout::message(error, true)) }
         form.filters method="get" {
             @if admin {
                 label for="structure" { "Structure" }

@@ -25,6 +25,24 @@ pub fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup)
         .body(body.into_string())
 }
 
+/// Post/redirect/get: the browser goes on to `location`.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A message to the person: an error (announced at once) or a confirmation.
+pub fn message(text: &str, is_error: bool) -> Markup {
+    html! {
+        @if is_error {
+            div.alert role="alert" { p { (text) } }
+        } @else {
+            div.notice role="status" { p { (text) } }
+        }
+    }
+}
+
 pub fn page(title: &str, content: Markup) -> Markup {
     frame(title, None, content)
 }

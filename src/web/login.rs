@@ -37,12 +37,6 @@ pub struct PasswordForm {
     confirmation: String,
 }
 
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
-
 fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
     layout::page(
         "Connexion",
@@ -54,7 +48,7 @@ fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
             }
             p { "Connectez-vous avec l'identifiant personnel que votre responsable de gestion des comptes vous a remis." }
             @if let Some(error) = error {
-                div.alert role="alert" { p { (error) } }
+                (layout::message(error, true))
             }
             form.form method="post" action=(LOGIN_PATH) {
                 (csrf.field())
@@ -71,7 +65,7 @@ fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
 
 pub async fn show_login(req: HttpRequest, visitor: Visitor) -> HttpResponse {
     if visitor.account.is_some() {
-        return see_other("/");
+        return layout::see_other("/");
     }
     let csrf = Csrf::of(&req);
     layout::respond(&req, StatusCode::OK, &csrf, login_page(&csrf, "", None))
@@ -163,7 +157,7 @@ fn password_page(csrf: &Csrf, first_time: bool, error: Option<&str>) -> Markup {
             }
             p.hint { "Au moins " (MIN_LENGTH) " caractères, sans votre identifiant. Une courte phrase fait un bon mot de passe." }
             @if let Some(error) = error {
-                div.alert role="alert" { p { (error) } }
+                (layout::message(error, true))
             }
             form.form method="post" action=(PASSWORD_PATH) {
                 (csrf.field())
@@ -221,7 +215,7 @@ pub async fn submit_password(
         })
         .await?;
     match outcome {
-        Ok(()) => Ok(see_other("/?avis=mot-de-passe")),
+        Ok(()) => Ok(layout::see_other("/?avis=mot-de-passe")),
         Err(PasswordChangeError::Database(error)) => Err(error.into()),
         Err(error) => {
             let page = password_page(&csrf, first_time, Some(&error.to_string()));

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::NaiveDateTime;
 use maud::{Markup, html};
 
 use super::errors::PageError;
@@ -35,19 +36,43 @@ pub struct SignedIn(pub Account);
 /// The signed-in person, even before they changed their first password.
 pub struct AnySignedIn(pub Account);
 
+/// Now, and the session rules in force: what session checks are measured by.
+#[derive(Clone, Copy)]
+pub struct Moment {
+    pub now: NaiveDateTime,
+    pub policy: SessionPolicy,
+}
+
+impl Moment {
+    /// From the application's clock and session settings, which startup
+    /// always registers.
+    pub fn of(req: &HttpRequest) -> Result<Moment, PageError> {
+        let clock = req.app_data::<web::Data<dyn Clock>>();
+        let settings = req.app_data::<web::Data<SessionSettings>>();
+        match (clock, settings) {
+            (Some(clock), Some(settings)) => Ok(Moment {
+                now: clock.now(),
+                policy: SessionPolicy::from(settings.as_ref()),
+            }),
+            _ => {
+                tracing::error!("clock or session settings missing from the application");
+                Err(PageError::Unavailable)
+            }
+        }
+    }
+}
+
 fn resolve(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Option<Account>, PageError>>>> {
     let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     let database = req.app_data::<web::Data<Database>>().cloned();
-    let clock = req.app_data::<web::Data<dyn Clock>>().cloned();
-    let settings = req.app_data::<web::Data<SessionSettings>>().cloned();
+    let moment = Moment::of(req);
     Box::pin(async move {
-        let (Some(token), Some(database), Some(clock), Some(settings)) =
-            (token, database, clock, settings)
-        else {
+        let Some(token) = token else {
             return Ok(None);
         };
-        let policy = SessionPolicy::from(settings.as_ref());
-        let now = clock.now();
+        let (Some(database), Moment { now, policy }) = (database, moment?) else {
+            return Err(PageError::Unavailable);
+        };
         Ok(database
             .run(move |conn| auth::resolve(conn, now, policy, &token))
             .await?)

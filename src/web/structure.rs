@@ -3,20 +3,17 @@
 
 use std::collections::HashSet;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDateTime;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{self, Csrf, SignedIn};
+use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
 use crate::audit::Actor;
-use crate::auth::{self, SessionPolicy};
-use crate::clock::Clock;
-use crate::config::SessionSettings;
+use crate::auth;
 use crate::db::{Database, DbConnection};
 
 pub const ACCOUNTS_PATH: &str = "/structure/comptes";
@@ -37,19 +34,6 @@ pub struct ActionForm {
 #[derive(Deserialize)]
 pub struct Notice {
     avis: Option<String>,
-}
-
-impl From<AccountError> for PageError {
-    fn from(error: AccountError) -> Self {
-        match error {
-            AccountError::Database(error) => error.into(),
-            AccountError::UnknownAccount | AccountError::UnknownPartner => PageError::NotFound,
-            other => {
-                tracing::error!(error = %other, "account action failed unexpectedly");
-                PageError::Unavailable
-            }
-        }
-    }
 }
 
 /// The RGC's partner, or a refusal for anyone else.
@@ -89,29 +73,6 @@ struct Listing {
     active: i64,
     /// Accounts signed in from several addresses at once.
     shared: HashSet<String>,
-}
-
-/// What the page needs to know of sessions.
-#[derive(Clone, Copy)]
-struct Moment {
-    now: NaiveDateTime,
-    policy: SessionPolicy,
-}
-
-impl Moment {
-    fn of(req: &HttpRequest, clock: &dyn Clock) -> Moment {
-        let policy = req
-            .app_data::<web::Data<SessionSettings>>()
-            .map(|s| SessionPolicy::from(s.as_ref()))
-            .unwrap_or(SessionPolicy {
-                idle: chrono::Duration::minutes(30),
-                lifetime: chrono::Duration::hours(12),
-            });
-        Moment {
-            now: clock.now(),
-            policy,
-        }
-    }
 }
 
 fn listing(
@@ -162,7 +123,7 @@ fn accounts_page(
             p.lead { (listing.partner.terms.name) }
             p.seats { strong { (seat_count(listing.active, seats)) } " autorisés par la convention (le compte RGC n'est pas compté)." }
             @if let Some((text, is_error)) = message {
-                @if is_error { div.alert role="alert" { p { (text) } } } @else { div.notice role="status" { p { (text) } } }
+                (layout::message(text, is_error))
             }
             @if let Some(extra) = extra { (extra) }
             table {
@@ -234,10 +195,9 @@ pub async fn show(
     SignedIn(rgc): SignedIn,
     notice: web::Query<Notice>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
     let partner = partner_of(&rgc)?;
-    let moment = Moment::of(&req, clock.as_ref());
+    let moment = Moment::of(&req)?;
     let listing = database
         .run(move |conn| listing(conn, &partner, moment))
         .await?;
@@ -267,13 +227,12 @@ pub async fn create(
     SignedIn(rgc): SignedIn,
     form: web::Form<NewAccountForm>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
     Csrf::verify(&req, &form.csrf)?;
     let partner = partner_of(&rgc)?;
     let csrf = Csrf::of(&req);
     let person = Person::parse(&form.nom, &form.fonction, &form.courriel);
-    let moment = Moment::of(&req, clock.as_ref());
+    let moment = Moment::of(&req)?;
     let now = moment.now;
     let actor = session::actor(&req, &rgc);
     let (outcome, listing) = database
@@ -305,7 +264,7 @@ pub async fn create(
         Err(AccountError::Invalid(text)) => (
             StatusCode::BAD_REQUEST,
             None,
-            Some(html! { div.alert role="alert" { p { (text) } } }),
+            Some(layout::message(&text, true)),
         ),
         Err(other) => return Err(other.into()),
     };
@@ -323,14 +282,9 @@ fn prologue(
     req: &HttpRequest,
     rgc: &Account,
     submitted_csrf: &str,
-    clock: &dyn Clock,
 ) -> Result<(String, Moment, Actor), PageError> {
     Csrf::verify(req, submitted_csrf)?;
-    Ok((
-        partner_of(rgc)?,
-        Moment::of(req, clock),
-        session::actor(req, rgc),
-    ))
+    Ok((partner_of(rgc)?, Moment::of(req)?, session::actor(req, rgc)))
 }
 
 /// The account, if it belongs to the RGC's partner.
@@ -352,9 +306,8 @@ pub async fn activate(
     path: web::Path<String>,
     form: web::Form<ActionForm>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
     let now = moment.now;
     let (outcome, listing) = database
         .run(move |conn| {
@@ -381,9 +334,8 @@ pub async fn deactivate(
     path: web::Path<String>,
     form: web::Form<ActionForm>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
     let now = moment.now;
     database
         .run(move |conn| {
@@ -400,9 +352,8 @@ pub async fn reset_password(
     path: web::Path<String>,
     form: web::Form<ActionForm>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
     let now = moment.now;
     let (credentials, listing) = database
         .run(move |conn| {
@@ -427,9 +378,7 @@ pub async fn reset_password(
 }
 
 fn see_other(notice: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{ACCOUNTS_PATH}?avis={notice}")))
-        .finish()
+    layout::see_other(&format!("{ACCOUNTS_PATH}?avis={notice}"))
 }
 
 #[derive(Deserialize)]
@@ -445,9 +394,8 @@ pub async fn delete(
     path: web::Path<String>,
     form: web::Form<DeleteForm>,
     database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf, clock.as_ref())?;
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
     let confirmed = form.confirmation.as_deref() == Some("oui");
     let account = database
         .run(move |conn| {
