@@ -2,7 +2,7 @@
 //! communes with their town-hall coordinates, ROME jobs, NAF divisions, and
 //! France Travail's contract types and natures. Parsed once, on first use.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -142,6 +142,7 @@ pub struct Referentials {
     pub sectors: Vec<Sector>,
     commune_index: HashMap<String, usize>,
     job_index: HashMap<String, usize>,
+    departments: HashSet<String>,
 }
 
 /// The referentials, parsed on first use. The files are compiled in and
@@ -166,12 +167,14 @@ impl Referentials {
             .enumerate()
             .map(|(i, j)| (j.code.clone(), i))
             .collect();
+        let departments = communes.iter().map(|c| c.department.clone()).collect();
         Ok(Referentials {
             communes,
             jobs,
             sectors,
             commune_index,
             job_index,
+            departments,
         })
     }
 
@@ -179,6 +182,11 @@ impl Referentials {
         self.commune_index
             .get(insee_code)
             .map(|&i| &self.communes[i])
+    }
+
+    /// Whether a department code (13, 2A, 974…) exists.
+    pub fn has_department(&self, code: &str) -> bool {
+        self.departments.contains(code)
     }
 
     pub fn job(&self, rome_code: &str) -> Option<&Job> {

@@ -410,7 +410,7 @@ fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<Stri
         ),
         "departement" => check(
             list(param, raw, MAX_PLACES)?,
-            &|v| referentials.communes.iter().any(|c| c.department == v),
+            &|v| referentials.has_department(v),
             "numéro de département attendu (ex. 13, 2A, 974).",
         ),
         "experience" => single(&["0", "1", "2", "3"], "0, 1, 2 ou 3 est attendu."),
