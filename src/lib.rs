@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod mail;
 pub mod offers;
 pub mod referentials;
+pub mod referrals;
 pub mod search;
 pub mod secrets;
 pub mod startup;

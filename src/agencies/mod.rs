@@ -140,6 +140,14 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Agency>, DbError> {
         .load(conn)?)
 }
 
+pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<Agency>, DbError> {
+    Ok(agencies::table
+        .find(code)
+        .select(Agency::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,10 +26,16 @@ pub enum Action {
     LoginSucceeded,
     LoginFailed,
     Logout,
+    ReferralRecorded,
+    ContactRequested,
+    OfferSheetPrinted,
+    RequestAnswered,
+    MailFailed,
+    MailRetried,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 20] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -44,6 +50,12 @@ impl Action {
         Action::LoginSucceeded,
         Action::LoginFailed,
         Action::Logout,
+        Action::ReferralRecorded,
+        Action::ContactRequested,
+        Action::OfferSheetPrinted,
+        Action::RequestAnswered,
+        Action::MailFailed,
+        Action::MailRetried,
     ];
 
     pub fn parse(raw: &str) -> Option<Action> {
@@ -67,6 +79,12 @@ impl Action {
             Action::LoginSucceeded => "connexion",
             Action::LoginFailed => "échec de connexion",
             Action::Logout => "déconnexion",
+            Action::ReferralRecorded => "mise en relation enregistrée",
+            Action::ContactRequested => "demande de contact envoyée",
+            Action::OfferSheetPrinted => "fiche de l'offre éditée",
+            Action::RequestAnswered => "réponse de l'agence",
+            Action::MailFailed => "courriel en échec",
+            Action::MailRetried => "courriel renvoyé",
         }
     }
 
@@ -86,6 +104,12 @@ impl Action {
             Action::LoginSucceeded => "login_succeeded",
             Action::LoginFailed => "login_failed",
             Action::Logout => "logout",
+            Action::ReferralRecorded => "referral_recorded",
+            Action::ContactRequested => "contact_requested",
+            Action::OfferSheetPrinted => "offer_sheet_printed",
+            Action::RequestAnswered => "request_answered",
+            Action::MailFailed => "mail_failed",
+            Action::MailRetried => "mail_retried",
         }
     }
 }

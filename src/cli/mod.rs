@@ -351,6 +351,12 @@ async fn serve(settings: Settings, demo: Option<Vec<demo::DemoLogin>>) -> anyhow
                 person.role, person.login, person.password
             );
         }
+        println!(
+            "  Parcours        : en accompagnateur, cherchez sur {url}offres, positionnez un candidat \
+             et imprimez la fiche ; pour une offre avec présélection, la demande de contact arrive \
+             dans {} (fichier .eml) : son lien ouvre la page où l'agence répond.",
+            settings.mail.file_dir.display()
+        );
         println!("Ctrl+C pour arrêter.");
     } else {
         println!("relais écoute sur {url}");

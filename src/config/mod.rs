@@ -28,6 +28,7 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub log: LogSettings,
     pub agencies: AgenciesSettings,
+    pub referrals: ReferralSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -36,6 +37,8 @@ pub struct ServerSettings {
     pub address: SocketAddr,
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// Base of the links written in mails; empty: `http://` + the bound address.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -76,6 +79,37 @@ pub struct MailSettings {
     pub file_dir: PathBuf,
     pub from: String,
     pub delivery_interval_secs: u64,
+    pub max_attempts: i32,
+    pub retry_base_secs: i64,
+    pub retry_max_secs: i64,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain text: accepted only towards a server on this machine.
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    #[serde(skip_serializing)]
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralSettings {
+    pub link_validity_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

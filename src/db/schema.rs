@@ -49,7 +49,6 @@ diesel::table! {
 }
 
 diesel::joinable!(offers -> agencies (agency_code));
-diesel::allow_tables_to_appear_in_same_query!(agencies, offers, partners, users, sessions);
 
 diesel::table! {
     partners (id) {
@@ -136,5 +135,42 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        partner_id -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        reference -> Text,
+        kind -> Text,
+        partner_id -> Text,
+        coach_id -> Text,
+        offer_id -> Text,
+        agency_code -> Text,
+        offer_title -> Text,
+        company -> Nullable<Text>,
+        contract -> Nullable<Text>,
+        place -> Nullable<Text>,
+        offer_document -> Text,
+        candidate_last_name -> Text,
+        candidate_first_name -> Text,
+        candidate_identifier -> Text,
+        candidate_email -> Nullable<Text>,
+        candidate_phone -> Nullable<Text>,
+        idempotency_key -> Text,
+        created_at -> Timestamp,
+        link_digest -> Nullable<Text>,
+        link_expires_at -> Nullable<Timestamp>,
+        message_id -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        answer_reason -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(referrals -> users (coach_id));
+diesel::joinable!(referrals -> agencies (agency_code));
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies, offers, partners, users, sessions, referrals, outbox
+);

@@ -95,6 +95,7 @@ fn warn(
             now,
             Message {
                 to,
+                partner: idle.partner_id.clone(),
                 subject: "relais : votre compte sera suspendu faute d'activité".to_owned(),
                 body: format!(
                     "Bonjour {},\n\nVotre compte relais ({}) n'a pas servi depuis le {}. \
@@ -170,6 +171,7 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<(
             now,
             Message {
                 to,
+                partner: idle.partner_id.clone(),
                 subject: subject.to_owned(),
                 body: format!(
                     "Bonjour,\n\nLe compte relais {} ({}) n'a pas servi depuis le {} : il vient d'être \

@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::mail::MailWaker;
 use crate::mail::outbox;
+use crate::mail::transport::Mailer;
 
 pub const JOB_NAMES: [&str; 2] = ["suspend-inactive", "deliver-mail"];
 
@@ -33,8 +35,9 @@ pub fn run_once(
             ))
         }
         "deliver-mail" => {
-            let delivery =
-                outbox::deliver_due(&mut conn, now, &settings.mail).map_err(|e| e.to_string())?;
+            let mailer = Mailer::from_settings(&settings.mail)?;
+            let delivery = outbox::deliver_due(&mut conn, now, &settings.mail, &mailer)
+                .map_err(|e| e.to_string())?;
             Ok(format!(
                 "{} courriel(s) envoyé(s), {} à réessayer, {} en échec définitif.",
                 delivery.sent, delivery.retried, delivery.failed
@@ -47,10 +50,10 @@ pub fn run_once(
     }
 }
 
-/// Starts the server's timers: mail delivery every few seconds, the
-/// inactivity job every few hours (an interval of 0 turns a timer off: tests
-/// run jobs themselves). They stop with the runtime.
-pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>) {
+/// Starts the server's timers: mail delivery every few seconds and whenever
+/// a message is queued, the inactivity job every few hours (an interval of 0
+/// turns a timer off: tests run jobs themselves). They stop with the runtime.
+pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>, mail: MailWaker) {
     let every = [
         ("deliver-mail", settings.mail.delivery_interval_secs),
         (
@@ -64,10 +67,19 @@ pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>) {
         }
         let period = Duration::from_secs(seconds);
         let (database, settings, clock) = (database.clone(), settings.clone(), clock.clone());
+        let waker = (name == "deliver-mail").then(|| mail.clone());
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(period);
             loop {
-                timer.tick().await;
+                match &waker {
+                    Some(waker) => tokio::select! {
+                        _ = timer.tick() => {}
+                        () = waker.woken() => {}
+                    },
+                    None => {
+                        timer.tick().await;
+                    }
+                }
                 let (database, settings, clock) =
                     (database.clone(), settings.clone(), clock.clone());
                 let outcome = tokio::task::spawn_blocking(move || {

@@ -1,8 +1,26 @@
-//! Mail: addresses, and the outbox every message goes through.
+//! Mail: addresses, the outbox every message goes through, and the
+//! transports that deliver it.
 
 pub mod outbox;
+pub mod transport;
 
 use std::fmt;
+use std::sync::Arc;
+
+/// Wakes the delivery worker when a message is queued, so that it leaves at
+/// once instead of at the next tick (a wake-up with nobody waiting is kept).
+#[derive(Clone, Default)]
+pub struct MailWaker(Arc<tokio::sync::Notify>);
+
+impl MailWaker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    pub async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
 
 /// An email address that looks deliverable: one `@`, a local part, a dotted
 /// domain, no spaces. (Deliverability itself is the mail server's to tell.)

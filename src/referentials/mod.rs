@@ -192,6 +192,52 @@ impl Referentials {
     pub fn job(&self, rome_code: &str) -> Option<&Job> {
         self.job_index.get(rome_code).map(|&i| &self.jobs[i])
     }
+
+    /// The commune a person typed: an INSEE code, a name, or a name with its
+    /// department as the suggestions write it, « Aix-en-Provence (13) ».
+    /// Case, accents and hyphens do not matter. Several communes of the same
+    /// name without a department: the most populated first.
+    pub fn communes_named(&self, typed: &str) -> Vec<&Commune> {
+        let typed = typed.trim();
+        if let Some(commune) = self.commune(typed) {
+            return vec![commune];
+        }
+        let (name, department) = match typed.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
+            Some((name, department)) => (name, Some(department.trim())),
+            None => (typed, None),
+        };
+        let wanted = fold(name);
+        let mut found: Vec<&Commune> = self
+            .communes
+            .iter()
+            .filter(|c| !c.is_arrondissement && fold(&c.name) == wanted)
+            .filter(|c| department.is_none_or(|d| c.department == d))
+            .collect();
+        found.sort_by(|a, b| b.population.cmp(&a.population));
+        found
+    }
+}
+
+/// Lower case, without accents, hyphens and apostrophes as spaces: how
+/// people compare place names.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à' | 'â' | 'ä' | 'á' => folded.push('a'),
+            'é' | 'è' | 'ê' | 'ë' => folded.push('e'),
+            'î' | 'ï' | 'í' => folded.push('i'),
+            'ô' | 'ö' | 'ó' => folded.push('o'),
+            'ù' | 'û' | 'ü' | 'ú' => folded.push('u'),
+            'ÿ' => folded.push('y'),
+            'ç' => folded.push('c'),
+            'œ' => folded.push_str("oe"),
+            'æ' => folded.push_str("ae"),
+            '-' | '\'' | '’' => folded.push(' '),
+            other => folded.push(other),
+        }
+    }
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The commune that holds an arrondissement (Paris, Lyon, Marseille), for
@@ -291,6 +337,17 @@ fn parse_sectors() -> Result<Vec<Sector>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn communes_are_found_by_name_as_people_type_them() {
+        let referentials = get();
+        for typed in ["Aix-en-Provence", "aix en provence", "AIX-EN-PROVENCE (13)", "13001"] {
+            let found = referentials.communes_named(typed);
+            assert_eq!(found.first().map(|c| c.code.as_str()), Some("13001"), "{typed}");
+        }
+        assert!(referentials.communes_named("Aix-en-Provence (84)").is_empty());
+        assert!(referentials.communes_named("Nulle-Part-sur-Mer").is_empty());
+    }
 
     #[test]
     fn shipped_referentials_parse_completely() {

@@ -12,9 +12,12 @@ use actix_web::{App, HttpServer, web};
 use crate::agencies::{self, AgencyConfigError};
 use crate::api::AgencyCodes;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{MailTransport, Settings};
+use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::jobs;
+use crate::mail::MailWaker;
+use crate::mail::transport::Mailer;
+use crate::referrals::Links;
 use crate::search::{self, Indexer, SearchError, SearchIndex};
 use crate::telemetry::{self, Metrics};
 
@@ -35,8 +38,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("la préparation a été interrompue")]
     Interrupted,
-    #[error("{0}")]
-    Unsupported(String),
+    #[error("courriel : {0}")]
+    Mail(String),
 }
 
 pub struct Application {
@@ -59,12 +62,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
-        if settings.mail.transport == MailTransport::Smtp {
-            return Err(StartupError::Unsupported(
-                "mail.transport = \"smtp\" n'est pas encore disponible : gardez \"file\""
-                    .to_owned(),
-            ));
-        }
+        Mailer::from_settings(&settings.mail).map_err(StartupError::Mail)?;
         let database = prepare(&settings).await?;
         let agency_codes = database
             .run(agencies::list)
@@ -97,7 +95,23 @@ impl Application {
         let app_search = web::Data::new(search.clone());
         let waker = web::Data::new(indexer.waker());
         let agency_codes = web::Data::new(AgencyCodes(agency_codes));
-        jobs::schedule(database.clone(), settings.clone(), clock.clone());
+        let public_url = settings.server.public_url.trim_end_matches('/');
+        let links = web::Data::new(Links {
+            base_url: if public_url.is_empty() {
+                format!("http://{}:{port}", address.ip())
+            } else {
+                public_url.to_owned()
+            },
+            validity_days: settings.referrals.link_validity_days,
+        });
+        let mail_waker = MailWaker::default();
+        jobs::schedule(
+            database.clone(),
+            settings.clone(),
+            clock.clone(),
+            mail_waker.clone(),
+        );
+        let mail_waker = web::Data::new(mail_waker);
         let clock: web::Data<dyn Clock> = web::Data::from(clock);
         let session_settings = web::Data::new(settings.sessions.clone());
         let mut server = HttpServer::new(move || {
@@ -110,6 +124,8 @@ impl Application {
                 .app_data(clock.clone())
                 .app_data(session_settings.clone())
                 .app_data(metrics.clone())
+                .app_data(mail_waker.clone())
+                .app_data(links.clone())
                 .configure(crate::api::routes)
                 .configure(crate::web::routes)
         })

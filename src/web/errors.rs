@@ -28,6 +28,12 @@ pub enum PageError {
     Csrf,
     #[error("Accès réservé")]
     Forbidden,
+    /// A request the person can correct; the text says how.
+    #[error("Demande incorrecte")]
+    BadRequest(String),
+    /// Access refused for a reason the text explains (e.g. an expired link).
+    #[error("Accès refusé")]
+    Refused(String),
 }
 
 impl From<DbError> for PageError {
@@ -56,7 +62,8 @@ impl ResponseError for PageError {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::LoginRequired | PageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
-            PageError::Csrf | PageError::Forbidden => StatusCode::FORBIDDEN,
+            PageError::Csrf | PageError::Forbidden | PageError::Refused(_) => StatusCode::FORBIDDEN,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -82,6 +89,7 @@ impl ResponseError for PageError {
             PageError::Forbidden => {
                 "Cette page est réservée à un autre rôle. Si vous pensez devoir y accéder, adressez-vous à votre responsable de gestion des comptes."
             }
+            PageError::BadRequest(text) | PageError::Refused(text) => text.as_str(),
             PageError::LoginRequired | PageError::PasswordChangeRequired => "",
         };
         let title = self.to_string();

@@ -21,6 +21,8 @@ pub fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup)
     }
     response
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Links in a page never tell another site its address (an agency's link carries its key).
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .content_type("text/html; charset=utf-8")
         .body(body.into_string())
 }
@@ -53,6 +55,10 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
     let nav = html! {
         nav.account aria-label="Votre compte" {
             span { (who) }
+            a href="/offres" { "Offres" }
+            @if account.partner_id.is_some() {
+                a href="/mises-en-relation" { "Mises en relation" }
+            }
             @if account.role == "rgc" {
                 a href="/structure/comptes" { "Comptes de la structure" }
             }
@@ -61,6 +67,7 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
             }
             @if account.role == "admin" || account.role == "rgc" {
                 a href="/journal" { "Journal" }
+                a href="/courriels" { "Courriels" }
             }
             a href=(PASSWORD_PATH) { "Mot de passe" }
             form method="post" action=(LOGOUT_PATH) {

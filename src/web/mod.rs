@@ -2,18 +2,24 @@
 //! only translate between HTTP and the domain modules.
 
 mod admin;
+mod agency;
 mod assets;
 mod errors;
 mod home;
 mod journal;
 mod layout;
 mod login;
+mod mails;
+mod offers;
 mod ops;
 mod privacy;
+mod referrals;
 mod session;
 mod structure;
 
 use actix_web::web;
+
+use crate::referrals::RECORDS_PATH;
 
 pub use assets::STYLESHEET_PATH;
 
@@ -57,6 +63,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(structure::delete),
         )
         .route("/journal", web::get().to(journal::journal))
+        .route(offers::SEARCH_PATH, web::get().to(offers::search))
+        .route("/offres/{id}", web::get().to(offers::show))
+        .route(
+            "/offres/{id}/mise-en-relation",
+            web::post().to(referrals::propose_referral),
+        )
+        .route(
+            "/offres/{id}/demande-de-contact",
+            web::post().to(referrals::request_contact),
+        )
+        .route(RECORDS_PATH, web::get().to(referrals::list))
+        .route("/mises-en-relation/{id}", web::get().to(referrals::show))
+        .route("/mises-en-relation/{id}/fiche", web::get().to(referrals::sheet))
+        .route("/agence/demandes/{token}", web::get().to(agency::show))
+        .route("/agence/demandes/{token}", web::post().to(agency::submit))
+        .route(mails::MAILS_PATH, web::get().to(mails::list))
+        .route("/courriels/{id}/relance", web::post().to(mails::retry))
         .route(privacy::PRIVACY_PATH, web::get().to(privacy::show))
         .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));

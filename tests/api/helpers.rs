@@ -162,6 +162,14 @@ pub struct TestApp {
 /// Starts the real server on port 0 with its own database and index folder.
 /// `None` for PostgreSQL when no server is configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// The same, with settings changed before the start.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let postgres = match backend {
         Backend::Sqlite => None,
@@ -171,7 +179,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         Some(db) => db.url.clone(),
         None => sqlite_path(&dir).display().to_string(),
     };
-    let settings = test_settings(&dir, database_url);
+    let mut settings = test_settings(&dir, database_url);
+    configure(&mut settings);
     let clock = ManualClock::starting_at(chrono::Utc::now().naive_utc());
     let application =
         Application::build_with_clock(settings.clone(), std::sync::Arc::new(clock.clone()))
@@ -251,6 +260,18 @@ impl TestApp {
         self.handle.stop(true).await;
         self.stopped.await.unwrap().unwrap();
         (self.settings, self.dir, self.postgres)
+    }
+
+    /// Runs one job now, as the server's timer would.
+    pub async fn run_job(&self, name: &'static str) -> String {
+        let (database, settings, clock) =
+            (self.database.clone(), self.settings.clone(), self.clock.clone());
+        tokio::task::spawn_blocking(move || {
+            relais::jobs::run_once(name, &database, &settings, &clock)
+        })
+        .await
+        .unwrap()
+        .unwrap()
     }
 
     pub fn clock_now(&self) -> chrono::NaiveDateTime {

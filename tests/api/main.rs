@@ -17,5 +17,6 @@ mod inactivity;
 mod login;
 mod migrations;
 mod offers;
+mod referrals;
 mod search;
 mod structure;

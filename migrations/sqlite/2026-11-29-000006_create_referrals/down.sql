@@ -1,0 +1,2 @@
+ALTER TABLE outbox DROP COLUMN partner_id;
+DROP TABLE referrals;

@@ -1,0 +1,663 @@
+//! The coach's search page and the offer page. The page speaks the search
+//! API's parameters (same names, same checks, same search module): only the
+//! commune, typed as a name, and the page number are translated here.
+
+use std::collections::{BTreeMap, HashSet};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde_json::{Map, Value};
+
+use super::errors::PageError;
+use super::layout;
+use super::session::{Csrf, SignedIn};
+use crate::accounts::{self, Account, Partner};
+use crate::agencies::{self, Agency};
+use crate::api::AgencyCodes;
+use crate::db::{Database, DbError};
+use crate::offers::{OfferId, OfferStatus, store};
+use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
+use crate::referrals::CandidateForm;
+use crate::referrals::candidate::FieldProblem;
+use crate::search::params::{Context, FACETS, MAX_START, SearchRequest};
+use crate::search::query::{self, SearchResults};
+use crate::search::SearchIndex;
+
+pub const SEARCH_PATH: &str = "/offres";
+const PAGE_SIZE: usize = 20;
+const DISTANCES: [u32; 7] = [0, 5, 10, 20, 30, 50, 100];
+
+/// The request as the page received it, and as the search API reads it.
+struct PageQuery {
+    /// Non-empty parameters as sent (for the form and the page links).
+    sent: Vec<(String, String)>,
+    /// The same, in the API's terms.
+    api: Vec<(String, String)>,
+    page: usize,
+}
+
+impl PageQuery {
+    fn values(&self, name: &str) -> HashSet<&str> {
+        self.sent
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split(','))
+            .collect()
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.sent
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// This search at another page.
+    fn page_link(&self, page: usize) -> String {
+        let mut pairs: Vec<(&str, String)> = self
+            .sent
+            .iter()
+            .filter(|(n, _)| n != "page")
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        pairs.push(("page", page.to_string()));
+        format!(
+            "{SEARCH_PATH}?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+}
+
+fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, String)> {
+    let sent: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(n, v)| (n, v.trim().to_owned()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let mut query = PageQuery {
+        sent,
+        api: Vec::new(),
+        page: 1,
+    };
+    // Checkbox groups arrive as repeated parameters; the API wants a list.
+    let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut problem = None;
+    for (name, value) in &query.sent {
+        match name.as_str() {
+            "page" => match value.parse::<usize>() {
+                Ok(page) if page >= 1 => query.page = page,
+                _ => problem = Some("Le numéro de page doit être un nombre à partir de 1.".to_owned()),
+            },
+            "commune" => match referentials::get().communes_named(value).first() {
+                Some(commune) => grouped.entry("commune").or_default().push(&commune.code),
+                None => {
+                    problem = Some(format!(
+                        "Commune « {value} » introuvable : choisissez-la dans la liste des suggestions, \
+                         ou donnez son code INSEE."
+                    ))
+                }
+            },
+            other => grouped.entry(other).or_default().push(value),
+        }
+    }
+    let start = (query.page - 1) * PAGE_SIZE;
+    if start > MAX_START {
+        problem = Some(format!(
+            "La recherche montre les {MAX_START} premières offres au plus : précisez-la avec des mots-clés ou des filtres."
+        ));
+    }
+    query.api = grouped
+        .into_iter()
+        .map(|(name, values)| (name.to_owned(), values.join(",")))
+        .collect();
+    query
+        .api
+        .push(("range".to_owned(), format!("{start}-{}", start + PAGE_SIZE - 1)));
+    match problem {
+        Some(message) => Err((query, message)),
+        None => Ok(query),
+    }
+}
+
+/// The departments of the territory's agencies (a SAFIR code starts with
+/// its department), whose communes the commune field suggests.
+fn territory_communes(agencies: &[Agency]) -> Vec<&'static referentials::Commune> {
+    let departments: HashSet<&str> = agencies
+        .iter()
+        .filter_map(|a| a.code.get(..2))
+        .collect();
+    let mut communes: Vec<_> = referentials::get()
+        .communes
+        .iter()
+        .filter(|c| !c.is_arrondissement && departments.contains(c.department.as_str()))
+        .collect();
+    communes.sort_by(|a, b| a.name.cmp(&b.name));
+    communes
+}
+
+pub async fn search(
+    req: HttpRequest,
+    SignedIn(account): SignedIn,
+    database: web::Data<Database>,
+    index: web::Data<SearchIndex>,
+    agency_codes: web::Data<AgencyCodes>,
+) -> Result<HttpResponse, PageError> {
+    let agencies = database.run(agencies::list).await?;
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or_default();
+    let csrf = Csrf::of(&req);
+    let translated = translate(pairs).and_then(|query| {
+        let context = Context {
+            agencies: &agency_codes.0,
+            now: Utc::now().timestamp(),
+        };
+        match SearchRequest::parse(&query.api, &context) {
+            Ok(request) => Ok((query, request)),
+            Err(error) => Err((query, error.message)),
+        }
+    });
+    let (query, outcome) = match translated {
+        Ok((query, request)) => {
+            let index = index.into_inner();
+            let results = tokio::task::spawn_blocking(move || query::search(&index, &request))
+                .await
+                .map_err(|_| PageError::Unavailable)?
+                .map_err(|error| {
+                    tracing::error!(%error, "search failed");
+                    PageError::Unavailable
+                })?;
+            (query, Ok(results))
+        }
+        Err((query, message)) => (query, Err(message)),
+    };
+    let status = if outcome.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let body = layout::signed_in_page(
+        "Rechercher des offres",
+        &account,
+        &csrf,
+        search_page(&query, &outcome, &agencies),
+    );
+    Ok(layout::respond(&req, status, &csrf, body))
+}
+
+fn search_page(query: &PageQuery, outcome: &Result<SearchResults, String>, agencies: &[Agency]) -> Markup {
+    let communes = territory_communes(agencies);
+    let sectors = &referentials::get().sectors;
+    let facets = outcome.as_ref().ok().map(|r| r.facets.as_slice()).unwrap_or(&[]);
+    html! {
+        h1 { "Rechercher des offres" }
+        form.search method="get" action=(SEARCH_PATH) role="search" {
+            div.search-main {
+                div {
+                    label for="motsCles" { "Mots-clés" }
+                    input #motsCles name="motsCles" type="search" value=(query.value("motsCles"))
+                        placeholder="ex. aide-soignant, cariste, vente";
+                }
+                div {
+                    label for="commune" { "Commune" }
+                    input #commune name="commune" type="text" list="communes" autocomplete="off"
+                        value=(commune_display(query.value("commune")));
+                    datalist #communes {
+                        @for c in &communes { option value={ (c.name) " (" (c.department) ")" } {} }
+                    }
+                }
+                div {
+                    label for="distance" { "Rayon" }
+                    select #distance name="distance" {
+                        option value="" { "10 km (par défaut)" }
+                        @for km in DISTANCES {
+                            option value=(km) selected[query.value("distance") == km.to_string()] {
+                                @if km == 0 { "la commune seule" } @else { (km) " km" }
+                            }
+                        }
+                    }
+                }
+                div {
+                    label for="sort" { "Trier par" }
+                    select #sort name="sort" {
+                        option value="0" selected[query.value("sort") == "0"] { "pertinence" }
+                        option value="1" selected[query.value("sort") == "1"] { "date, les plus récentes d'abord" }
+                        option value="2" selected[query.value("sort") == "2"] { "distance (avec une commune)" }
+                    }
+                }
+                button type="submit" { "Rechercher" }
+            }
+            div.search-body {
+                aside.facets aria-label="Filtres" {
+                    h2 { "Filtrer" }
+                    @for (dimension, facet) in FACETS.iter().zip(facets_or_empty(facets)) {
+                        fieldset {
+                            legend { (facet_title(dimension.param)) }
+                            @let chosen = query.values(dimension.param);
+                            @let mut shown: Vec<(String, Option<u64>)> = facet.iter().map(|v| (v.value.clone(), Some(v.count))).collect();
+                            @for value in &chosen {
+                                @if !shown.iter().any(|(v, _)| v == value) { @let _ = shown.push(((*value).to_owned(), None)); }
+                            }
+                            @if shown.is_empty() { p.hint { "aucune valeur" } }
+                            @for (value, count) in &shown {
+                                label.check {
+                                    input type="checkbox" name=(dimension.param) value=(value) checked[chosen.contains(value.as_str())];
+                                    " " (facet_value_label(dimension.param, value, agencies))
+                                    @if let Some(count) = count { " " span.count { "(" (count) ")" } }
+                                }
+                            }
+                        }
+                    }
+                    fieldset {
+                        legend { "Autres critères" }
+                        label for="publieeDepuis" { "Publiée depuis" }
+                        select #publieeDepuis name="publieeDepuis" {
+                            option value="" { "toujours" }
+                            @for days in ["1", "3", "7", "14", "31"] {
+                                option value=(days) selected[query.value("publieeDepuis") == days] { (days) " jour(s)" }
+                            }
+                        }
+                        label for="secteurActivite" { "Secteur d'activité" }
+                        select #secteurActivite name="secteurActivite" {
+                            option value="" { "tous" }
+                            @for s in sectors {
+                                option value=(s.code) selected[query.value("secteurActivite") == s.code] { (s.label) }
+                            }
+                        }
+                        label for="codeROME" { "Métier (code ROME)" }
+                        input #codeROME name="codeROME" type="text" value=(query.value("codeROME")) placeholder="ex. J1501" size="8";
+                        label for="tempsPlein" { "Durée du travail" }
+                        select #tempsPlein name="tempsPlein" {
+                            option value="" { "indifférente" }
+                            option value="true" selected[query.value("tempsPlein") == "true"] { "temps plein" }
+                            option value="false" selected[query.value("tempsPlein") == "false"] { "temps partiel" }
+                        }
+                        label for="publiee" { "Publication" }
+                        select #publiee name="publiee" {
+                            option value="" { "publiées ou non" }
+                            option value="true" selected[query.value("publiee") == "true"] { "publiées sur le site public" }
+                            option value="false" selected[query.value("publiee") == "false"] { "non publiées" }
+                        }
+                        label.check {
+                            input type="checkbox" name="accesTravailleurHandicape" value="true" checked[query.value("accesTravailleurHandicape") == "true"];
+                            " accessible aux travailleurs handicapés"
+                        }
+                        label.check {
+                            input type="checkbox" name="iae" value="true" checked[query.value("iae") == "true"];
+                            " insertion par l'activité économique (IAE)"
+                        }
+                    }
+                    button type="submit" { "Appliquer les filtres" }
+                }
+                section.results aria-labelledby="resultats" {
+                    @match outcome {
+                        Err(message) => {
+                            h2 #resultats { "Résultats" }
+                            (layout::message(message, true))
+                        }
+                        Ok(results) => (results_list(query, results)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn facets_or_empty(facets: &[query::Facet]) -> Vec<&[query::FacetValue]> {
+    FACETS
+        .iter()
+        .enumerate()
+        .map(|(i, _)| facets.get(i).map_or(&[][..], |f| f.values.as_slice()))
+        .collect()
+}
+
+/// The commune field shows what was typed; a bare INSEE code is shown as a name.
+fn commune_display(sent: &str) -> String {
+    match referentials::get().commune(sent) {
+        Some(c) => format!("{} ({})", c.name, c.department),
+        None => sent.to_owned(),
+    }
+}
+
+fn facet_title(param: &str) -> &'static str {
+    match param {
+        "typeContrat" => "Type de contrat",
+        "natureContrat" => "Nature du contrat",
+        "experience" => "Expérience",
+        "qualification" => "Qualification",
+        "codeAgence" => "Agence",
+        "departement" => "Département",
+        "avecPreselection" => "Présélection",
+        "contratAide" => "Contrat aidé",
+        _ => "Filtre",
+    }
+}
+
+fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
+    let found = match param {
+        "typeContrat" => CONTRACT_TYPES.iter().find(|t| t.code == value).map(|t| t.label.to_owned()),
+        "natureContrat" => CONTRACT_NATURES.iter().find(|n| n.code == value).map(|n| n.label.to_owned()),
+        "experience" => match value {
+            "0" => Some("non précisée".to_owned()),
+            "1" => Some("débutant accepté, moins d'un an".to_owned()),
+            "2" => Some("1 à 3 ans".to_owned()),
+            "3" => Some("plus de 3 ans".to_owned()),
+            _ => None,
+        },
+        "qualification" => match value {
+            "9" => Some("cadre".to_owned()),
+            "0" => Some("non-cadre".to_owned()),
+            _ => None,
+        },
+        "codeAgence" => agencies.iter().find(|a| a.code == value).map(|a| a.name.clone()),
+        "avecPreselection" => Some(if value == "true" { "avec présélection" } else { "sans présélection" }.to_owned()),
+        "contratAide" => Some(if value == "true" { "contrat aidé" } else { "hors contrat aidé" }.to_owned()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| value.to_owned())
+}
+
+fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
+    let first = (query.page - 1) * PAGE_SIZE;
+    let last_page = results.total.div_ceil(PAGE_SIZE).min(MAX_START / PAGE_SIZE + 1);
+    html! {
+        h2 #resultats {
+            @match results.total {
+                0 => "Aucune offre ne correspond",
+                1 => "1 offre",
+                n => { (format_count(n)) " offres" }
+            }
+        }
+        @if results.total > 0 {
+            p.hint { "Offres " (first + 1) " à " (first + results.offers.len()) " sur " (format_count(results.total)) "." }
+        } @else {
+            p { "Essayez avec moins de mots-clés, un rayon plus grand ou moins de filtres." }
+        }
+        ol.offers start=(first + 1) {
+            @for offer in &results.offers {
+                (offer_card(offer))
+            }
+        }
+        @if last_page > 1 {
+            nav.pages aria-label="Pages de résultats" {
+                @if query.page > 1 {
+                    a rel="prev" href=(query.page_link(query.page - 1)) { "← Page précédente" }
+                }
+                span { "Page " (query.page) " sur " (last_page) }
+                @if query.page < last_page {
+                    a rel="next" href=(query.page_link(query.page + 1)) { "Page suivante →" }
+                }
+            }
+        }
+    }
+}
+
+/// « 12 345 », as French writes numbers.
+fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn text<'a>(offer: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(offer, |value, key| value.get(key))
+        .and_then(Value::as_str)
+}
+
+fn flag(offer: &Value, key: &str) -> bool {
+    offer.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The date part of "2026-11-01T08:00:00.000Z", as 01/11/2026.
+fn french_date(raw: &str) -> String {
+    crate::offers::model::parse_date(raw).map_or_else(|| raw.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+}
+
+fn badges(offer: &Value) -> Markup {
+    html! {
+        @if flag(offer, "avecPreselection") { span.badge.preselection { "avec présélection" } }
+        @if offer.get("publiee").and_then(Value::as_bool) == Some(false) { span.badge.unpublished { "non publiée" } }
+        @if flag(offer, "contratAide") { span.badge.aided { "contrat aidé" } }
+    }
+}
+
+fn offer_card(offer: &Value) -> Markup {
+    let id = text(offer, &["id"]).unwrap_or_default();
+    html! {
+        li.offer {
+            h3 { a href={ (SEARCH_PATH) "/" (id) } { (text(offer, &["intitule"]).unwrap_or("Offre sans intitulé")) } }
+            p.meta {
+                @if let Some(company) = text(offer, &["entreprise", "nom"]) { span { (company) } " · " }
+                span { (text(offer, &["lieuTravail", "libelle"]).unwrap_or("lieu non précisé")) }
+                " · " span { (text(offer, &["typeContratLibelle"]).or(text(offer, &["typeContrat"])).unwrap_or("contrat non précisé")) }
+                " · " span { "publiée le " (french_date(text(offer, &["dateCreation"]).unwrap_or_default())) }
+            }
+            p.badges { (badges(offer)) }
+        }
+    }
+}
+
+/// What the offer page needs beyond the offer.
+pub(super) struct OfferView {
+    pub id: String,
+    pub status: Option<OfferStatus>,
+    pub document: Map<String, Value>,
+    pub agency: Option<Agency>,
+    /// The viewer's partner, for partners' accounts.
+    pub partner: Option<Partner>,
+}
+
+pub(super) async fn load_offer(
+    database: &Database,
+    account: &Account,
+    raw_id: &str,
+) -> Result<OfferView, PageError> {
+    let id = OfferId::parse(raw_id).ok_or(PageError::NotFound)?;
+    let partner_id = account.partner_id.clone();
+    let database = database.clone();
+    database
+        .run(move |conn| {
+            let Some(stored) = store::find(conn, &id)? else {
+                return Ok(None);
+            };
+            let document = stored.document();
+            let agency_code = document.get("codeAgence").and_then(Value::as_str).unwrap_or_default();
+            let agency = agencies::find(conn, agency_code)?;
+            let partner = match partner_id {
+                Some(partner) => accounts::partner(conn, &partner).ok(),
+                None => None,
+            };
+            Ok::<_, DbError>(Some(OfferView {
+                id: stored.id.clone(),
+                status: stored.status(),
+                document,
+                agency,
+                partner,
+            }))
+        })
+        .await?
+        .ok_or(PageError::NotFound)
+}
+
+pub async fn show(
+    req: HttpRequest,
+    SignedIn(account): SignedIn,
+    path: web::Path<String>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let view = load_offer(&database, &account, &path).await?;
+    let csrf = Csrf::of(&req);
+    let body = offer_page(&account, &csrf, &view, &Proposal::blank());
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+/// The candidate form as it stands: blank, or sent back with its problems.
+pub(super) struct Proposal {
+    pub form: CandidateForm,
+    pub idempotency_key: String,
+    pub problems: Vec<FieldProblem>,
+    pub refusal: Option<String>,
+}
+
+impl Proposal {
+    pub fn blank() -> Proposal {
+        Proposal {
+            form: CandidateForm::default(),
+            idempotency_key: crate::secrets::random_token(),
+            problems: Vec::new(),
+            refusal: None,
+        }
+    }
+}
+
+pub(super) fn offer_page(account: &Account, csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup {
+    let offer = Value::Object(view.document.clone());
+    let title = text(&offer, &["intitule"]).unwrap_or("Offre");
+    layout::signed_in_page(
+        title,
+        account,
+        csrf,
+        html! {
+            p { a href=(SEARCH_PATH) { "← Rechercher des offres" } }
+            h1 { (title) }
+            p.badges { (badges(&offer)) }
+            @if view.status != Some(OfferStatus::Active) {
+                (layout::message("Cette offre n'est plus active : elle a été suspendue, annulée ou pourvue. Elle n'accepte plus de candidature.", true))
+            }
+            (offer_details(&view.id, &offer, view.agency.as_ref()))
+            section.action aria-labelledby="proposer" {
+                (action_section(csrf, view, proposal))
+            }
+        },
+    )
+}
+
+/// Every field of the offer, in the order a reader needs them.
+pub(super) fn offer_details(id: &str, offer: &Value, agency: Option<&Agency>) -> Markup {
+    let yes_no = |key: &str| offer.get(key).and_then(Value::as_bool).map(|b| if b { "oui" } else { "non" }.to_owned());
+    let number = |key: &str| offer.get(key).and_then(Value::as_i64).map(|n| n.to_string());
+    let rows: Vec<(&str, Option<String>)> = vec![
+        ("Référence", Some(id.to_owned())),
+        ("Entreprise", text(offer, &["entreprise", "nom"]).map(str::to_owned)),
+        ("Lieu de travail", text(offer, &["lieuTravail", "libelle"]).map(str::to_owned)),
+        ("Métier", text(offer, &["appellationlibelle"]).or(text(offer, &["romeLibelle"])).map(str::to_owned)),
+        ("Code ROME", text(offer, &["romeCode"]).map(str::to_owned)),
+        ("Contrat", text(offer, &["typeContratLibelle"]).or(text(offer, &["typeContrat"])).map(str::to_owned)),
+        ("Nature du contrat", text(offer, &["natureContrat"]).map(str::to_owned)),
+        ("Durée du travail", text(offer, &["dureeTravailLibelle"]).map(str::to_owned)),
+        ("Salaire", text(offer, &["salaire", "libelle"]).map(str::to_owned)),
+        ("Expérience", text(offer, &["experienceLibelle"]).map(str::to_owned)),
+        ("Qualification", text(offer, &["qualificationLibelle"]).map(str::to_owned)),
+        ("Secteur d'activité", text(offer, &["secteurActiviteLibelle"]).or(text(offer, &["secteurActivite"])).map(str::to_owned)),
+        ("Postes à pourvoir", number("nombrePostes")),
+        ("Alternance", yes_no("alternance")),
+        ("Accessible aux travailleurs handicapés", yes_no("accessibleTH")),
+        ("Publiée le", text(offer, &["dateCreation"]).map(french_date)),
+        ("Mise à jour le", text(offer, &["dateActualisation"]).map(french_date)),
+        ("Agence qui gère l'offre", agency.map(|a| format!("{} ({})", a.name, a.code))),
+    ];
+    let skills: Vec<&str> = offer
+        .get("competences")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(|s| text(s, &["libelle"])).collect())
+        .unwrap_or_default();
+    html! {
+        dl.details {
+            @for (label, value) in rows {
+                @if let Some(value) = value { dt { (label) } dd { (value) } }
+            }
+        }
+        @if let Some(description) = text(offer, &["description"]) {
+            h2 { "Description" }
+            @for paragraph in description.split('\n').filter(|p| !p.trim().is_empty()) { p { (paragraph) } }
+        }
+        @if !skills.is_empty() {
+            h2 { "Compétences" }
+            ul { @for skill in skills { li { (skill) } } }
+        }
+    }
+}
+
+fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup {
+    let preselection = view.document.get("avecPreselection").and_then(Value::as_bool) == Some(true);
+    let Some(partner) = &view.partner else {
+        return html! {
+            h2 #proposer { "Proposer un candidat" }
+            p { "Les mises en relation et les demandes de contact sont faites par les structures partenaires." }
+        };
+    };
+    if view.status != Some(OfferStatus::Active) {
+        return html! {};
+    }
+    let (heading, path, explanation, button) = if preselection {
+        (
+            "Demander un contact à l'agence",
+            "demande-de-contact",
+            "Cette offre est avec présélection : l'équipe entreprise de l'agence choisit les candidats. \
+             Votre demande lui est envoyée ; elle vous répond dans relais.",
+            "Envoyer la demande de contact",
+        )
+    } else if partner.terms.referrals_service {
+        (
+            "Mettre en relation un candidat",
+            "mise-en-relation",
+            "Cette offre est sans présélection : votre structure positionne directement le candidat, \
+             puis lui remet la fiche de l'offre.",
+            "Enregistrer la mise en relation",
+        )
+    } else {
+        return html! {
+            h2 #proposer { "Proposer un candidat" }
+            p { "La convention de votre structure ne comprend pas la délégation de la mise en relation : "
+                "adressez la candidature à l'agence " (view.agency.as_ref().map_or("qui gère l'offre", |a| a.name.as_str())) "." }
+        };
+    };
+    let problem = |field: &str| proposal.problems.iter().find(|p| p.field == field).map(|p| p.message.clone());
+    let field = |name: &'static str, label: &str, kind: &str, value: &str, hint: Option<&str>, required: bool| {
+        let error = problem(name);
+        html! {
+            label for=(name) { (label) }
+            @if let Some(hint) = hint { span.hint #{ (name) "-aide" } { (hint) } }
+            @if let Some(error) = &error { span.field-error #{ (name) "-erreur" } { (error) } }
+            input #(name) name=(name) type=(kind) value=(value) autocomplete="off" required[required]
+                aria-invalid=[error.as_ref().map(|_| "true")]
+                aria-describedby=[error.as_ref().map(|_| format!("{name}-erreur")).or(hint.map(|_| format!("{name}-aide")))];
+        }
+    };
+    html! {
+        h2 #proposer { (heading) }
+        p { (explanation) }
+        @if let Some(refusal) = &proposal.refusal { (layout::message(refusal, true)) }
+        @if !proposal.problems.is_empty() {
+            div.alert role="alert" {
+                p { "Le formulaire contient " (proposal.problems.len()) " erreur(s) :" }
+                ul { @for p in &proposal.problems { li { a href={ "#" (p.field) } { (p.message) } } } }
+            }
+        }
+        form.form method="post" action={ (SEARCH_PATH) "/" (view.id) "/" (path) } {
+            (csrf.field())
+            input type="hidden" name="cle" value=(proposal.idempotency_key);
+            (field("nom", "Nom de famille", "text", &proposal.form.nom, None, true))
+            (field("prenom", "Prénom", "text", &proposal.form.prenom, None, true))
+            (field("identifiant", "Identifiant France Travail", "text", &proposal.form.identifiant, Some("7 chiffres et une lettre, par exemple 1234567A"), true))
+            label.check for="consentement" {
+                input #consentement type="checkbox" name="consentement" value="oui" checked[proposal.form.consents()];
+                " La personne accepte que ses coordonnées soient transmises"
+            }
+            @if let Some(error) = problem("consentement") { span.field-error { (error) } }
+            (field("courriel", "Adresse électronique de la personne (avec son accord)", "email", &proposal.form.courriel, None, false))
+            (field("telephone", "Téléphone de la personne (avec son accord)", "tel", &proposal.form.telephone, None, false))
+            button type="submit" { (button) }
+        }
+        p.hint { "Aucun champ libre : la convention l'interdit sur les formulaires échangés." }
+    }
+}

@@ -1,0 +1,379 @@
+//! The coach's work: search pages, mises en relation with their offer sheet,
+//! contact requests answered by the agency through the mailed link, and every
+//! refusal, on both databases.
+
+use chrono::{Duration, NaiveDate, Utc};
+use relais::accounts::{self, PartnerTerms, Person, Role};
+use relais::apikeys::Scope;
+use relais::audit::{self, Filter as AuditFilter};
+use relais::mail::outbox;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+use crate::offers::offer;
+use crate::on_each_backend;
+use crate::structure::sign_in_for_good;
+
+/// A partner with its RGC and one coach, both signed in.
+pub struct Desk {
+    pub partner: String,
+    pub rgc: Client,
+    pub coach: Client,
+}
+
+pub async fn desk(app: &TestApp, name: &str, delegation: bool) -> Desk {
+    let now = Utc::now().naive_utc();
+    let mut conn = app.database.connection().unwrap();
+    let terms = PartnerTerms {
+        name: name.to_owned(),
+        agency_code: "13013".to_owned(),
+        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+        seats: 6,
+        offers_service: true,
+        referrals_service: delegation,
+    };
+    let partner = accounts::create_partner(&mut conn, now, None, &terms)
+        .unwrap()
+        .id;
+    let slug = name.to_lowercase().replace(' ', "");
+    let mut person = |full_name: &str, role| {
+        let person = Person::parse(full_name, "Accompagnement", &format!("{slug}.{}@plie.example", full_name.len())).unwrap();
+        accounts::create_account(&mut conn, now, None, Some(&partner), role, &person).unwrap()
+    };
+    let (_, rgc_login) = person("Rachid Benali", Role::Rgc);
+    let (_, coach_login) = person("Awa Diallo", Role::Coach);
+    drop(conn);
+    let (rgc, coach) = (app.browser(), app.browser());
+    sign_in_for_good(app, &rgc, &rgc_login).await;
+    sign_in_for_good(app, &coach, &coach_login).await;
+    Desk {
+        partner,
+        rgc,
+        coach,
+    }
+}
+
+/// Publishes an offer through the ingest API and waits until it is searchable.
+pub async fn publish(app: &TestApp, id: &str, preselection: bool) {
+    let key = app.key(Scope::Ingest).await;
+    let mut document = offer(id);
+    document["avecPreselection"] = Value::Bool(preselection);
+    assert!(app.put_offer(&key, &document).await.status().is_success());
+    app.wait_for_index().await;
+}
+
+pub async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let response = client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The value of a hidden field of the page's form.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html.find(&marker).expect("the hidden field") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
+/// Sends the candidate form of an offer page; returns the response.
+pub async fn propose(
+    app: &TestApp,
+    client: &Client,
+    offer_id: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (_, html) = page(app, client, &format!("/offres/{offer_id}")).await;
+    let (csrf, key) = (hidden(&html, "csrf"), hidden(&html, "cle"));
+    let mut form = vec![("csrf", csrf.as_str()), ("cle", key.as_str())];
+    form.extend_from_slice(fields);
+    app.post_form(client, &format!("/offres/{offer_id}/{action}"), &form)
+        .await
+}
+
+const CANDIDATE: [(&str, &str); 3] = [
+    ("nom", "Durand"),
+    ("prenom", "Paul"),
+    ("identifiant", "1234567A"),
+];
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn referral_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = app.database.connection().unwrap();
+    relais::db::schema::referrals::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
+
+async fn actions(app: &TestApp, partner: &str) -> Vec<String> {
+    let filter = AuditFilter {
+        partner: Some(partner.to_owned()),
+        ..AuditFilter::default()
+    };
+    let mut conn = app.database.connection().unwrap();
+    audit::search(&mut conn, &filter, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect()
+}
+
+on_each_backend! {
+    async fn a_coach_searches_puts_a_candidate_forward_and_prints_the_sheet(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        publish(&app, "300AAAA", false).await;
+
+        let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&typeContrat=CDI&commune=Aix-en-Provence&distance=10").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("/offres/300AAAA"), "the offer is found");
+        assert!(html.contains("1 offre"), "with its total");
+        assert!(html.contains(r#"value="CDI" checked"#), "the chosen filter stays ticked");
+        assert!(html.contains("(1)"), "facet counts are shown");
+
+        let (_, offer_page) = page(&app, &desk.coach, "/offres/300AAAA").await;
+        assert!(offer_page.contains("Lumière Provence") && offer_page.contains("Aix Galice"));
+        assert!(offer_page.contains("Enregistrer la mise en relation"));
+
+        let response = propose(&app, &desk.coach, "300AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let record = location(&response);
+        assert!(record.starts_with("/mises-en-relation/"), "{record}");
+        let record = record.split('?').next().unwrap().to_owned();
+
+        let (_, shown) = page(&app, &desk.coach, &record).await;
+        assert!(shown.contains("Paul Durand") && shown.contains("1234567A") && shown.contains("enregistrée"));
+
+        // The offer disappears: the record and its sheet stay readable.
+        let ingest = app.key(Scope::Ingest).await;
+        app.put_status(&ingest, "300AAAA", "annulee").await;
+        let (status, sheet) = page(&app, &desk.coach, &format!("{record}/fiche")).await;
+        assert_eq!(status, StatusCode::OK);
+        for expected in ["Paul Durand", "1234567A", "Awa Diallo", "PLIE Aix", "Électricien", "Lumière Provence", "Pour postuler"] {
+            assert!(sheet.contains(expected), "{expected}");
+        }
+        let (_, list) = page(&app, &desk.rgc, "/mises-en-relation").await;
+        assert!(list.contains("Paul Durand") && list.contains("Awa Diallo"), "the RGC sees the coach's records");
+
+        let trail = actions(&app, &desk.partner).await;
+        assert!(trail.contains(&"referral_recorded".to_owned()));
+        assert!(trail.contains(&"offer_sheet_printed".to_owned()));
+    }
+
+    async fn refusals_are_explained_and_change_nothing(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        publish(&app, "301AAAA", false).await;
+
+        // A malformed identifier: the form comes back with the field's error.
+        let bad = [("nom", "Durand"), ("prenom", "Paul"), ("identifiant", "123456")];
+        let response = propose(&app, &desk.coach, "301AAAA", "mise-en-relation", &bad).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.text().await.unwrap().contains("7 chiffres suivis d'une lettre"));
+        assert_eq!(referral_count(&app).await, 0);
+
+        // The same candidate twice for the same offer.
+        let first = propose(&app, &desk.coach, "301AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        let again = propose(&app, &desk.coach, "301AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert!(again.text().await.unwrap().contains("déjà été positionnée"));
+        assert_eq!(referral_count(&app).await, 1);
+
+        // A preselected offer takes no mise en relation.
+        publish(&app, "302AAAA", true).await;
+        let wrong = propose(&app, &desk.coach, "302AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+        assert!(wrong.text().await.unwrap().contains("demande de contact"));
+
+        // The offer is suspended between the page and the form.
+        publish(&app, "303AAAA", false).await;
+        let (_, html) = page(&app, &desk.coach, "/offres/303AAAA").await;
+        let ingest = app.key(Scope::Ingest).await;
+        app.put_status(&ingest, "303AAAA", "suspendue").await;
+        let mut form = vec![("csrf", hidden(&html, "csrf")), ("cle", hidden(&html, "cle"))];
+        form.extend(CANDIDATE.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let late = app.post_form(&desk.coach, "/offres/303AAAA/mise-en-relation", &form).await;
+        assert_eq!(late.status(), StatusCode::CONFLICT);
+        assert!(late.text().await.unwrap().contains("n'est plus active"));
+
+        // A partner whose agreement does not delegate the mise en relation.
+        let other = desk_without_delegation(&app).await;
+        let (_, html) = page(&app, &other, "/offres/301AAAA").await;
+        assert!(html.contains("ne comprend pas la délégation"));
+        assert!(!html.contains(r#"name="cle""#), "no form is offered");
+        let mut form = vec![("csrf", hidden(&html, "csrf")), ("cle", "a".repeat(64))];
+        form.extend(CANDIDATE.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = app.post_form(&other, "/offres/301AAAA/mise-en-relation", &form).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.text().await.unwrap().contains("délégation de la mise en relation"));
+        assert_eq!(referral_count(&app).await, 1);
+    }
+
+    async fn a_double_click_records_once(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        publish(&app, "304AAAA", false).await;
+        let (_, html) = page(&app, &desk.coach, "/offres/304AAAA").await;
+        let (csrf, key) = (hidden(&html, "csrf"), hidden(&html, "cle"));
+        let mut form = vec![("csrf", csrf.as_str()), ("cle", key.as_str())];
+        form.extend_from_slice(&CANDIDATE);
+        let (first, second) = tokio::join!(
+            app.post_form(&desk.coach, "/offres/304AAAA/mise-en-relation", &form),
+            app.post_form(&desk.coach, "/offres/304AAAA/mise-en-relation", &form),
+        );
+        assert_eq!(first.status(), StatusCode::SEE_OTHER);
+        assert_eq!(second.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&first), location(&second));
+        assert_eq!(referral_count(&app).await, 1);
+    }
+
+    async fn records_stay_within_their_partner(app) {
+        let aix = desk(&app, "PLIE Aix", true).await;
+        let pertuis = desk(&app, "PLIE Pertuis", true).await;
+        publish(&app, "305AAAA", false).await;
+        let response = propose(&app, &aix.coach, "305AAAA", "mise-en-relation", &CANDIDATE).await;
+        let record = location(&response).split('?').next().unwrap().to_owned();
+
+        for path in [record.clone(), format!("{record}/fiche")] {
+            let (status, html) = page(&app, &pertuis.coach, &path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!html.contains("Durand"));
+            let (status, _) = page(&app, &pertuis.rgc, &path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            let (status, _) = page(&app, &aix.rgc, &path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        let (_, list) = page(&app, &pertuis.rgc, "/mises-en-relation").await;
+        assert!(!list.contains("Durand"));
+    }
+
+    async fn a_contact_request_reaches_the_agency_which_answers_once(app) {
+        let desk = desk(&app, "PLIE Aix", false).await;
+        publish(&app, "306AAAA", true).await;
+        let mut fields = CANDIDATE.to_vec();
+        fields.extend([("consentement", "oui"), ("telephone", "06 12 34 56 78")]);
+        let response = propose(&app, &desk.coach, "306AAAA", "demande-de-contact", &fields).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let record = location(&response).split('?').next().unwrap().to_owned();
+
+        let messages = app.database.run(outbox::list).await.unwrap();
+        assert_eq!(messages.len(), 1);
+        let mail = &messages[0];
+        assert_eq!(mail.recipient, "recrutementaixgalice@pole-emploi.net");
+        for personal in ["Durand", "Paul", "1234567A", "06 12"] {
+            assert!(!mail.body.contains(personal) && !mail.subject.contains(personal), "{personal} in the mail");
+        }
+        assert!(mail.body.contains("306AAAA") && mail.body.contains("PLIE Aix") && mail.body.contains("Awa Diallo"));
+        let link = agency_link(&mail.body);
+        let delivered = app.run_job("deliver-mail").await;
+        let errors: Vec<_> = app.database.run(outbox::list).await.unwrap().into_iter().filter_map(|m| m.last_error).collect();
+        assert!(delivered.starts_with("1 courriel(s) envoyé(s)"), "{delivered}: {errors:?}");
+        let (_, shown) = page(&app, &desk.coach, &record).await;
+        assert!(shown.contains("envoyée"), "the request is sent: {shown}");
+
+        // The link opens that request, for anyone who holds it.
+        let agency = app.browser();
+        let (status, html) = page(&app, &agency, &link).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Durand") && html.contains("06 12 34 56 78"));
+        let mut tampered = link.clone();
+        tampered.pop();
+        tampered.push(if link.ends_with('0') { '1' } else { '0' });
+        let (status, html) = page(&app, &agency, &tampered).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("n'est pas valable") && !html.contains("Durand"));
+
+        // A reason only goes with « non retenue »; then one answer only.
+        let csrf = hidden(&html_of(&app, &agency, &link).await, "csrf");
+        let refused = app.post_form(&agency, &link, &[("csrf", &csrf), ("reponse", "candidature_non_retenue")]).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let answered = app.post_form(&agency, &link, &[("csrf", &csrf), ("reponse", "candidat_convoque")]).await;
+        assert_eq!(answered.status(), StatusCode::SEE_OTHER);
+        let second = app.post_form(&agency, &link, &[("csrf", &csrf), ("reponse", "offre_pourvue")]).await;
+        assert_eq!(second.status(), StatusCode::CONFLICT);
+        let html = second.text().await.unwrap();
+        assert!(html.contains("déjà été donnée") && html.contains("candidat convoqué"));
+
+        let (_, list) = page(&app, &desk.coach, "/mises-en-relation").await;
+        assert!(list.contains("répondue : candidat convoqué"));
+        let (_, filtered) = page(&app, &desk.rgc, "/mises-en-relation?statut=repondue&agence=13013").await;
+        assert!(filtered.contains("Durand"));
+        let (_, other_status) = page(&app, &desk.rgc, "/mises-en-relation?statut=en_echec").await;
+        assert!(!other_status.contains("Durand"));
+        let messages = app.database.run(outbox::list).await.unwrap();
+        let told = messages.iter().find(|m| m.recipient.starts_with("plieaix.")).expect("the coach is told");
+        assert!(told.body.contains("candidat convoqué") && !told.body.contains("Durand"));
+        let trail = actions(&app, &desk.partner).await;
+        assert!(trail.contains(&"contact_requested".to_owned()) && trail.contains(&"request_answered".to_owned()));
+
+        // Thirty days on, the link no longer opens anything.
+        app.clock.advance(Duration::days(31));
+        let (status, html) = page(&app, &app.browser(), &link).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("a expiré"));
+    }
+
+    async fn an_agency_link_opens_its_own_request_only(app) {
+        let desk = desk(&app, "PLIE Aix", false).await;
+        publish(&app, "307AAAA", true).await;
+        publish(&app, "308AAAA", true).await;
+        propose(&app, &desk.coach, "307AAAA", "demande-de-contact", &CANDIDATE).await;
+        let other = [("nom", "Martin"), ("prenom", "Léa"), ("identifiant", "7654321B")];
+        propose(&app, &desk.coach, "308AAAA", "demande-de-contact", &other).await;
+        let messages = app.database.run(outbox::list).await.unwrap();
+        let link_of = |offer: &str| agency_link(&messages.iter().find(|m| m.body.contains(offer)).unwrap().body);
+        let (first, second) = (link_of("307AAAA"), link_of("308AAAA"));
+        let (_, html) = page(&app, &app.browser(), &first).await;
+        assert!(html.contains("Durand") && !html.contains("Martin"));
+        let (_, html) = page(&app, &app.browser(), &second).await;
+        assert!(html.contains("Martin") && !html.contains("Durand"));
+        // An answer through one link touches that request only.
+        let agency = app.browser();
+        let csrf = hidden(&html_of(&app, &agency, &first).await, "csrf");
+        app.post_form(&agency, &first, &[("csrf", &csrf), ("reponse", "cv_demande")]).await;
+        let (_, html) = page(&app, &agency, &second).await;
+        assert!(html.contains("Enregistrer la réponse"), "the other request is still unanswered");
+    }
+
+    async fn the_search_page_explains_bad_input(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        for (query, expected) in [
+            ("commune=Nulle-Part-sur-Mer", "introuvable"),
+            ("page=zero", "numéro de page"),
+            ("page=1000", "précisez-la"),
+            ("typeContrat=XYZ", "« XYZ » inconnu"),
+        ] {
+            let (status, html) = page(&app, &desk.coach, &format!("/offres?{query}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+            assert!(html.contains(expected), "{query}: {expected}");
+        }
+    }
+}
+
+async fn desk_without_delegation(app: &TestApp) -> Client {
+    desk(app, "Mission locale", false).await.coach
+}
+
+async fn html_of(app: &TestApp, client: &Client, path: &str) -> String {
+    page(app, client, path).await.1
+}
+
+/// The path of the link an agency receives, from a mail's body.
+pub fn agency_link(body: &str) -> String {
+    let start = body.find("/agence/demandes/").expect("a link in the mail");
+    body[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
