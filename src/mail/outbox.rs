@@ -114,15 +114,14 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Queued>, DbError> {
 
 /// Messages not delivered yet — failed ones, and pending ones that already
 /// failed at least once — of one partner, or of all (`None`), newest first.
-pub fn undelivered(
-    conn: &mut DbConnection,
-    partner: Option<&str>,
-) -> Result<Vec<Queued>, DbError> {
+pub fn undelivered(conn: &mut DbConnection, partner: Option<&str>) -> Result<Vec<Queued>, DbError> {
     let mut query = outbox::table
         .filter(
-            outbox::status.eq(MailStatus::Failed.as_str()).or(outbox::status
-                .eq(MailStatus::Pending.as_str())
-                .and(outbox::attempts.gt(0))),
+            outbox::status
+                .eq(MailStatus::Failed.as_str())
+                .or(outbox::status
+                    .eq(MailStatus::Pending.as_str())
+                    .and(outbox::attempts.gt(0))),
         )
         .into_boxed();
     if let Some(partner) = partner {
@@ -162,7 +161,8 @@ pub fn retry(
             .select(Queued::as_select())
             .first(conn)
             .optional()?;
-        let Some(message) = found.filter(|m| partner.is_none() || m.partner_id.as_deref() == partner)
+        let Some(message) =
+            found.filter(|m| partner.is_none() || m.partner_id.as_deref() == partner)
         else {
             return Ok(Retry::NotFound);
         };

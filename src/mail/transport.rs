@@ -21,10 +21,12 @@ impl Mailer {
     /// Checks the settings once, at start, so that a wrong configuration
     /// stops relais instead of failing every message.
     pub fn from_settings(settings: &MailSettings) -> Result<Mailer, String> {
-        settings
-            .from
-            .parse::<Mailbox>()
-            .map_err(|e| format!("mail.from « {} » n'est pas une adresse : {e}", settings.from))?;
+        settings.from.parse::<Mailbox>().map_err(|e| {
+            format!(
+                "mail.from « {} » n'est pas une adresse : {e}",
+                settings.from
+            )
+        })?;
         match settings.transport {
             MailTransport::File => Ok(Mailer::File(settings.file_dir.clone())),
             MailTransport::Smtp => smtp(&settings.smtp).map(|t| Mailer::Smtp(Box::new(t))),
@@ -92,8 +94,9 @@ fn smtp(settings: &SmtpSettings) -> Result<SmtpTransport, String> {
             }
             SmtpTransport::builder_dangerous(host)
         }
-        SmtpSecurity::Starttls => SmtpTransport::starttls_relay(host)
-            .map_err(|e| format!("mail.smtp : {e}"))?,
+        SmtpSecurity::Starttls => {
+            SmtpTransport::starttls_relay(host).map_err(|e| format!("mail.smtp : {e}"))?
+        }
         SmtpSecurity::Tls => SmtpTransport::relay(host).map_err(|e| format!("mail.smtp : {e}"))?,
     };
     let mut builder = builder

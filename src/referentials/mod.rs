@@ -341,11 +341,24 @@ mod tests {
     #[test]
     fn communes_are_found_by_name_as_people_type_them() {
         let referentials = get();
-        for typed in ["Aix-en-Provence", "aix en provence", "AIX-EN-PROVENCE (13)", "13001"] {
+        for typed in [
+            "Aix-en-Provence",
+            "aix en provence",
+            "AIX-EN-PROVENCE (13)",
+            "13001",
+        ] {
             let found = referentials.communes_named(typed);
-            assert_eq!(found.first().map(|c| c.code.as_str()), Some("13001"), "{typed}");
+            assert_eq!(
+                found.first().map(|c| c.code.as_str()),
+                Some("13001"),
+                "{typed}"
+            );
         }
-        assert!(referentials.communes_named("Aix-en-Provence (84)").is_empty());
+        assert!(
+            referentials
+                .communes_named("Aix-en-Provence (84)")
+                .is_empty()
+        );
         assert!(referentials.communes_named("Nulle-Part-sur-Mer").is_empty());
     }
 

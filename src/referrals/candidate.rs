@@ -196,7 +196,14 @@ mod tests {
 
     #[test]
     fn identifiers_are_seven_digits_and_a_letter() {
-        for bad in ["123456A", "12345678", "1234567AB", "A1234567", "1234567é", ""] {
+        for bad in [
+            "123456A",
+            "12345678",
+            "1234567AB",
+            "A1234567",
+            "1234567é",
+            "",
+        ] {
             let problems = form("Durand", "Paul", bad).parse().unwrap_err();
             assert_eq!(problems.len(), 1, "{bad}");
             assert_eq!(problems[0].field, "identifiant", "{bad}");

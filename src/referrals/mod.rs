@@ -193,9 +193,7 @@ pub enum ReferralError {
          Envoyez-lui une demande de contact."
     )]
     PreselectedOffer,
-    #[error(
-        "Cette offre est sans présélection : enregistrez directement la mise en relation."
-    )]
+    #[error("Cette offre est sans présélection : enregistrez directement la mise en relation.")]
     NotPreselected,
     #[error("Seuls les comptes d'une structure partenaire peuvent positionner un candidat.")]
     NotAPartner,

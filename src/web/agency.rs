@@ -59,8 +59,10 @@ pub async fn show(
     let token = path.into_inner();
     let (listed, agency, partner) = open(&req, &database, token.clone()).await?;
     let csrf = Csrf::of(&req);
-    let message = (notice.avis.as_deref() == Some("repondue"))
-        .then_some(("Votre réponse est enregistrée ; l'accompagnateur en est prévenu.", false));
+    let message = (notice.avis.as_deref() == Some("repondue")).then_some((
+        "Votre réponse est enregistrée ; l'accompagnateur en est prévenu.",
+        false,
+    ));
     let body = request_page(&csrf, &token, &listed, agency.as_ref(), &partner, message);
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
@@ -90,28 +92,39 @@ pub async fn submit(
     let reason = Reason::parse(&form.motif);
     let problem = match (answer, reason) {
         (None, _) => Some("Choisissez une réponse dans la liste."),
-        (Some(Answer::NotRetained), None) => {
-            Some("Une candidature non retenue s'accompagne de son motif : choisissez-le dans la liste.")
-        }
+        (Some(Answer::NotRetained), None) => Some(
+            "Une candidature non retenue s'accompagne de son motif : choisissez-le dans la liste.",
+        ),
         (Some(answer), Some(_)) if answer != Answer::NotRetained => {
             Some("Un motif ne s'indique que pour une candidature non retenue.")
         }
         _ => None,
     };
     let Some(answer) = answer.filter(|_| problem.is_none()) else {
-        let body = request_page(&csrf, &token, &listed, agency.as_ref(), &partner, problem.map(|p| (p, true)));
+        let body = request_page(
+            &csrf,
+            &token,
+            &listed,
+            agency.as_ref(),
+            &partner,
+            problem.map(|p| (p, true)),
+        );
         return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
     };
     let now = Moment::of(&req)?.now;
     let address = session::address(&req);
     let (links, stored_token) = (links.get_ref().clone(), token.clone());
     let outcome = database
-        .run(move |conn| referrals::answer(conn, now, &stored_token, answer, reason, &links, &address))
+        .run(move |conn| {
+            referrals::answer(conn, now, &stored_token, answer, reason, &links, &address)
+        })
         .await?;
     match outcome {
         Answered::Recorded => {
             mail.wake();
-            Ok(layout::see_other(&format!("{AGENCY_PATH}/{token}?avis=repondue")))
+            Ok(layout::see_other(&format!(
+                "{AGENCY_PATH}/{token}?avis=repondue"
+            )))
         }
         Answered::AlreadyAnswered => {
             // Show the answer that stands.
@@ -122,7 +135,10 @@ pub async fn submit(
                 &listed,
                 agency.as_ref(),
                 &partner,
-                Some(("Une réponse a déjà été donnée à cette demande : c'est elle qui est conservée.", true)),
+                Some((
+                    "Une réponse a déjà été donnée à cette demande : c'est elle qui est conservée.",
+                    true,
+                )),
             );
             Ok(layout::respond(&req, StatusCode::CONFLICT, &csrf, body))
         }

@@ -43,8 +43,14 @@ pub async fn list(
         .await?;
     let csrf = Csrf::of(&req);
     let notice = match notice.avis.as_deref() {
-        Some("relance") => Some(("Le courriel repart : il sera envoyé dans quelques instants.", false)),
-        Some("deja") => Some(("Ce courriel n'est plus en échec : il a été envoyé ou est déjà en cours d'envoi.", true)),
+        Some("relance") => Some((
+            "Le courriel repart : il sera envoyé dans quelques instants.",
+            false,
+        )),
+        Some("deja") => Some((
+            "Ce courriel n'est plus en échec : il a été envoyé ou est déjà en cours d'envoi.",
+            true,
+        )),
         _ => None,
     };
     let body = layout::signed_in_page(

@@ -75,7 +75,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(RECORDS_PATH, web::get().to(referrals::list))
         .route("/mises-en-relation/{id}", web::get().to(referrals::show))
-        .route("/mises-en-relation/{id}/fiche", web::get().to(referrals::sheet))
+        .route(
+            "/mises-en-relation/{id}/fiche",
+            web::get().to(referrals::sheet),
+        )
         .route("/agence/demandes/{token}", web::get().to(agency::show))
         .route("/agence/demandes/{token}", web::post().to(agency::submit))
         .route(mails::MAILS_PATH, web::get().to(mails::list))

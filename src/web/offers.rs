@@ -21,9 +21,9 @@ use crate::offers::{OfferId, OfferStatus, store};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 use crate::referrals::CandidateForm;
 use crate::referrals::candidate::FieldProblem;
+use crate::search::SearchIndex;
 use crate::search::params::{Context, FACETS, MAX_START, SearchRequest};
 use crate::search::query::{self, SearchResults};
-use crate::search::SearchIndex;
 
 pub const SEARCH_PATH: &str = "/offres";
 const PAGE_SIZE: usize = 20;
@@ -88,7 +88,10 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
         match name.as_str() {
             "page" => match value.parse::<usize>() {
                 Ok(page) if page >= 1 => query.page = page,
-                _ => problem = Some("Le numéro de page doit être un nombre à partir de 1.".to_owned()),
+                _ => {
+                    problem =
+                        Some("Le numéro de page doit être un nombre à partir de 1.".to_owned())
+                }
             },
             "commune" => match referentials::get().communes_named(value).first() {
                 Some(commune) => grouped.entry("commune").or_default().push(&commune.code),
@@ -112,9 +115,10 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
         .into_iter()
         .map(|(name, values)| (name.to_owned(), values.join(",")))
         .collect();
-    query
-        .api
-        .push(("range".to_owned(), format!("{start}-{}", start + PAGE_SIZE - 1)));
+    query.api.push((
+        "range".to_owned(),
+        format!("{start}-{}", start + PAGE_SIZE - 1),
+    ));
     match problem {
         Some(message) => Err((query, message)),
         None => Ok(query),
@@ -124,10 +128,7 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
 /// The departments of the territory's agencies (a SAFIR code starts with
 /// its department), whose communes the commune field suggests.
 fn territory_communes(agencies: &[Agency]) -> Vec<&'static referentials::Commune> {
-    let departments: HashSet<&str> = agencies
-        .iter()
-        .filter_map(|a| a.code.get(..2))
-        .collect();
+    let departments: HashSet<&str> = agencies.iter().filter_map(|a| a.code.get(..2)).collect();
     let mut communes: Vec<_> = referentials::get()
         .communes
         .iter()
@@ -187,10 +188,18 @@ pub async fn search(
     Ok(layout::respond(&req, status, &csrf, body))
 }
 
-fn search_page(query: &PageQuery, outcome: &Result<SearchResults, String>, agencies: &[Agency]) -> Markup {
+fn search_page(
+    query: &PageQuery,
+    outcome: &Result<SearchResults, String>,
+    agencies: &[Agency],
+) -> Markup {
     let communes = territory_communes(agencies);
     let sectors = &referentials::get().sectors;
-    let facets = outcome.as_ref().ok().map(|r| r.facets.as_slice()).unwrap_or(&[]);
+    let facets = outcome
+        .as_ref()
+        .ok()
+        .map(|r| r.facets.as_slice())
+        .unwrap_or(&[]);
     html! {
         h1 { "Rechercher des offres" }
         form.search method="get" action=(SEARCH_PATH) role="search" {
@@ -337,8 +346,14 @@ fn facet_title(param: &str) -> &'static str {
 
 fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
     let found = match param {
-        "typeContrat" => CONTRACT_TYPES.iter().find(|t| t.code == value).map(|t| t.label.to_owned()),
-        "natureContrat" => CONTRACT_NATURES.iter().find(|n| n.code == value).map(|n| n.label.to_owned()),
+        "typeContrat" => CONTRACT_TYPES
+            .iter()
+            .find(|t| t.code == value)
+            .map(|t| t.label.to_owned()),
+        "natureContrat" => CONTRACT_NATURES
+            .iter()
+            .find(|n| n.code == value)
+            .map(|n| n.label.to_owned()),
         "experience" => match value {
             "0" => Some("non précisée".to_owned()),
             "1" => Some("débutant accepté, moins d'un an".to_owned()),
@@ -351,9 +366,26 @@ fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
             "0" => Some("non-cadre".to_owned()),
             _ => None,
         },
-        "codeAgence" => agencies.iter().find(|a| a.code == value).map(|a| a.name.clone()),
-        "avecPreselection" => Some(if value == "true" { "avec présélection" } else { "sans présélection" }.to_owned()),
-        "contratAide" => Some(if value == "true" { "contrat aidé" } else { "hors contrat aidé" }.to_owned()),
+        "codeAgence" => agencies
+            .iter()
+            .find(|a| a.code == value)
+            .map(|a| a.name.clone()),
+        "avecPreselection" => Some(
+            if value == "true" {
+                "avec présélection"
+            } else {
+                "sans présélection"
+            }
+            .to_owned(),
+        ),
+        "contratAide" => Some(
+            if value == "true" {
+                "contrat aidé"
+            } else {
+                "hors contrat aidé"
+            }
+            .to_owned(),
+        ),
         _ => None,
     };
     found.unwrap_or_else(|| value.to_owned())
@@ -361,7 +393,10 @@ fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
 
 fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
     let first = (query.page - 1) * PAGE_SIZE;
-    let last_page = results.total.div_ceil(PAGE_SIZE).min(MAX_START / PAGE_SIZE + 1);
+    let last_page = results
+        .total
+        .div_ceil(PAGE_SIZE)
+        .min(MAX_START / PAGE_SIZE + 1);
     html! {
         h2 #resultats {
             @match results.total {
@@ -419,7 +454,8 @@ fn flag(offer: &Value, key: &str) -> bool {
 
 /// The date part of "2026-11-01T08:00:00.000Z", as 01/11/2026.
 fn french_date(raw: &str) -> String {
-    crate::offers::model::parse_date(raw).map_or_else(|| raw.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+    crate::offers::model::parse_date(raw)
+        .map_or_else(|| raw.to_owned(), |d| d.format("%d/%m/%Y").to_string())
 }
 
 fn badges(offer: &Value) -> Markup {
@@ -470,7 +506,10 @@ pub(super) async fn load_offer(
                 return Ok(None);
             };
             let document = stored.document();
-            let agency_code = document.get("codeAgence").and_then(Value::as_str).unwrap_or_default();
+            let agency_code = document
+                .get("codeAgence")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let agency = agencies::find(conn, agency_code)?;
             let partner = match partner_id {
                 Some(partner) => accounts::partner(conn, &partner).ok(),
@@ -519,7 +558,12 @@ impl Proposal {
     }
 }
 
-pub(super) fn offer_page(account: &Account, csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup {
+pub(super) fn offer_page(
+    account: &Account,
+    csrf: &Csrf,
+    view: &OfferView,
+    proposal: &Proposal,
+) -> Markup {
     let offer = Value::Object(view.document.clone());
     let title = text(&offer, &["intitule"]).unwrap_or("Offre");
     layout::signed_in_page(
@@ -543,27 +587,85 @@ pub(super) fn offer_page(account: &Account, csrf: &Csrf, view: &OfferView, propo
 
 /// Every field of the offer, in the order a reader needs them.
 pub(super) fn offer_details(id: &str, offer: &Value, agency: Option<&Agency>) -> Markup {
-    let yes_no = |key: &str| offer.get(key).and_then(Value::as_bool).map(|b| if b { "oui" } else { "non" }.to_owned());
-    let number = |key: &str| offer.get(key).and_then(Value::as_i64).map(|n| n.to_string());
+    let yes_no = |key: &str| {
+        offer
+            .get(key)
+            .and_then(Value::as_bool)
+            .map(|b| if b { "oui" } else { "non" }.to_owned())
+    };
+    let number = |key: &str| {
+        offer
+            .get(key)
+            .and_then(Value::as_i64)
+            .map(|n| n.to_string())
+    };
     let rows: Vec<(&str, Option<String>)> = vec![
         ("Référence", Some(id.to_owned())),
-        ("Entreprise", text(offer, &["entreprise", "nom"]).map(str::to_owned)),
-        ("Lieu de travail", text(offer, &["lieuTravail", "libelle"]).map(str::to_owned)),
-        ("Métier", text(offer, &["appellationlibelle"]).or(text(offer, &["romeLibelle"])).map(str::to_owned)),
+        (
+            "Entreprise",
+            text(offer, &["entreprise", "nom"]).map(str::to_owned),
+        ),
+        (
+            "Lieu de travail",
+            text(offer, &["lieuTravail", "libelle"]).map(str::to_owned),
+        ),
+        (
+            "Métier",
+            text(offer, &["appellationlibelle"])
+                .or(text(offer, &["romeLibelle"]))
+                .map(str::to_owned),
+        ),
         ("Code ROME", text(offer, &["romeCode"]).map(str::to_owned)),
-        ("Contrat", text(offer, &["typeContratLibelle"]).or(text(offer, &["typeContrat"])).map(str::to_owned)),
-        ("Nature du contrat", text(offer, &["natureContrat"]).map(str::to_owned)),
-        ("Durée du travail", text(offer, &["dureeTravailLibelle"]).map(str::to_owned)),
-        ("Salaire", text(offer, &["salaire", "libelle"]).map(str::to_owned)),
-        ("Expérience", text(offer, &["experienceLibelle"]).map(str::to_owned)),
-        ("Qualification", text(offer, &["qualificationLibelle"]).map(str::to_owned)),
-        ("Secteur d'activité", text(offer, &["secteurActiviteLibelle"]).or(text(offer, &["secteurActivite"])).map(str::to_owned)),
+        (
+            "Contrat",
+            text(offer, &["typeContratLibelle"])
+                .or(text(offer, &["typeContrat"]))
+                .map(str::to_owned),
+        ),
+        (
+            "Nature du contrat",
+            text(offer, &["natureContrat"]).map(str::to_owned),
+        ),
+        (
+            "Durée du travail",
+            text(offer, &["dureeTravailLibelle"]).map(str::to_owned),
+        ),
+        (
+            "Salaire",
+            text(offer, &["salaire", "libelle"]).map(str::to_owned),
+        ),
+        (
+            "Expérience",
+            text(offer, &["experienceLibelle"]).map(str::to_owned),
+        ),
+        (
+            "Qualification",
+            text(offer, &["qualificationLibelle"]).map(str::to_owned),
+        ),
+        (
+            "Secteur d'activité",
+            text(offer, &["secteurActiviteLibelle"])
+                .or(text(offer, &["secteurActivite"]))
+                .map(str::to_owned),
+        ),
         ("Postes à pourvoir", number("nombrePostes")),
         ("Alternance", yes_no("alternance")),
-        ("Accessible aux travailleurs handicapés", yes_no("accessibleTH")),
-        ("Publiée le", text(offer, &["dateCreation"]).map(french_date)),
-        ("Mise à jour le", text(offer, &["dateActualisation"]).map(french_date)),
-        ("Agence qui gère l'offre", agency.map(|a| format!("{} ({})", a.name, a.code))),
+        (
+            "Accessible aux travailleurs handicapés",
+            yes_no("accessibleTH"),
+        ),
+        (
+            "Publiée le",
+            text(offer, &["dateCreation"]).map(french_date),
+        ),
+        (
+            "Mise à jour le",
+            text(offer, &["dateActualisation"]).map(french_date),
+        ),
+        (
+            "Agence qui gère l'offre",
+            agency.map(|a| format!("{} ({})", a.name, a.code)),
+        ),
     ];
     let skills: Vec<&str> = offer
         .get("competences")
@@ -588,7 +690,11 @@ pub(super) fn offer_details(id: &str, offer: &Value, agency: Option<&Agency>) ->
 }
 
 fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup {
-    let preselection = view.document.get("avecPreselection").and_then(Value::as_bool) == Some(true);
+    let preselection = view
+        .document
+        .get("avecPreselection")
+        .and_then(Value::as_bool)
+        == Some(true);
     let Some(partner) = &view.partner else {
         return html! {
             h2 #proposer { "Proposer un candidat" }
@@ -621,8 +727,19 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
                 "adressez la candidature à l'agence " (view.agency.as_ref().map_or("qui gère l'offre", |a| a.name.as_str())) "." }
         };
     };
-    let problem = |field: &str| proposal.problems.iter().find(|p| p.field == field).map(|p| p.message.clone());
-    let field = |name: &'static str, label: &str, kind: &str, value: &str, hint: Option<&str>, required: bool| {
+    let problem = |field: &str| {
+        proposal
+            .problems
+            .iter()
+            .find(|p| p.field == field)
+            .map(|p| p.message.clone())
+    };
+    let field = |name: &'static str,
+                 label: &str,
+                 kind: &str,
+                 value: &str,
+                 hint: Option<&str>,
+                 required: bool| {
         let error = problem(name);
         html! {
             label for=(name) { (label) }

@@ -9,11 +9,11 @@ use maud::{DOCTYPE, html};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::STYLESHEET_PATH;
 use super::errors::PageError;
 use super::layout;
 use super::offers::{self, Proposal, SEARCH_PATH};
 use super::session::{self, Csrf, Moment, SignedIn};
-use super::STYLESHEET_PATH;
 use crate::accounts::{self, Account, AccountError, Role};
 use crate::agencies::{self, Agency};
 use crate::db::{Database, DbError};
@@ -49,7 +49,17 @@ pub async fn propose_referral(
     links: web::Data<Links>,
     mail: web::Data<MailWaker>,
 ) -> Result<HttpResponse, PageError> {
-    propose(req, signed, path, form, database, links, mail, Kind::MiseEnRelation).await
+    propose(
+        req,
+        signed,
+        path,
+        form,
+        database,
+        links,
+        mail,
+        Kind::MiseEnRelation,
+    )
+    .await
 }
 
 pub async fn request_contact(
@@ -61,7 +71,17 @@ pub async fn request_contact(
     links: web::Data<Links>,
     mail: web::Data<MailWaker>,
 ) -> Result<HttpResponse, PageError> {
-    propose(req, signed, path, form, database, links, mail, Kind::DemandeContact).await
+    propose(
+        req,
+        signed,
+        path,
+        form,
+        database,
+        links,
+        mail,
+        Kind::DemandeContact,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -87,7 +107,10 @@ async fn propose(
         refusal: None,
     };
     let well_formed_key = proposal.idempotency_key.len() == 64
-        && proposal.idempotency_key.chars().all(|c| c.is_ascii_hexdigit());
+        && proposal
+            .idempotency_key
+            .chars()
+            .all(|c| c.is_ascii_hexdigit());
     if !well_formed_key {
         return Err(PageError::Csrf);
     }
@@ -119,7 +142,9 @@ async fn propose(
             if kind == Kind::DemandeContact {
                 mail.wake();
             }
-            Ok(layout::see_other(&format!("{RECORDS_PATH}/{id}?avis=enregistree")))
+            Ok(layout::see_other(&format!(
+                "{RECORDS_PATH}/{id}?avis=enregistree"
+            )))
         }
         Err(ReferralError::Database(error)) => Err(error.into()),
         Err(refusal) => {
@@ -249,7 +274,8 @@ pub async fn sheet(
     path: web::Path<String>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, PageError> {
-    let (listed, agency, partner_name) = visible_record(&database, &account, path.into_inner()).await?;
+    let (listed, agency, partner_name) =
+        visible_record(&database, &account, path.into_inner()).await?;
     if listed.referral.kind() != Kind::MiseEnRelation {
         return Err(PageError::NotFound);
     }
@@ -343,18 +369,31 @@ pub async fn list(
     let month = match &month_text {
         Some(text) => match NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d") {
             Ok(first) => Some(first),
-            Err(_) => return Err(PageError::BadRequest("Le mois s'écrit année-mois, par exemple 2026-11.".to_owned())),
+            Err(_) => {
+                return Err(PageError::BadRequest(
+                    "Le mois s'écrit année-mois, par exemple 2026-11.".to_owned(),
+                ));
+            }
         },
         None => None,
     };
     let status = given(query.statut);
-    if status.as_deref().is_some_and(|s| !ReferralStatus::CODES.iter().any(|(code, _)| *code == s)) {
-        return Err(PageError::BadRequest("Cet état n'existe pas : choisissez-le dans la liste.".to_owned()));
+    if status
+        .as_deref()
+        .is_some_and(|s| !ReferralStatus::CODES.iter().any(|(code, _)| *code == s))
+    {
+        return Err(PageError::BadRequest(
+            "Cet état n'existe pas : choisissez-le dans la liste.".to_owned(),
+        ));
     }
     let filter = Filter {
         partner: partner.clone(),
         // A coach sees their own records only.
-        coach: if is_rgc { given(query.accompagnateur) } else { Some(account.id.clone()) },
+        coach: if is_rgc {
+            given(query.accompagnateur)
+        } else {
+            Some(account.id.clone())
+        },
         status,
         agency: given(query.agence),
         month,
@@ -372,7 +411,12 @@ pub async fn list(
         })
         .await?;
     let csrf = Csrf::of(&req);
-    let agency_name = |code: &str| agencies.iter().find(|a| a.code == code).map_or(code.to_owned(), |a| a.name.clone());
+    let agency_name = |code: &str| {
+        agencies
+            .iter()
+            .find(|a| a.code == code)
+            .map_or(code.to_owned(), |a| a.name.clone())
+    };
     let body = layout::signed_in_page(
         "Mises en relation",
         &account,

@@ -264,8 +264,11 @@ impl TestApp {
 
     /// Runs one job now, as the server's timer would.
     pub async fn run_job(&self, name: &'static str) -> String {
-        let (database, settings, clock) =
-            (self.database.clone(), self.settings.clone(), self.clock.clone());
+        let (database, settings, clock) = (
+            self.database.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             relais::jobs::run_once(name, &database, &settings, &clock)
         })

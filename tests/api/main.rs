@@ -19,4 +19,5 @@ mod migrations;
 mod offers;
 mod referrals;
 mod search;
+mod smtp;
 mod structure;

@@ -39,7 +39,12 @@ pub async fn desk(app: &TestApp, name: &str, delegation: bool) -> Desk {
         .id;
     let slug = name.to_lowercase().replace(' ', "");
     let mut person = |full_name: &str, role| {
-        let person = Person::parse(full_name, "Accompagnement", &format!("{slug}.{}@plie.example", full_name.len())).unwrap();
+        let person = Person::parse(
+            full_name,
+            "Accompagnement",
+            &format!("{slug}.{}@plie.example", full_name.len()),
+        )
+        .unwrap();
         accounts::create_account(&mut conn, now, None, Some(&partner), role, &person).unwrap()
     };
     let (_, rgc_login) = person("Rachid Benali", Role::Rgc);
@@ -74,7 +79,7 @@ pub async fn page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, St
 }
 
 /// The value of a hidden field of the page's form.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = html.find(&marker).expect("the hidden field") + marker.len();
     html[start..start + 64].to_owned()
@@ -96,13 +101,13 @@ pub async fn propose(
         .await
 }
 
-const CANDIDATE: [(&str, &str); 3] = [
+pub const CANDIDATE: [(&str, &str); 3] = [
     ("nom", "Durand"),
     ("prenom", "Paul"),
     ("identifiant", "1234567A"),
 ];
 
-fn location(response: &reqwest::Response) -> String {
+pub fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
@@ -371,9 +376,5 @@ async fn html_of(app: &TestApp, client: &Client, path: &str) -> String {
 /// The path of the link an agency receives, from a mail's body.
 pub fn agency_link(body: &str) -> String {
     let start = body.find("/agence/demandes/").expect("a link in the mail");
-    body[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
+    body[start..].split_whitespace().next().unwrap().to_owned()
 }
