@@ -213,7 +213,7 @@ impl Referentials {
             .filter(|c| !c.is_arrondissement && fold(&c.name) == wanted)
             .filter(|c| department.is_none_or(|d| c.department == d))
             .collect();
-        found.sort_by(|a, b| b.population.cmp(&a.population));
+        found.sort_by_key(|c| std::cmp::Reverse(c.population));
         found
     }
 }

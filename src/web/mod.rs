@@ -65,14 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/journal", web::get().to(journal::journal))
         .route(offers::SEARCH_PATH, web::get().to(offers::search))
         .route("/offres/{id}", web::get().to(offers::show))
-        .route(
-            "/offres/{id}/mise-en-relation",
-            web::post().to(referrals::propose_referral),
-        )
-        .route(
-            "/offres/{id}/demande-de-contact",
-            web::post().to(referrals::request_contact),
-        )
+        .route("/offres/{id}/{action}", web::post().to(referrals::propose))
         .route(RECORDS_PATH, web::get().to(referrals::list))
         .route("/mises-en-relation/{id}", web::get().to(referrals::show))
         .route(

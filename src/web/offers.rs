@@ -245,10 +245,7 @@ fn search_page(
                         fieldset {
                             legend { (facet_title(dimension.param)) }
                             @let chosen = query.values(dimension.param);
-                            @let mut shown: Vec<(String, Option<u64>)> = facet.iter().map(|v| (v.value.clone(), Some(v.count))).collect();
-                            @for value in &chosen {
-                                @if !shown.iter().any(|(v, _)| v == value) { @let _ = shown.push(((*value).to_owned(), None)); }
-                            }
+                            @let shown = facet_choices(facet, &chosen);
                             @if shown.is_empty() { p.hint { "aucune valeur" } }
                             @for (value, count) in &shown {
                                 label.check {
@@ -320,6 +317,24 @@ fn facets_or_empty(facets: &[query::Facet]) -> Vec<&[query::FacetValue]> {
         .enumerate()
         .map(|(i, _)| facets.get(i).map_or(&[][..], |f| f.values.as_slice()))
         .collect()
+}
+
+/// A facet's values with their counts, then any chosen value the facet no
+/// longer counts (so that it can still be unticked).
+fn facet_choices(
+    facet: &[query::FacetValue],
+    chosen: &HashSet<&str>,
+) -> Vec<(String, Option<u64>)> {
+    let mut shown: Vec<(String, Option<u64>)> = facet
+        .iter()
+        .map(|v| (v.value.clone(), Some(v.count)))
+        .collect();
+    for value in chosen {
+        if !shown.iter().any(|(v, _)| v == value) {
+            shown.push(((*value).to_owned(), None));
+        }
+    }
+    shown
 }
 
 /// The commune field shows what was typed; a bare INSEE code is shown as a name.
@@ -434,7 +449,7 @@ fn format_count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);

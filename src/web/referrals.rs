@@ -40,61 +40,22 @@ fn partner_member(account: &Account) -> Result<String, PageError> {
     }
 }
 
-pub async fn propose_referral(
-    req: HttpRequest,
-    signed: SignedIn,
-    path: web::Path<String>,
-    form: web::Form<ProposalForm>,
-    database: web::Data<Database>,
-    links: web::Data<Links>,
-    mail: web::Data<MailWaker>,
-) -> Result<HttpResponse, PageError> {
-    propose(
-        req,
-        signed,
-        path,
-        form,
-        database,
-        links,
-        mail,
-        Kind::MiseEnRelation,
-    )
-    .await
-}
-
-pub async fn request_contact(
-    req: HttpRequest,
-    signed: SignedIn,
-    path: web::Path<String>,
-    form: web::Form<ProposalForm>,
-    database: web::Data<Database>,
-    links: web::Data<Links>,
-    mail: web::Data<MailWaker>,
-) -> Result<HttpResponse, PageError> {
-    propose(
-        req,
-        signed,
-        path,
-        form,
-        database,
-        links,
-        mail,
-        Kind::DemandeContact,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn propose(
+/// `POST /offres/{id}/mise-en-relation` and `/offres/{id}/demande-de-contact`.
+pub async fn propose(
     req: HttpRequest,
     SignedIn(account): SignedIn,
-    path: web::Path<String>,
+    path: web::Path<(String, String)>,
     form: web::Form<ProposalForm>,
     database: web::Data<Database>,
     links: web::Data<Links>,
     mail: web::Data<MailWaker>,
-    kind: Kind,
 ) -> Result<HttpResponse, PageError> {
+    let (path, action) = path.into_inner();
+    let kind = match action.as_str() {
+        "mise-en-relation" => Kind::MiseEnRelation,
+        "demande-de-contact" => Kind::DemandeContact,
+        _ => return Err(PageError::NotFound),
+    };
     let form = form.into_inner();
     Csrf::verify(&req, &form.csrf)?;
     partner_member(&account)?;

@@ -137,7 +137,16 @@ on_each_backend! {
             .into_iter()
             .map(|r| r.action)
             .collect();
-        for action in Action::ALL {
+        // Referral and mail events have their own tests (referrals, smtp).
+        let elsewhere = [
+            Action::ReferralRecorded,
+            Action::ContactRequested,
+            Action::OfferSheetPrinted,
+            Action::RequestAnswered,
+            Action::MailFailed,
+            Action::MailRetried,
+        ];
+        for action in Action::ALL.into_iter().filter(|a| !elsewhere.contains(a)) {
             assert!(recorded.contains(action.as_str()), "no audit row for {}", action.as_str());
         }
     }

@@ -67,7 +67,13 @@ fn start_driver() -> Option<Driver> {
 }
 
 async fn browser(driver: &Driver) -> fantoccini::Client {
-    let profile = driver._profile.path().display().to_string();
+    // One profile per browser: two cannot share one.
+    let profile = driver
+        ._profile
+        .path()
+        .join(uuid::Uuid::new_v4().simple().to_string())
+        .display()
+        .to_string();
     let capabilities = json!({
         "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
@@ -187,32 +193,12 @@ async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
         return;
     };
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let rgc = {
-        let mut conn = app.database.connection().unwrap();
-        let now = chrono::Utc::now().naive_utc();
-        let terms = relais::accounts::PartnerTerms {
-            name: "PLIE du Pays d'Aix".to_owned(),
-            agency_code: "13013".to_owned(),
-            agreement_start: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-            agreement_end: chrono::NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
-            seats: 6,
-            offers_service: true,
-            referrals_service: true,
-        };
-        let partner = relais::accounts::create_partner(&mut conn, now, None, &terms).unwrap();
-        let person =
-            relais::accounts::Person::parse("Rachid Benali", "RGC", "rgc@plie.example").unwrap();
-        relais::accounts::create_account(
-            &mut conn,
-            now,
-            None,
-            Some(&partner.id),
-            relais::accounts::Role::Rgc,
-            &person,
-        )
-        .unwrap()
-        .1
-    };
+    let rgc = member(
+        &app,
+        relais::accounts::Role::Rgc,
+        "Rachid Benali",
+        "rgc@plie.example",
+    );
     let client = browser(&driver).await;
     let new_password = "une phrase assez longue pour relais";
 
@@ -291,4 +277,208 @@ async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
     save_screenshot(&client, "accueil").await;
 
     client.close().await.unwrap();
+}
+
+/// A member of a new partner, with a first password to change.
+fn member(
+    app: &crate::helpers::TestApp,
+    role: relais::accounts::Role,
+    name: &str,
+    email: &str,
+) -> relais::accounts::Credentials {
+    let mut conn = app.database.connection().unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let terms = crate::structure::terms("PLIE du Pays d'Aix", true);
+    let partner = relais::accounts::create_partner(&mut conn, now, None, &terms).unwrap();
+    let person = relais::accounts::Person::parse(name, "", email).unwrap();
+    relais::accounts::create_account(&mut conn, now, None, Some(&partner.id), role, &person)
+        .unwrap()
+        .1
+}
+
+/// The coach's day in chromium: search with filters, the offer, a mise en
+/// relation and its sheet; then a contact request, whose mail reaches a real
+/// SMTP server without the candidate's name, whose link the agency opens to
+/// answer, and whose answer the coach sees.
+async fn coach_journey(backend: Backend) {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let inbox = crate::smtp::Inbox::default();
+    let smtp_port = free_port();
+    crate::smtp::start_smtp(smtp_port, inbox.clone());
+    let files = tempfile::tempdir().unwrap();
+    let Some(app) = crate::helpers::spawn_app_with(backend, |settings| {
+        crate::smtp::through_smtp(settings, smtp_port, files.path())
+    })
+    .await
+    else {
+        return;
+    };
+    crate::referrals::publish(&app, "500AAAA", false).await;
+    crate::referrals::publish(&app, "501AAAA", true).await;
+    let coach = member(
+        &app,
+        relais::accounts::Role::Coach,
+        "Awa Diallo",
+        "awa.diallo@plie.example",
+    );
+    let client = browser(&driver).await;
+    let new_password = "une phrase assez longue pour relais";
+
+    client
+        .goto(&format!("{}/connexion", app.address))
+        .await
+        .unwrap();
+    submit(
+        &client,
+        &[
+            ("identifiant", &coach.login),
+            ("mot_de_passe", &coach.password),
+        ],
+    )
+    .await;
+    submit(
+        &client,
+        &[
+            ("actuel", &coach.password),
+            ("nouveau", new_password),
+            ("confirmation", new_password),
+        ],
+    )
+    .await;
+
+    // Search, then narrow down with a facet.
+    click_through(&client, Locator::LinkText("Offres")).await;
+    for (id, value) in [
+        ("motsCles", "électricien"),
+        ("commune", "Aix-en-Provence (13)"),
+    ] {
+        let field = client.find(Locator::Id(id)).await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+    click_through(&client, Locator::Css("form.search .search-main button")).await;
+    assert_eq!(text_of(&client, "#resultats").await, "2 offres");
+    client
+        .find(Locator::Css("input[name=avecPreselection][value=false]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_through(&client, Locator::Css(".facets > button")).await;
+    assert_eq!(text_of(&client, "#resultats").await, "1 offre");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("avecPreselection=false")
+    );
+    save_screenshot(&client, "recherche").await;
+
+    // The offer, the mise en relation, the sheet.
+    click_through(&client, Locator::Css("li.offer h3 a")).await;
+    assert!(text_of(&client, "main").await.contains("Aix Galice"));
+    submit(
+        &client,
+        &[
+            ("nom", "Durand"),
+            ("prenom", "Paul"),
+            ("identifiant", "1234567A"),
+        ],
+    )
+    .await;
+    assert!(
+        text_of(&client, ".notice")
+            .await
+            .contains("mise en relation est enregistrée")
+    );
+    click_through(&client, Locator::Css("a.button")).await;
+    let sheet = text_of(&client, "main").await;
+    for expected in [
+        "Paul Durand",
+        "1234567A",
+        "Awa Diallo",
+        "PLIE du Pays d'Aix",
+        "Pour postuler",
+    ] {
+        assert!(sheet.contains(expected), "{expected} on the sheet");
+    }
+    save_screenshot(&client, "fiche").await;
+
+    // The preselected offer: a contact request.
+    client
+        .goto(&format!("{}/offres/501AAAA", app.address))
+        .await
+        .unwrap();
+    save_screenshot(&client, "offre").await;
+    submit(
+        &client,
+        &[
+            ("nom", "Martin"),
+            ("prenom", "Léa"),
+            ("identifiant", "7654321B"),
+        ],
+    )
+    .await;
+    assert!(
+        text_of(&client, ".notice")
+            .await
+            .contains("demande de contact est enregistrée")
+    );
+    assert_eq!(
+        app.run_job("deliver-mail").await,
+        "1 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif."
+    );
+    let mail = inbox.received.lock().unwrap()[0].clone();
+    assert!(
+        !mail.contains("Martin") && !mail.contains("7654321B"),
+        "{mail}"
+    );
+    let link = crate::referrals::agency_link(&mail);
+
+    // The agency's team opens the link and answers.
+    let agency = browser(&driver).await;
+    agency
+        .goto(&format!("{}{link}", app.address))
+        .await
+        .unwrap();
+    assert!(text_of(&agency, "main").await.contains("7654321B"));
+    agency
+        .find(Locator::Css("input[name=reponse][value=candidat_convoque]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    save_screenshot(&agency, "demande").await;
+    click_through(&agency, Locator::Css("form.form button[type=submit]")).await;
+    assert!(
+        text_of(&agency, ".notice")
+            .await
+            .contains("réponse est enregistrée")
+    );
+    agency.close().await.unwrap();
+
+    // The coach sees the answer in their list.
+    click_through(&client, Locator::LinkText("Mises en relation")).await;
+    let list = text_of(&client, "table").await;
+    assert!(list.contains("répondue : candidat convoqué"), "{list}");
+    assert!(list.contains("Paul Durand") && list.contains("enregistrée"));
+    save_screenshot(&client, "mises-en-relation").await;
+    client.close().await.unwrap();
+}
+
+mod the_coach_journey_in_chromium {
+    #[tokio::test]
+    async fn sqlite() {
+        super::coach_journey(super::Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        super::coach_journey(super::Backend::Postgres).await;
+    }
 }

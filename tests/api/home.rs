@@ -44,7 +44,7 @@ async fn unknown_pages_get_a_french_404() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
         .await
         .unwrap();
-    let response = app.get("/offres/nulle-part").await;
+    let response = app.get("/nulle-part/ici").await;
     assert_eq!(response.status(), 404);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Page introuvable</h1>"), "{html}");

@@ -2,8 +2,8 @@
 //! contact requests answered by the agency through the mailed link, and every
 //! refusal, on both databases.
 
-use chrono::{Duration, NaiveDate, Utc};
-use relais::accounts::{self, PartnerTerms, Person, Role};
+use chrono::{Duration, Utc};
+use relais::accounts::{self, Person, Role};
 use relais::apikeys::Scope;
 use relais::audit::{self, Filter as AuditFilter};
 use relais::mail::outbox;
@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 use crate::offers::offer;
 use crate::on_each_backend;
-use crate::structure::sign_in_for_good;
+use crate::structure::{sign_in_for_good, terms};
 
 /// A partner with its RGC and one coach, both signed in.
 pub struct Desk {
@@ -25,15 +25,7 @@ pub struct Desk {
 pub async fn desk(app: &TestApp, name: &str, delegation: bool) -> Desk {
     let now = Utc::now().naive_utc();
     let mut conn = app.database.connection().unwrap();
-    let terms = PartnerTerms {
-        name: name.to_owned(),
-        agency_code: "13013".to_owned(),
-        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-        agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
-        seats: 6,
-        offers_service: true,
-        referrals_service: delegation,
-    };
+    let terms = terms(name, delegation);
     let partner = accounts::create_partner(&mut conn, now, None, &terms)
         .unwrap()
         .id;

@@ -18,8 +18,8 @@ use crate::referrals::{CANDIDATE, desk, hidden, location, page, propose, publish
 
 /// What the server received, and whether it refuses mail for now.
 #[derive(Clone, Default)]
-struct Inbox {
-    received: Arc<Mutex<Vec<String>>>,
+pub struct Inbox {
+    pub received: Arc<Mutex<Vec<String>>>,
     refusing: Arc<AtomicBool>,
     current: Vec<u8>,
 }
@@ -46,7 +46,7 @@ impl Handler for Inbox {
 }
 
 /// Starts an SMTP server on that port; it serves until the tests end.
-fn start_smtp(port: u16, inbox: Inbox) {
+pub fn start_smtp(port: u16, inbox: Inbox) {
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let mut server = Server::new(inbox);
     server
@@ -59,7 +59,7 @@ fn start_smtp(port: u16, inbox: Inbox) {
     });
 }
 
-fn through_smtp(settings: &mut Settings, port: u16, dir: &std::path::Path) {
+pub fn through_smtp(settings: &mut Settings, port: u16, dir: &std::path::Path) {
     settings.mail.transport = MailTransport::Smtp;
     settings.mail.smtp.host = "127.0.0.1".to_owned();
     settings.mail.smtp.port = port;

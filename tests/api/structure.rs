@@ -8,18 +8,27 @@ use reqwest::Client;
 use crate::helpers::TestApp;
 use crate::on_each_backend;
 
+/// A partner of Aix Galice with 6 seats and a running agreement; with the
+/// « délégation de la MER » or not.
+pub fn terms(name: &str, delegation: bool) -> PartnerTerms {
+    PartnerTerms {
+        name: name.to_owned(),
+        agency_code: "13013".to_owned(),
+        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+        seats: 6,
+        offers_service: true,
+        referrals_service: delegation,
+    }
+}
+
 /// A partner with `seats` and its RGC, whose password is already changed.
 pub async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
     let partner = {
         let mut conn = app.database.connection().unwrap();
         let terms = PartnerTerms {
-            name: name.to_owned(),
-            agency_code: "13013".to_owned(),
-            agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-            agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
             seats,
-            offers_service: true,
-            referrals_service: true,
+            ..terms(name, true)
         };
         accounts::create_partner(&mut conn, Utc::now().naive_utc(), None, &terms)
             .unwrap()
