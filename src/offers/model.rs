@@ -511,6 +511,14 @@ impl<'a> Reader<'a> {
 }
 
 /// France Travail dates, with or without milliseconds, with `Z` or an offset.
+/// The text at a path of an offer document, e.g. `["entreprise", "nom"]`.
+pub fn text_at<'a>(document: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> {
+    let (first, rest) = path.split_first()?;
+    rest.iter()
+        .try_fold(document.get(*first)?, |value, key| value.get(key))
+        .and_then(Value::as_str)
+}
+
 pub fn parse_date(raw: &str) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(raw)
         .ok()

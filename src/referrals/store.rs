@@ -15,6 +15,7 @@ use crate::db::schema::{offers, outbox, referrals, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
 use crate::mail::outbox::{self as mail_outbox, MailStatus, Message};
+use crate::offers::model::text_at;
 use crate::offers::{Offer, OfferId, OfferStatus, store as offer_store};
 use crate::secrets;
 
@@ -263,13 +264,7 @@ pub fn put_forward(
 
         let id = uuid::Uuid::new_v4().to_string();
         let reference = new_reference(kind);
-        let text = |path: &[&str]| {
-            let mut value = document.get(path[0]);
-            for key in &path[1..] {
-                value = value.and_then(|v| v.get(key));
-            }
-            value.and_then(|v| v.as_str()).map(str::to_owned)
-        };
+        let text = |path: &[&str]| text_at(&document, path).map(str::to_owned);
         let company = text(&["entreprise", "nom"]);
         let mut link = None;
         let mut message_id = None;

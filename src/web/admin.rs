@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::session::{self, Csrf, SignedIn};
 use super::structure::credentials_box;
 use crate::accounts::{
@@ -43,11 +43,6 @@ pub struct RgcForm {
     rgc_fonction: String,
     rgc_courriel: String,
     ancien: String,
-}
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
 }
 
 fn admin_only(account: &Account) -> Result<(), PageError> {

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment};
 use crate::accounts::{self, AccountError};
 use crate::agencies::{self, Agency};
@@ -43,11 +43,6 @@ async fn open(
         LinkState::Expired => PageError::Refused(EXPIRED.to_owned()),
         _ => PageError::Refused(INVALID.to_owned()),
     })
-}
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
 }
 
 pub async fn show(

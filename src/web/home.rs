@@ -3,19 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::session::{Csrf, Moment, Visitor};
 use crate::agencies::{self, Agency};
 use crate::auth;
 use crate::db::{Database, DbError};
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
-}
 
 pub async fn show(
     req: HttpRequest,

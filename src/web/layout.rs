@@ -9,6 +9,13 @@ use super::session::{Csrf, LOGOUT_PATH, PASSWORD_PATH};
 use crate::accounts::Account;
 use crate::config::SessionSettings;
 
+/// The `?avis=…` a page is redirected to after an action: a code naming a
+/// fixed message, never text shown as it is.
+#[derive(serde::Deserialize)]
+pub struct Notice {
+    pub avis: Option<String>,
+}
+
 /// An HTML response, with the CSRF cookie set when the browser had none.
 /// Pages may show personal data or a one-time password: never cached.
 pub fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup) -> HttpResponse {

@@ -7,7 +7,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{Account, Role};
 use crate::db::Database;
@@ -24,11 +24,6 @@ fn scope(account: &Account) -> Result<Option<String>, PageError> {
         (Some(Role::Rgc), Some(partner)) => Ok(Some(partner.clone())),
         _ => Err(PageError::Forbidden),
     }
-}
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
 }
 
 pub async fn list(

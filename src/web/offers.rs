@@ -17,6 +17,7 @@ use crate::accounts::{self, Account, Partner};
 use crate::agencies::{self, Agency};
 use crate::api::AgencyCodes;
 use crate::db::{Database, DbError};
+use crate::offers::model::text_at;
 use crate::offers::{OfferId, OfferStatus, store};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 use crate::referrals::CandidateForm;
@@ -458,9 +459,7 @@ fn format_count(n: usize) -> String {
 }
 
 fn text<'a>(offer: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(offer, |value, key| value.get(key))
-        .and_then(Value::as_str)
+    offer.as_object().and_then(|fields| text_at(fields, path))
 }
 
 fn flag(offer: &Value, key: &str) -> bool {

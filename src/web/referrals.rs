@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::STYLESHEET_PATH;
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::offers::{self, Proposal, SEARCH_PATH};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Role};
@@ -155,11 +155,6 @@ async fn visible_record(
         // Another partner's record does not exist, as far as this person knows.
         _ => Err(PageError::NotFound),
     }
-}
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
 }
 
 pub async fn show(

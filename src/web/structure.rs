@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::errors::PageError;
-use super::layout;
+use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
 use crate::audit::Actor;
@@ -29,11 +29,6 @@ pub struct NewAccountForm {
 #[derive(Deserialize)]
 pub struct ActionForm {
     csrf: String,
-}
-
-#[derive(Deserialize)]
-pub struct Notice {
-    avis: Option<String>,
 }
 
 /// The RGC's partner, or a refusal for anyone else.
