@@ -360,6 +360,8 @@ pub fn delete(
                 users::full_name.eq(None::<String>),
                 users::job_title.eq(None::<String>),
                 users::email.eq(None::<String>),
+                // Frees the provider's identity for an account created later.
+                users::sso_subject.eq(None::<String>),
                 // Not a PHC string: no password can ever match it.
                 users::password_hash.eq("supprimé"),
                 users::updated_at.eq(now),

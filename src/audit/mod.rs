@@ -32,10 +32,12 @@ pub enum Action {
     RequestAnswered,
     MailFailed,
     MailRetried,
+    SsoLinked,
+    SsoFailed,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 22] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -56,6 +58,8 @@ impl Action {
         Action::RequestAnswered,
         Action::MailFailed,
         Action::MailRetried,
+        Action::SsoLinked,
+        Action::SsoFailed,
     ];
 
     pub fn parse(raw: &str) -> Option<Action> {
@@ -85,6 +89,8 @@ impl Action {
             Action::RequestAnswered => "réponse de l'agence",
             Action::MailFailed => "courriel en échec",
             Action::MailRetried => "courriel renvoyé",
+            Action::SsoLinked => "compte relié à l'identité du fournisseur",
+            Action::SsoFailed => "échec de connexion par le fournisseur d'identité",
         }
     }
 
@@ -110,6 +116,8 @@ impl Action {
             Action::RequestAnswered => "request_answered",
             Action::MailFailed => "mail_failed",
             Action::MailRetried => "mail_retried",
+            Action::SsoLinked => "sso_linked",
+            Action::SsoFailed => "sso_failed",
         }
     }
 }

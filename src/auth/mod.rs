@@ -1,10 +1,12 @@
-//! Local login, server-side sessions and throttling.
+//! Local login, single sign-on (`sso`), server-side sessions and throttling.
 //!
 //! An unknown login and a wrong password get the same answer. Failed
 //! attempts are counted per login and per address; past a threshold each new
 //! failure doubles the wait. A session ends after its idle timeout, after its
 //! absolute lifetime, or at once when its account stops being active or its
 //! partner's agreement is over.
+
+pub mod sso;
 
 use std::sync::OnceLock;
 
@@ -69,13 +71,37 @@ impl From<&SessionSettings> for SessionPolicy {
     }
 }
 
+/// How a session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    Sso,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Sso => "sso",
+        }
+    }
+}
+
+/// What decides whether an account may open a session.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct Holder {
+    pub id: String,
+    pub partner_id: Option<String>,
+    pub status: String,
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
 struct Credentials {
-    id: String,
-    partner_id: Option<String>,
+    #[diesel(embed)]
+    holder: Holder,
     password_hash: String,
-    status: String,
 }
 
 /// Checks a login and opens a session; returns its token (for the cookie).
@@ -109,39 +135,56 @@ pub fn login(
         return Err(LoginError::Rejected);
     };
     record_attempt(conn, now, login, address, true)?;
-    if credentials.status != AccountStatus::Active.as_str() {
+    conn.transaction(|conn| {
+        open_session(
+            conn,
+            now,
+            &credentials.holder,
+            address,
+            SignInMethod::Password,
+        )
+    })
+}
+
+/// Opens a session for an account that proved who it is, if the account may
+/// sign in: active, and within its partner's agreement. The same rules for
+/// every way of signing in.
+pub(crate) fn open_session(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    holder: &Holder,
+    address: &str,
+    method: SignInMethod,
+) -> Result<(String, Account), LoginError> {
+    if holder.status != AccountStatus::Active.as_str() {
         return Err(LoginError::Inactive);
     }
-    if let Some(partner) = &credentials.partner_id {
+    if let Some(partner) = &holder.partner_id {
         check_agreement(conn, now, partner)?;
     }
     let token = secrets::random_token();
-    conn.transaction(|conn| {
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(secrets::digest(&token)),
-                sessions::user_id.eq(&credentials.id),
-                sessions::address.eq(address),
-                sessions::created_at.eq(now),
-                sessions::last_seen_at.eq(now),
-            ))
-            .execute(conn)?;
-        diesel::update(users::table.find(&credentials.id))
-            .set(users::last_activity_at.eq(now))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            now,
-            login_event(
-                Some(&credentials.id),
-                credentials.partner_id.as_deref(),
-                Action::LoginSucceeded,
-                address,
-            ),
-        )?;
-        Ok::<_, LoginError>(())
-    })?;
-    let account = accounts::find(conn, &credentials.id).map_err(|e| match e {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(secrets::digest(&token)),
+            sessions::user_id.eq(&holder.id),
+            sessions::address.eq(address),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+            sessions::method.eq(method.as_str()),
+        ))
+        .execute(conn)?;
+    diesel::update(users::table.find(&holder.id))
+        .set(users::last_activity_at.eq(now))
+        .execute(conn)?;
+    let mut event = login_event(
+        Some(&holder.id),
+        holder.partner_id.as_deref(),
+        Action::LoginSucceeded,
+        address,
+    );
+    event.details = json!({ "method": method.as_str() });
+    audit::record(conn, now, event)?;
+    let account = accounts::find(conn, &holder.id).map_err(|e| match e {
         AccountError::Database(e) => LoginError::Database(e),
         _ => LoginError::Rejected,
     })?;
@@ -156,21 +199,22 @@ pub fn resolve(
     token: &str,
 ) -> Result<Option<Account>, DbError> {
     let id = secrets::digest(token);
-    let session: Option<(String, NaiveDateTime, NaiveDateTime)> = sessions::table
+    let session: Option<(String, NaiveDateTime, NaiveDateTime, String)> = sessions::table
         .find(&id)
         .filter(sessions::ended_at.is_null())
         .select((
             sessions::user_id,
             sessions::created_at,
             sessions::last_seen_at,
+            sessions::method,
         ))
         .first(conn)
         .optional()?;
-    let Some((user_id, created_at, last_seen_at)) = session else {
+    let Some((user_id, created_at, last_seen_at, method)) = session else {
         return Ok(None);
     };
     let expired = now - last_seen_at > policy.idle || now - created_at > policy.lifetime;
-    let account = match accounts::find(conn, &user_id) {
+    let mut account = match accounts::find(conn, &user_id) {
         Ok(account) => account,
         Err(AccountError::Database(e)) => return Err(e),
         Err(_) => return Ok(None),
@@ -183,6 +227,11 @@ pub fn resolve(
     if expired || !usable {
         end_session(conn, now, &id)?;
         return Ok(None);
+    }
+    // Someone who signed in through their provider never typed the first
+    // password the RGC handed over: relais does not make them replace it.
+    if method == SignInMethod::Sso.as_str() {
+        account.must_change_password = false;
     }
     if (now - last_seen_at).num_seconds() >= ACTIVITY_PRECISION_SECONDS {
         diesel::update(sessions::table.find(&id))

@@ -29,6 +29,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub agencies: AgenciesSettings,
     pub referrals: ReferralSettings,
+    pub sso: SsoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -110,6 +111,19 @@ pub struct SmtpSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReferralSettings {
     pub link_validity_days: i64,
+}
+
+/// Single sign-on through an OpenID Connect provider; off when `issuer_url`
+/// is empty.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    pub issuer_url: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: String,
+    pub display_name: String,
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -80,6 +80,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         inactivity_warned_at -> Nullable<Timestamp>,
+        sso_subject -> Nullable<Text>,
     }
 }
 
@@ -108,6 +109,16 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        method -> Text,
+    }
+}
+
+diesel::table! {
+    sso_requests (id) {
+        id -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
     }
 }
 

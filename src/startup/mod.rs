@@ -11,6 +11,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::agencies::{self, AgencyConfigError};
 use crate::api::AgencyCodes;
+use crate::auth::sso::Provider;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::{Database, DbError};
@@ -40,6 +41,8 @@ pub enum StartupError {
     Interrupted,
     #[error("courriel : {0}")]
     Mail(String),
+    #[error("connexion par fournisseur d'identité : {0}")]
+    Sso(String),
 }
 
 pub struct Application {
@@ -104,6 +107,9 @@ impl Application {
             },
             validity_days: settings.referrals.link_validity_days,
         });
+        let sso =
+            Provider::from_settings(&settings.sso, &links.base_url).map_err(StartupError::Sso)?;
+        let sso = web::Data::new(sso);
         let mail_waker = MailWaker::default();
         jobs::schedule(
             database.clone(),
@@ -126,6 +132,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(mail_waker.clone())
                 .app_data(links.clone())
+                .app_data(sso.clone())
                 .configure(crate::api::routes)
                 .configure(crate::web::routes)
         })

@@ -1,6 +1,6 @@
 //! Logging in and out, and changing one's password (required at first login).
 
-use actix_web::cookie::Cookie;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -10,10 +10,11 @@ use super::errors::PageError;
 use super::layout;
 use super::session::{self, AnySignedIn, Csrf, PASSWORD_PATH, SESSION_COOKIE, Visitor};
 use crate::accounts::password::MIN_LENGTH;
+use crate::auth::sso::{self, SsoError};
 use crate::auth::{self, LoginError, PasswordChangeError};
 use crate::clock::Clock;
 use crate::config::SessionSettings;
-use crate::db::Database;
+use crate::db::{Database, DbError};
 
 pub const LOGIN_PATH: &str = "/connexion";
 
@@ -37,7 +38,8 @@ pub struct PasswordForm {
     confirmation: String,
 }
 
-fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
+/// The login page; `sso` is the provider's name when single sign-on is on.
+fn login_page(csrf: &Csrf, sso: Option<&str>, login: &str, error: Option<&str>) -> Markup {
     layout::page(
         "Connexion",
         html! {
@@ -58,17 +60,30 @@ fn login_page(csrf: &Csrf, login: &str, error: Option<&str>) -> Markup {
                 input #mot_de_passe name="mot_de_passe" type="password" autocomplete="current-password" required;
                 button type="submit" { "Se connecter" }
             }
+            @if let Some(provider) = sso {
+                p.alternative { "ou" }
+                p { a.button.provider href=(sso::START_PATH) { "Se connecter avec " (provider) } }
+                p.hint {
+                    "La première fois, relais relie votre identité " (provider)
+                    " au compte ouvert par votre RGC à la même adresse électronique professionnelle."
+                }
+            }
             p.hint { "Identifiant oublié ou compte bloqué ? Adressez-vous au responsable de gestion des comptes (RGC) de votre structure." }
         },
     )
 }
 
-pub async fn show_login(req: HttpRequest, visitor: Visitor) -> HttpResponse {
+pub async fn show_login(req: HttpRequest, visitor: Visitor, sso: web::Data<Sso>) -> HttpResponse {
     if visitor.account.is_some() {
         return layout::see_other("/");
     }
     let csrf = Csrf::of(&req);
-    layout::respond(&req, StatusCode::OK, &csrf, login_page(&csrf, "", None))
+    let page = login_page(&csrf, provider_name(&sso), "", None);
+    layout::respond(&req, StatusCode::OK, &csrf, page)
+}
+
+fn provider_name(sso: &Sso) -> Option<&str> {
+    sso.as_ref().map(|p| p.display_name.as_str())
 }
 
 pub async fn submit_login(
@@ -77,6 +92,7 @@ pub async fn submit_login(
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
     settings: web::Data<SessionSettings>,
+    sso: web::Data<Sso>,
 ) -> Result<HttpResponse, PageError> {
     Csrf::verify(&req, &form.csrf)?;
     let form = form.into_inner();
@@ -103,26 +119,174 @@ pub async fn submit_login(
             } else {
                 "/"
             };
-            return Ok(HttpResponse::SeeOther()
-                .cookie(session::session_cookie(token, settings.secure_cookies))
-                .insert_header((header::LOCATION, target))
-                .finish());
+            return Ok(signed_in(token, &settings, target));
         }
         Err(LoginError::Database(error)) => return Err(error.into()),
-        Err(LoginError::Rejected) => StatusCode::UNAUTHORIZED,
-        Err(LoginError::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
-        Err(LoginError::Inactive | LoginError::OutsideAgreement { .. }) => StatusCode::FORBIDDEN,
+        Err(ref error) => refusal_status(error),
     };
     let message = match &outcome {
         Err(error) => error.to_string(),
         Ok(_) => String::new(),
     };
-    Ok(layout::respond(
-        &req,
-        status,
-        &csrf,
-        login_page(&csrf, &login, Some(&message)),
-    ))
+    let page = login_page(&csrf, provider_name(&sso), &login, Some(&message));
+    Ok(layout::respond(&req, status, &csrf, page))
+}
+
+fn refusal_status(error: &LoginError) -> StatusCode {
+    match error {
+        LoginError::Rejected => StatusCode::UNAUTHORIZED,
+        LoginError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        LoginError::Inactive | LoginError::OutsideAgreement { .. } => StatusCode::FORBIDDEN,
+        LoginError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The redirect that hands over a new session's cookie.
+fn signed_in(token: String, settings: &SessionSettings, target: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .cookie(session::session_cookie(token, settings.secure_cookies))
+        .insert_header((header::LOCATION, target))
+        .finish()
+}
+
+/// Single sign-on, when configured.
+type Sso = Option<sso::Provider>;
+
+/// Ties a sign-in to the browser that started it: the `state` the provider
+/// hands back must be this cookie's, so nobody can slip their own sign-in
+/// into someone else's browser.
+const SSO_STATE_COOKIE: &str = "relais_sso";
+
+#[derive(Deserialize)]
+pub struct ProviderAnswer {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// Sends the person to the provider.
+pub async fn start_sso(
+    req: HttpRequest,
+    sso: web::Data<Sso>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+    settings: web::Data<SessionSettings>,
+) -> Result<HttpResponse, PageError> {
+    let Some(provider) = sso.as_ref() else {
+        return Err(PageError::NotFound);
+    };
+    let now = clock.now();
+    let (url, pending) = match provider.start().await {
+        Ok(started) => started,
+        Err(error) => return sso_refusal(&req, provider, &database, now, error).await,
+    };
+    let state = pending.state.clone();
+    database
+        .run(move |conn| sso::remember(conn, now, &pending))
+        .await?;
+    let cookie = Cookie::build(SSO_STATE_COOKIE, state)
+        .path(sso::RETURN_PATH)
+        .http_only(true)
+        .secure(settings.secure_cookies)
+        // Lax: the provider brings the person back by a top-level navigation.
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(sso::REQUEST_VALIDITY_MINUTES))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .cookie(cookie)
+        .insert_header((header::LOCATION, url))
+        .finish())
+}
+
+/// Where the provider sends the person back, with a code or an error.
+pub async fn finish_sso(
+    req: HttpRequest,
+    answer: web::Query<ProviderAnswer>,
+    sso: web::Data<Sso>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+    settings: web::Data<SessionSettings>,
+) -> Result<HttpResponse, PageError> {
+    let Some(provider) = sso.as_ref() else {
+        return Err(PageError::NotFound);
+    };
+    let now = clock.now();
+    let answer = answer.into_inner();
+    let browser_state = req.cookie(SSO_STATE_COOKIE).map(|c| c.value().to_owned());
+    let pending = match answer.state.filter(|s| Some(s) == browser_state.as_ref()) {
+        Some(state) => {
+            database
+                .run(move |conn| sso::take(conn, now, &state))
+                .await?
+        }
+        None => None,
+    };
+    let outcome = match (pending, answer.error, answer.code) {
+        (None, _, _) => Err(SsoError::StaleRequest),
+        (Some(_), Some(error), _) if error == "access_denied" => Err(SsoError::Denied),
+        (Some(_), Some(error), _) => Err(SsoError::ProviderRefused(error)),
+        (Some(_), None, None) => Err(SsoError::ProviderRefused("no code".into())),
+        (Some(pending), None, Some(code)) => provider.finish(&code, pending).await,
+    };
+    let identity = match outcome {
+        Ok(identity) => identity,
+        Err(error) => return sso_refusal(&req, provider, &database, now, error).await,
+    };
+    let address = session::address(&req);
+    let signed = database
+        .run(move |conn| Ok::<_, DbError>(sso::sign_in(conn, now, &identity, &address)))
+        .await?;
+    match signed {
+        Ok((token, _)) => {
+            let mut response = signed_in(token, &settings, "/");
+            response.add_removal_cookie(&state_cookie_removal()).ok();
+            Ok(response)
+        }
+        Err(error) => sso_refusal(&req, provider, &database, now, error).await,
+    }
+}
+
+fn state_cookie_removal() -> Cookie<'static> {
+    Cookie::build(SSO_STATE_COOKIE, "")
+        .path(sso::RETURN_PATH)
+        .finish()
+}
+
+/// The login page with what went wrong, recorded in the audit log.
+async fn sso_refusal(
+    req: &HttpRequest,
+    provider: &sso::Provider,
+    database: &Database,
+    now: chrono::NaiveDateTime,
+    error: SsoError,
+) -> Result<HttpResponse, PageError> {
+    let error = match error {
+        SsoError::Login(LoginError::Database(error)) => return Err(error.into()),
+        other => other,
+    };
+    let status = match &error {
+        SsoError::Login(refusal) => refusal_status(refusal),
+        SsoError::Unreachable(_) | SsoError::ProviderRefused(_) | SsoError::Unverifiable(_) => {
+            StatusCode::BAD_GATEWAY
+        }
+        SsoError::StaleRequest | SsoError::CodeRejected => StatusCode::BAD_REQUEST,
+        SsoError::Denied
+        | SsoError::NoAccount
+        | SsoError::EmailNotVerified
+        | SsoError::SeveralAccounts
+        | SsoError::LinkedElsewhere => StatusCode::FORBIDDEN,
+    };
+    tracing::warn!(error = %error, "single sign-on refused");
+    let message = error.message(&provider.display_name);
+    let address = session::address(req);
+    database
+        .run(move |conn| sso::record_failure(conn, now, &error, &address))
+        .await?;
+    let csrf = Csrf::of(req);
+    let page = login_page(&csrf, Some(&provider.display_name), "", Some(&message));
+    let mut response = layout::respond(req, status, &csrf, page);
+    response.add_removal_cookie(&state_cookie_removal()).ok();
+    Ok(response)
 }
 
 pub async fn logout(

@@ -19,6 +19,7 @@ mod structure;
 
 use actix_web::web;
 
+use crate::auth::sso;
 use crate::referrals::RECORDS_PATH;
 
 pub use assets::STYLESHEET_PATH;
@@ -30,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(ops::metrics))
         .route(login::LOGIN_PATH, web::get().to(login::show_login))
         .route(login::LOGIN_PATH, web::post().to(login::submit_login))
+        .route(sso::START_PATH, web::get().to(login::start_sso))
+        .route(sso::RETURN_PATH, web::get().to(login::finish_sso))
         .route(session::LOGOUT_PATH, web::post().to(login::logout))
         .route(session::PASSWORD_PATH, web::get().to(login::show_password))
         .route(

@@ -137,8 +137,10 @@ on_each_backend! {
             .into_iter()
             .map(|r| r.action)
             .collect();
-        // Referral and mail events have their own tests (referrals, smtp).
+        // Referral, mail and single sign-on events have their own tests (referrals, smtp, sso).
         let elsewhere = [
+            Action::SsoLinked,
+            Action::SsoFailed,
             Action::ReferralRecorded,
             Action::ContactRequested,
             Action::OfferSheetPrinted,

@@ -482,3 +482,56 @@ mod the_coach_journey_in_chromium {
         super::coach_journey(super::Backend::Postgres).await;
     }
 }
+
+/// Single sign-on in chromium: the login page's button, the provider's own
+/// sign-in page, and back to relais signed in, through every redirect of the
+/// authorization code flow.
+#[tokio::test]
+async fn single_sign_on_through_a_real_provider_in_chromium() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let app = crate::sso::app_with_sso(Backend::Sqlite).await.unwrap();
+    member(
+        &app,
+        relais::accounts::Role::Coach,
+        "Awa Diallo",
+        "awa.diallo@plie.example",
+    );
+    let client = browser(&driver).await;
+    client
+        .goto(&format!("{}/connexion", app.address))
+        .await
+        .unwrap();
+    save_screenshot(&client, "connexion-sso").await;
+    let button = format!("Se connecter avec {}", crate::sso::PROVIDER_NAME);
+    click_through(&client, Locator::LinkText(&button)).await;
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Fournisseur d'identité de test"
+    );
+    for (id, value) in [
+        ("sub", "awa-chez-le-fournisseur"),
+        ("email", "awa.diallo@plie.example"),
+    ] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("verified"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_through(&client, Locator::Id("accept")).await;
+
+    assert_eq!(client.title().await.unwrap(), "Accueil — relais");
+    assert!(text_of(&client, "body").await.contains("Awa Diallo"));
+    client.close().await.unwrap();
+}

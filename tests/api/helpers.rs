@@ -50,6 +50,25 @@ macro_rules! on_each_backend {
     )*};
 }
 
+/// Runs each scenario `async fn name(backend: Backend)` once per backend:
+/// for tests that start the application their own way.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),*) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$scenario($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
 /// A fresh PostgreSQL database, dropped with this value.
 pub struct PostgresDatabase {
     admin_url: String,

@@ -20,4 +20,5 @@ mod offers;
 mod referrals;
 mod search;
 mod smtp;
+mod sso;
 mod structure;
