@@ -219,6 +219,11 @@ impl Provider {
         }))
     }
 
+    /// Whether `issuer` names this provider.
+    pub fn issued(&self, issuer: &str) -> bool {
+        self.issuer.as_str() == issuer
+    }
+
     async fn client(&self) -> Result<DiscoveredClient, SsoError> {
         let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
             .await

@@ -162,6 +162,8 @@ pub struct ProviderAnswer {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// The provider that answers (RFC 9207), when it says.
+    iss: Option<String>,
 }
 
 /// Sends the person to the provider.
@@ -223,6 +225,10 @@ pub async fn finish_sso(
     };
     let outcome = match (pending, answer.error, answer.code) {
         (None, _, _) => Err(SsoError::StaleRequest),
+        // An answer from another provider than the one asked (a mix-up attack).
+        (Some(_), _, _) if answer.iss.as_ref().is_some_and(|iss| !provider.issued(iss)) => {
+            Err(SsoError::Unverifiable("answer from another issuer".into()))
+        }
         (Some(_), Some(error), _) if error == "access_denied" => Err(SsoError::Denied),
         (Some(_), Some(error), _) => Err(SsoError::ProviderRefused(error)),
         (Some(_), None, None) => Err(SsoError::ProviderRefused("no code".into())),

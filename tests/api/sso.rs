@@ -211,6 +211,20 @@ async fn home(app: &TestApp, client: &Client) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// The URL with one query parameter replaced.
+fn with_param(url: &Url, key: &str, value: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == key { value.into() } else { v };
+            (k.into_owned(), v.into_owned())
+        })
+        .collect();
+    let mut changed = url.clone();
+    changed.query_pairs_mut().clear().extend_pairs(pairs);
+    changed
+}
+
 fn subject() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -509,16 +523,12 @@ async fn every_provider_error_gets_a_french_page_and_opens_no_session() {
 
     // A code the provider does not take: its token endpoint says invalid_grant.
     let client = app.browser();
-    let mut back = signed_in_at_provider(&app, &client, &awa).await;
-    let tampered: Vec<(String, String)> = back
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if k == "code" { "code-perime".into() } else { v };
-            (k.into_owned(), v.into_owned())
-        })
-        .collect();
-    back.query_pairs_mut().clear().extend_pairs(tampered);
-    let answer = client.get(back).send().await.unwrap();
+    let back = signed_in_at_provider(&app, &client, &awa).await;
+    let answer = client
+        .get(with_param(&back, "code", "code-perime"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 400);
     assert!(
         answer
@@ -526,6 +536,28 @@ async fn every_provider_error_gets_a_french_page_and_opens_no_session() {
             .await
             .unwrap()
             .contains("a expiré ou a déjà servi")
+    );
+    assert_eq!(home(&app, &client).await.0, 303);
+
+    // An answer naming another provider than the one asked (RFC 9207 mix-up).
+    let client = app.browser();
+    let back = signed_in_at_provider(&app, &client, &awa).await;
+    assert!(
+        back.query_pairs().any(|(k, _)| k == "iss"),
+        "the provider names itself"
+    );
+    let answer = client
+        .get(with_param(&back, "iss", "http://127.0.0.1:1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("n'a pas pu être vérifiée")
     );
     assert_eq!(home(&app, &client).await.0, 303);
 
@@ -539,7 +571,7 @@ async fn every_provider_error_gets_a_french_page_and_opens_no_session() {
     assert_eq!(home(&app, &replay).await.0, 303);
 
     let reasons = reasons(&app);
-    for reason in ["denied", "stale_request", "code_rejected"] {
+    for reason in ["denied", "stale_request", "code_rejected", "unverifiable"] {
         assert!(
             reasons.contains(&format!(r#"{{"reason":"{reason}"}}"#)),
             "{reason}: {reasons:?}"
