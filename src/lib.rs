@@ -7,6 +7,7 @@ pub mod api;
 pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::accounts;
 use crate::apikeys::{self, Scope};
+use crate::bench;
 use crate::clock::SystemClock;
 use crate::config::{Settings, Sources};
 use crate::demo;
@@ -70,6 +71,31 @@ enum Command {
     Admin {
         #[command(subcommand)]
         action: AdminAction,
+    },
+    /// Mesure la recherche de relais face à PostgreSQL FTS et SQLite FTS5 (même corpus,
+    /// mêmes requêtes) et écrit un rapport Markdown et son graphique.
+    Bench {
+        /// Nombre d'offres du corpus généré (1000000 pour la grande mesure).
+        #[arg(long, default_value_t = 100_000)]
+        offers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Requêtes par classe.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Serveur PostgreSQL où créer (puis supprimer) les bases de la mesure.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+        /// Dossier du rapport (report.md, chart.svg).
+        #[arg(long, default_value = "tests/benchmarks")]
+        out: PathBuf,
+        /// Dossier de travail (bases et index de la mesure), vidé au départ.
+        #[arg(long, default_value = "data/bench")]
+        work: PathBuf,
+        /// Échoue si les systèmes ne s'accordent pas sans mots-clés ou si relais
+        /// n'est pas devant sur les mots-clés (pour la CI, à petite taille).
+        #[arg(long)]
+        check: bool,
     },
     /// Écrit sur la sortie standard des offres de démonstration, en lignes JSON.
     DemoData {
@@ -147,6 +173,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey { action } => api_key(&settings, action).await,
         Command::Import { files } => import(&settings, files).await,
         Command::Reindex => reindex(&settings).await,
+        Command::Bench {
+            offers,
+            seed,
+            queries,
+            postgres,
+            out,
+            work,
+            check,
+        } => {
+            let options = bench::Options {
+                offers,
+                seed,
+                queries_per_class: queries,
+                postgres_url: postgres,
+                work_dir: work,
+            };
+            run_bench(options, out, check).await
+        }
         Command::Jobs {
             action: JobsAction::Run { name },
         } => {
@@ -305,6 +349,58 @@ async fn reindex(settings: &Settings) -> anyhow::Result<()> {
         anyhow::Ok(())
     })
     .await?
+}
+
+async fn run_bench(options: bench::Options, out: PathBuf, check: bool) -> anyhow::Result<()> {
+    let report =
+        tokio::task::spawn_blocking(move || bench::run(&options, &|step| eprintln!("• {step}")))
+            .await??;
+    std::fs::create_dir_all(&out)?;
+    let date = Utc::now().format("%Y-%m-%d").to_string();
+    std::fs::write(out.join("report.md"), report.markdown(&date, &machine()))?;
+    std::fs::write(out.join("chart.svg"), report.chart_svg())?;
+    println!("Rapport : {}", out.join("report.md").display());
+    for class in bench::workload::QueryClass::ALL {
+        let speedups: Vec<String> = report
+            .speedups(class)
+            .into_iter()
+            .map(|(peer, s)| format!("{peer} {}", s.map_or("—".into(), |s| format!("{s:.1}×"))))
+            .collect();
+        println!("  {:<34} {}", class.label(), speedups.join(", "));
+    }
+    let failures = report.check();
+    if check && !failures.is_empty() {
+        anyhow::bail!("la mesure ne tient pas :\n  {}", failures.join("\n  "));
+    }
+    Ok(())
+}
+
+/// "2 cœurs (CPU model), 24 Gio" for the report.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, model)| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| "processeur inconnu".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let kb: f64 = info
+                .lines()
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some(format!("{:.0} GiB", kb / 1_048_576.0))
+        })
+        .unwrap_or_else(|| "mémoire inconnue".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu}), {memory}")
 }
 
 async fn serve(settings: Settings, demo: Option<Vec<demo::DemoLogin>>) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod agencies;
+mod bench;
 mod browser;
 mod commands;
 mod configuration;

@@ -1,0 +1,361 @@
+//! `relais bench`: relais's search against PostgreSQL full-text search and
+//! SQLite FTS5, on the same generated corpus and the same queries, measured
+//! in one run on one machine, so that ratios hold whatever the machine.
+//!
+//! relais is loaded through its real ingest path into its real database
+//! (SQLite, and PostgreSQL for the load rate) and its index is built by the
+//! real indexer; searches run in-process through `search::query`, with the
+//! page's documents, the total and all eight facets, as the API computes them.
+
+mod peers;
+pub mod report;
+pub mod workload;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+
+use crate::agencies;
+use crate::config::{AgenciesSettings, DatabaseSettings};
+use crate::db::{Database, DbError};
+use crate::offers::demo_data::DemoOffers;
+use crate::offers::model::Offer;
+use crate::offers::{self, IngestError};
+use crate::search::index::{self as search_index, SearchError, SearchIndex};
+use crate::search::params::{Context, SearchRequest};
+use crate::search::query;
+use peers::{PeerRow, PostgresFts, SqliteFts5};
+use report::{Agreement, Latencies, LoadFigure, Report};
+use workload::{BenchQuery, QueryClass};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("base de données : {0}")]
+    Database(#[from] DbError),
+    #[error("requête : {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("connexion : {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("index : {0}")]
+    Search(#[from] SearchError),
+    #[error("fichiers : {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a system answers to a search: the total, the ids of the page in
+/// order, and each facet's (value, count) sorted by value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub total: u64,
+    pub ids: Vec<String>,
+    pub facets: Vec<Vec<(String, u64)>>,
+}
+
+impl Answer {
+    fn sort_facets(&mut self) {
+        for values in &mut self.facets {
+            values.retain(|(_, count)| *count > 0);
+            values.sort();
+        }
+    }
+}
+
+/// A search system under measurement.
+pub trait Engine {
+    fn name(&self) -> &'static str;
+    fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError>;
+}
+
+struct Relais {
+    index: SearchIndex,
+}
+
+impl Engine for Relais {
+    fn name(&self) -> &'static str {
+        "relais"
+    }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
+        let results = query::search(&self.index, request)?;
+        let ids = results
+            .offers
+            .iter()
+            .filter_map(|offer| offer.get("id").and_then(|id| id.as_str()))
+            .map(str::to_owned)
+            .collect();
+        let facets = results
+            .facets
+            .iter()
+            .map(|facet| {
+                facet
+                    .values
+                    .iter()
+                    .map(|v| (v.value.clone(), v.count))
+                    .collect()
+            })
+            .collect();
+        let mut answer = Answer {
+            total: results.total as u64,
+            ids,
+            facets,
+        };
+        answer.sort_facets();
+        Ok(answer)
+    }
+}
+
+pub struct Options {
+    pub offers: usize,
+    pub seed: u64,
+    pub queries_per_class: usize,
+    /// A PostgreSQL server URL: the run creates its databases there and drops them.
+    pub postgres_url: String,
+    /// Where the databases and index of the run are built (emptied first).
+    pub work_dir: PathBuf,
+}
+
+/// A database created for the run on the PostgreSQL server, dropped after.
+struct ThrowAwayDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ThrowAwayDatabase {
+    fn create(admin_url: &str, purpose: &str) -> Result<ThrowAwayDatabase, BenchError> {
+        let name = format!("relais_bench_{}_{purpose}", std::process::id());
+        let mut admin = PgConnection::establish(admin_url)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin)?;
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin)?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .ok_or_else(|| {
+                BenchError::Invalid(format!("URL PostgreSQL sans base : {admin_url}"))
+            })?;
+        Ok(ThrowAwayDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for ThrowAwayDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// Runs the whole benchmark; `say` receives a line per step.
+pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> {
+    if options.work_dir.exists() {
+        std::fs::remove_dir_all(&options.work_dir)?;
+    }
+    std::fs::create_dir_all(&options.work_dir)?;
+    let reference = agencies::load(&AgenciesSettings {
+        file: PathBuf::new(),
+    })
+    .map_err(|e| BenchError::Invalid(e.to_string()))?;
+    let agency_codes: HashSet<String> = reference.iter().map(|a| a.code.clone()).collect();
+    let anchor = crate::demo::anchor();
+    let now = anchor.naive_utc();
+
+    say(&format!(
+        "Corpus : {} offres (graine {})",
+        options.offers, options.seed
+    ));
+    let documents: Vec<serde_json::Value> =
+        DemoOffers::new(options.offers, options.seed, anchor).collect();
+    let corpus: Vec<Offer> = documents
+        .iter()
+        .map(|d| Offer::parse(d.clone(), &agency_codes))
+        .collect::<Result<_, _>>()
+        .map_err(|e| BenchError::Invalid(format!("offre de démonstration refusée : {e:?}")))?;
+    let facts: Vec<_> = corpus.iter().map(|o| o.facts.clone()).collect();
+    let queries = workload::build(&facts, options.queries_per_class, options.seed);
+    let context = Context {
+        agencies: &agency_codes,
+        now: anchor.timestamp(),
+    };
+    let requests: Vec<(QueryClass, SearchRequest)> = queries
+        .iter()
+        .map(|q: &BenchQuery| {
+            SearchRequest::parse(&q.params, &context)
+                .map(|r| (q.class, r))
+                .map_err(|e| BenchError::Invalid(format!("requête {:?} : {e}", q.params)))
+        })
+        .collect::<Result<_, _>>()?;
+
+    let mut loads = Vec::new();
+    say("relais (SQLite) : chargement par le chemin d'ingestion, puis index");
+    let sqlite_path = options.work_dir.join("relais.db");
+    let relais_db = open_relais(&sqlite_path.display().to_string(), &reference)?;
+    let ingest_time = ingest_all(&relais_db, &agency_codes, &documents, now)?;
+    let index_path = options.work_dir.join("index");
+    let started = Instant::now();
+    search_index::rebuild(&index_path, &relais_db, &|_| {})?;
+    let index_time = started.elapsed();
+    loads.push(LoadFigure {
+        system: "relais (SQLite + index)".into(),
+        offers: options.offers,
+        duration: ingest_time + index_time,
+        bytes: Some(disk_size(&sqlite_path.with_extension("db"))? + disk_size(&index_path)?),
+        detail: format!(
+            "base {:.0} offres/s, index reconstruit en {:.1} s ({} sur disque)",
+            rate(options.offers, ingest_time),
+            index_time.as_secs_f64(),
+            report::bytes(disk_size(&index_path)?)
+        ),
+    });
+
+    say("relais (PostgreSQL) : chargement par le chemin d'ingestion");
+    {
+        let database = ThrowAwayDatabase::create(&options.postgres_url, "relais")?;
+        let relais_pg = open_relais(&database.url, &reference)?;
+        let duration = ingest_all(&relais_pg, &agency_codes, &documents, now)?;
+        loads.push(LoadFigure {
+            system: "relais (PostgreSQL, base seule)".into(),
+            offers: options.offers,
+            duration,
+            bytes: None,
+            detail: "le même index se construit ensuite depuis la base".into(),
+        });
+    }
+
+    let rows: Vec<PeerRow> = corpus
+        .iter()
+        .map(|o| PeerRow::of(o.id.as_str(), &o.facts))
+        .collect();
+    say("PostgreSQL FTS : chargement et index GIN");
+    let fts_database = ThrowAwayDatabase::create(&options.postgres_url, "fts")?;
+    let mut postgres = PostgresFts::create(&fts_database.url)?;
+    let started = Instant::now();
+    postgres.load(&rows)?;
+    loads.push(LoadFigure {
+        system: "PostgreSQL FTS".into(),
+        offers: options.offers,
+        duration: started.elapsed(),
+        bytes: Some(postgres.size()?),
+        detail: "insertions par lots de 1 000, index créés après".into(),
+    });
+    say("SQLite FTS5 : chargement et index");
+    let fts5_path = options.work_dir.join("fts5.db");
+    let mut sqlite = SqliteFts5::create(&fts5_path)?;
+    let started = Instant::now();
+    sqlite.load(&rows)?;
+    loads.push(LoadFigure {
+        system: "SQLite FTS5".into(),
+        offers: options.offers,
+        duration: started.elapsed(),
+        bytes: Some(disk_size(&fts5_path)?),
+        detail: "une transaction, table FTS5 reconstruite après".into(),
+    });
+
+    let (index, indexer) = search_index::start(&index_path, relais_db, Duration::from_secs(3600))?;
+    let mut relais = Relais { index };
+    let mut latencies = Vec::new();
+    let mut answers: Vec<Vec<Answer>> = Vec::new();
+    {
+        let engines: [&mut dyn Engine; 3] = [&mut relais, &mut postgres, &mut sqlite];
+        for engine in engines {
+            say(&format!("{} : {} requêtes", engine.name(), requests.len()));
+            let (measured, given) = measure(engine, &requests)?;
+            latencies.push(measured);
+            answers.push(given);
+        }
+    }
+    indexer.stop();
+    let agreement = answers[1..]
+        .iter()
+        .zip(["PostgreSQL FTS", "SQLite FTS5"])
+        .map(|(peer, name)| Agreement::compare(name, &requests, &answers[0], peer))
+        .collect();
+    Ok(Report {
+        offers: options.offers,
+        seed: options.seed,
+        queries_per_class: options.queries_per_class,
+        loads,
+        latencies,
+        agreement,
+    })
+}
+
+fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, BenchError> {
+    let database = Database::open(&DatabaseSettings {
+        url: url.to_owned(),
+        pool_size: 2,
+        connect_timeout_secs: 10,
+        sqlite_busy_timeout_ms: 5000,
+    })?;
+    agencies::upsert_all(&mut *database.connection()?, reference)?;
+    Ok(database)
+}
+
+/// Every offer through `offers::ingest`, as the API and the import write them.
+fn ingest_all(
+    database: &Database,
+    agencies: &HashSet<String>,
+    documents: &[serde_json::Value],
+    now: chrono::NaiveDateTime,
+) -> Result<Duration, BenchError> {
+    let mut conn = database.connection()?;
+    let started = Instant::now();
+    for document in documents {
+        match offers::ingest(&mut conn, agencies, document.clone(), now) {
+            Ok(_) => {}
+            Err(IngestError::Database(e)) => return Err(e.into()),
+            Err(IngestError::Invalid(e)) => {
+                return Err(BenchError::Invalid(format!("offre refusée : {e:?}")));
+            }
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// One untimed pass (warms caches, gives the answers), then one timed pass.
+fn measure(
+    engine: &mut dyn Engine,
+    requests: &[(QueryClass, SearchRequest)],
+) -> Result<(Latencies, Vec<Answer>), BenchError> {
+    let answers = requests
+        .iter()
+        .map(|(_, r)| engine.search(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut latencies = Latencies::new(engine.name());
+    for (class, request) in requests {
+        let started = Instant::now();
+        engine.search(request)?;
+        latencies.add(*class, started.elapsed());
+    }
+    Ok((latencies, answers))
+}
+
+fn rate(count: usize, duration: Duration) -> f64 {
+    count as f64 / duration.as_secs_f64().max(1e-9)
+}
+
+/// Bytes of a file (with its SQLite `-wal`, if any) or of a folder's files.
+fn disk_size(path: &Path) -> Result<u64, BenchError> {
+    if path.is_dir() {
+        let mut total = 0;
+        for entry in std::fs::read_dir(path)? {
+            total += disk_size(&entry?.path())?;
+        }
+        return Ok(total);
+    }
+    let mut total = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    total += std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+    Ok(total)
+}

@@ -1,0 +1,435 @@
+//! The two systems relais is measured against, written the way a competent
+//! engineer would build offer search on each:
+//!
+//! - **PostgreSQL full-text search**: a `tsvector` column generated with a
+//!   French configuration that also strips accents (`unaccent`), the title
+//!   weighted above the rest, a GIN index, B-tree indexes on the filter
+//!   columns, ranking by `ts_rank_cd`.
+//! - **SQLite FTS5**: an external-content FTS5 table with the
+//!   `unicode61 remove_diacritics 2` tokenizer, ranking by `bm25()` with the
+//!   title weighted double, B-tree indexes on the filter columns.
+//!
+//! Both answer a search in one statement: the matching rows are
+//! materialised once, then the total, the page and each facet (counted on
+//! the rows that pass every filter but the facet's own, as relais does) are
+//! read from them.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::{Answer, BenchError, Engine};
+use crate::offers::model::OfferFacts;
+use crate::search::params::{FACETS, SearchRequest, Sort};
+
+diesel::table! {
+    bench_offers (id) {
+        id -> Text,
+        title -> Text,
+        content -> Text,
+        created -> BigInt,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        contract_type -> Nullable<Text>,
+        contract_nature -> Nullable<Text>,
+        experience -> Text,
+        qualification -> Nullable<Text>,
+        agency -> Text,
+        department -> Nullable<Text>,
+        preselection -> Text,
+        aided -> Text,
+    }
+}
+
+/// The filter column of each facet, in `FACETS` order.
+const FACET_COLUMNS: [&str; 8] = [
+    "contract_type",
+    "contract_nature",
+    "experience",
+    "qualification",
+    "agency",
+    "department",
+    "preselection",
+    "aided",
+];
+
+const KM_PER_DEGREE: f64 = 111.195;
+
+#[derive(Insertable)]
+#[diesel(table_name = bench_offers)]
+pub struct PeerRow {
+    id: String,
+    title: String,
+    content: String,
+    created: i64,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    contract_type: Option<String>,
+    contract_nature: Option<String>,
+    experience: String,
+    qualification: Option<String>,
+    agency: String,
+    department: Option<String>,
+    preselection: String,
+    aided: String,
+}
+
+impl PeerRow {
+    /// The same values relais indexes, so that filters mean the same thing.
+    pub fn of(id: &str, facts: &OfferFacts) -> PeerRow {
+        PeerRow {
+            id: id.to_owned(),
+            title: facts.title.clone(),
+            content: facts.searchable_text.clone(),
+            created: facts.created_at.and_utc().timestamp(),
+            latitude: facts.position.map(|p| p.0),
+            longitude: facts.position.map(|p| p.1),
+            contract_type: facts.contract_type.clone(),
+            contract_nature: facts.contract_nature.clone(),
+            experience: facts.experience.to_string(),
+            qualification: facts.qualification.map(|q| q.to_string()),
+            agency: facts.agency_code.clone(),
+            department: facts.department.clone(),
+            preselection: facts.with_preselection.to_string(),
+            aided: facts.aided_contract.to_string(),
+        }
+    }
+}
+
+/// Rows rows are inserted by, within both backends' limits on parameters.
+const INSERT_BATCH: usize = 1000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+pub struct PostgresFts {
+    conn: PgConnection,
+}
+
+pub struct SqliteFts5 {
+    conn: SqliteConnection,
+}
+
+impl PostgresFts {
+    /// Creates the table in the (throw-away) database at `url`.
+    pub fn create(url: &str) -> Result<PostgresFts, BenchError> {
+        let mut conn = PgConnection::establish(url)?;
+        for statement in [
+            "CREATE EXTENSION IF NOT EXISTS unaccent",
+            "CREATE TEXT SEARCH CONFIGURATION fr_unaccent (COPY = french)",
+            "ALTER TEXT SEARCH CONFIGURATION fr_unaccent ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem",
+            "CREATE TABLE bench_offers (
+                id TEXT PRIMARY KEY, title TEXT NOT NULL, content TEXT NOT NULL,
+                created BIGINT NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION,
+                contract_type TEXT, contract_nature TEXT, experience TEXT NOT NULL,
+                qualification TEXT, agency TEXT NOT NULL, department TEXT,
+                preselection TEXT NOT NULL, aided TEXT NOT NULL,
+                search tsvector GENERATED ALWAYS AS (
+                    setweight(to_tsvector('fr_unaccent', title), 'A')
+                    || setweight(to_tsvector('fr_unaccent', content), 'B')) STORED)",
+        ] {
+            diesel::sql_query(statement).execute(&mut conn)?;
+        }
+        Ok(PostgresFts { conn })
+    }
+
+    pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
+        for batch in rows.chunks(INSERT_BATCH) {
+            diesel::insert_into(bench_offers::table)
+                .values(batch)
+                .execute(&mut self.conn)?;
+        }
+        // Indexes after the load, as one loads a table in bulk.
+        let mut statements = vec![
+            "CREATE INDEX bench_search ON bench_offers USING GIN (search)".to_owned(),
+            "CREATE INDEX bench_created ON bench_offers (created)".to_owned(),
+            "CREATE INDEX bench_position ON bench_offers (latitude, longitude)".to_owned(),
+        ];
+        statements.extend(
+            FACET_COLUMNS
+                .iter()
+                .map(|c| format!("CREATE INDEX bench_{c} ON bench_offers ({c})")),
+        );
+        statements.push("VACUUM ANALYZE bench_offers".to_owned());
+        for statement in statements {
+            diesel::sql_query(statement).execute(&mut self.conn)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of the table and its indexes.
+    pub fn size(&mut self) -> Result<u64, BenchError> {
+        #[derive(QueryableByName)]
+        struct Size {
+            #[diesel(sql_type = BigInt)]
+            bytes: i64,
+        }
+        let size: Size =
+            diesel::sql_query("SELECT pg_total_relation_size('bench_offers') AS bytes")
+                .get_result(&mut self.conn)?;
+        Ok(u64::try_from(size.bytes).unwrap_or(0))
+    }
+}
+
+impl SqliteFts5 {
+    /// Creates the tables in a new SQLite file.
+    pub fn create(path: &std::path::Path) -> Result<SqliteFts5, BenchError> {
+        let mut conn = SqliteConnection::establish(&path.display().to_string())?;
+        for statement in [
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "CREATE TABLE bench_offers (
+                id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, content TEXT NOT NULL,
+                created BIGINT NOT NULL, latitude DOUBLE, longitude DOUBLE,
+                contract_type TEXT, contract_nature TEXT, experience TEXT NOT NULL,
+                qualification TEXT, agency TEXT NOT NULL, department TEXT,
+                preselection TEXT NOT NULL, aided TEXT NOT NULL)",
+            "CREATE VIRTUAL TABLE bench_fts USING fts5(title, content,
+                content = 'bench_offers', content_rowid = 'rowid',
+                tokenize = 'unicode61 remove_diacritics 2')",
+        ] {
+            diesel::sql_query(statement).execute(&mut conn)?;
+        }
+        Ok(SqliteFts5 { conn })
+    }
+
+    pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
+        self.conn.transaction(|conn| {
+            for batch in rows.chunks(INSERT_BATCH) {
+                diesel::insert_into(bench_offers::table)
+                    .values(batch)
+                    .execute(conn)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        let mut statements = vec![
+            "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')".to_owned(),
+            "CREATE INDEX bench_created ON bench_offers (created)".to_owned(),
+            "CREATE INDEX bench_position ON bench_offers (latitude, longitude)".to_owned(),
+        ];
+        statements.extend(
+            FACET_COLUMNS
+                .iter()
+                .map(|c| format!("CREATE INDEX bench_{c} ON bench_offers ({c})")),
+        );
+        statements.push("ANALYZE".to_owned());
+        for statement in statements {
+            diesel::sql_query(statement).execute(&mut self.conn)?;
+        }
+        Ok(())
+    }
+}
+
+impl Engine for PostgresFts {
+    fn name(&self) -> &'static str {
+        "PostgreSQL FTS"
+    }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
+        let sql = statement(Dialect::Postgres, request);
+        let rows: Vec<Part> = diesel::sql_query(sql).load(&mut self.conn)?;
+        Ok(Answer::from_parts(rows))
+    }
+}
+
+impl Engine for SqliteFts5 {
+    fn name(&self) -> &'static str {
+        "SQLite FTS5"
+    }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
+        let sql = statement(Dialect::Sqlite, request);
+        let rows: Vec<Part> = diesel::sql_query(sql).load(&mut self.conn)?;
+        Ok(Answer::from_parts(rows))
+    }
+}
+
+/// One row of a search's answer: the total (`kind` "total"), a page entry
+/// ("page", the id, its position) or a facet value ("f0"…"f7", the value,
+/// its count).
+#[derive(QueryableByName)]
+pub struct Part {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    value: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+impl Answer {
+    fn from_parts(parts: Vec<Part>) -> Answer {
+        let mut answer = Answer {
+            total: 0,
+            ids: Vec::new(),
+            facets: vec![Vec::new(); FACETS.len()],
+        };
+        let mut page: Vec<(i64, String)> = Vec::new();
+        for part in parts {
+            let count = u64::try_from(part.n).unwrap_or(0);
+            match (part.kind.as_str(), part.value) {
+                ("total", _) => answer.total = count,
+                ("page", Some(id)) => page.push((part.n, id)),
+                (facet, Some(value)) => {
+                    let slot = facet.trim_start_matches('f').parse::<usize>().ok();
+                    if let Some(values) = slot.and_then(|s| answer.facets.get_mut(s)) {
+                        values.push((value, count));
+                    }
+                }
+                _ => {}
+            }
+        }
+        page.sort();
+        answer.ids = page.into_iter().map(|(_, id)| id).collect();
+        answer.sort_facets();
+        answer
+    }
+}
+
+/// A string literal of SQL (both dialects double the quote).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The whole search as one statement.
+fn statement(dialect: Dialect, request: &SearchRequest) -> String {
+    let keywords = request.keywords.join(" ");
+    let has_keywords = !keywords.trim().is_empty();
+    let (from, rank) = match (dialect, has_keywords) {
+        (Dialect::Postgres, true) => (
+            format!(
+                "bench_offers o, plainto_tsquery('fr_unaccent', {}) q WHERE o.search @@ q",
+                literal(&keywords)
+            ),
+            // Higher is better: negated, so that every order is ascending.
+            "-ts_rank_cd(o.search, q)".to_owned(),
+        ),
+        (Dialect::Sqlite, true) => {
+            let terms: Vec<String> = keywords
+                .split_whitespace()
+                .map(|w| format!("\"{}\"", w.replace('"', "")))
+                .collect();
+            (
+                format!(
+                    "bench_fts JOIN bench_offers o ON o.rowid = bench_fts.rowid WHERE bench_fts MATCH {}",
+                    literal(&terms.join(" "))
+                ),
+                "bm25(bench_fts, 2.0, 1.0)".to_owned(),
+            )
+        }
+        (_, false) => ("bench_offers o WHERE 1 = 1".to_owned(), "0".to_owned()),
+    };
+    let mut conditions = String::new();
+    if let Some(from) = request.created_from {
+        conditions.push_str(&format!(" AND o.created >= {from}"));
+    }
+    if let Some(to) = request.created_to {
+        conditions.push_str(&format!(" AND o.created <= {to}"));
+    }
+    // Squared distance to the nearest origin: an equirectangular
+    // approximation, with a bounding box the B-tree index can use; exact to
+    // well under 0.1 % at these distances, and no trigonometry in SQL.
+    let distance = nearest_squared_distance(dialect, &request.origins);
+    if let (Some(radius), false) = (request.radius_km, request.origins.is_empty()) {
+        let boxes: Vec<String> = request
+            .origins
+            .iter()
+            .map(|(lat, lon)| {
+                let dlat = radius / KM_PER_DEGREE;
+                let dlon = radius / (KM_PER_DEGREE * lat.to_radians().cos());
+                format!(
+                    "(o.latitude BETWEEN {} AND {} AND o.longitude BETWEEN {} AND {})",
+                    lat - dlat,
+                    lat + dlat,
+                    lon - dlon,
+                    lon + dlon
+                )
+            })
+            .collect();
+        conditions.push_str(&format!(
+            " AND ({}) AND {distance} <= {}",
+            boxes.join(" OR "),
+            radius * radius
+        ));
+    }
+    // The workload filters on facets only (see `workload`).
+    let facet_filters: Vec<(usize, String)> = request
+        .filters
+        .iter()
+        .filter_map(|(dimension, values)| {
+            let slot = dimension.facet?;
+            let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+            Some((
+                slot,
+                format!("{} IN ({})", FACET_COLUMNS[slot], list.join(", ")),
+            ))
+        })
+        .collect();
+    let passing = |except: Option<usize>| -> String {
+        let kept: Vec<&str> = facet_filters
+            .iter()
+            .filter(|(slot, _)| Some(*slot) != except)
+            .map(|(_, c)| c.as_str())
+            .collect();
+        if kept.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            kept.join(" AND ")
+        }
+    };
+    let order = match request.sort {
+        Sort::Relevance => "rank, created DESC, id",
+        Sort::Newest => "created DESC, id",
+        Sort::Nearest => "distance, created DESC, id",
+    };
+    let limit = request.end + 1 - request.start;
+    let mut parts = vec![
+        format!(
+            "SELECT 'total' AS kind, CAST(NULL AS TEXT) AS value, COUNT(*) AS n FROM matching WHERE {}",
+            passing(None)
+        ),
+        format!(
+            "SELECT 'page', id, ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT id, created, rank, distance \
+             FROM matching WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {}) page",
+            passing(None),
+            request.start
+        ),
+    ];
+    for (slot, column) in FACET_COLUMNS.iter().enumerate() {
+        parts.push(format!(
+            "SELECT 'f{slot}', {column}, COUNT(*) FROM matching WHERE {} AND {column} IS NOT NULL GROUP BY {column}",
+            passing(Some(slot))
+        ));
+    }
+    let columns = FACET_COLUMNS.join(", ");
+    format!(
+        "WITH matching AS MATERIALIZED (SELECT o.id, o.created, {columns}, {rank} AS rank, {distance} AS distance \
+         FROM {from}{conditions}) {}",
+        parts.join(" UNION ALL ")
+    )
+}
+
+/// SQL for the squared distance in km² from the offer to the nearest origin.
+fn nearest_squared_distance(dialect: Dialect, origins: &[(f64, f64)]) -> String {
+    let each: Vec<String> = origins
+        .iter()
+        .map(|(lat, lon)| {
+            let x = KM_PER_DEGREE * lat.to_radians().cos();
+            format!(
+                "(((o.latitude - {lat}) * {KM_PER_DEGREE}) * ((o.latitude - {lat}) * {KM_PER_DEGREE}) \
+                 + ((o.longitude - {lon}) * {x}) * ((o.longitude - {lon}) * {x}))"
+            )
+        })
+        .collect();
+    let least = match dialect {
+        Dialect::Postgres => "LEAST",
+        Dialect::Sqlite => "MIN",
+    };
+    match each.len() {
+        0 => "0".to_owned(),
+        1 => each[0].clone(),
+        _ => format!("{least}({})", each.join(", ")),
+    }
+}

@@ -1,0 +1,196 @@
+//! The queries every system answers: fixed, seeded lists drawn from the
+//! corpus's own vocabulary and values, written as the search API's
+//! parameters so that relais parses them exactly as it would over HTTP.
+
+use std::collections::HashMap;
+
+use rand::seq::IndexedRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::offers::model::OfferFacts;
+
+/// The classes of the report, in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryClass {
+    CommonKeyword,
+    ThreeKeywords,
+    KeywordsAndFilters,
+    FiltersOnly,
+    NearbyByDistance,
+    Newest,
+    DeepPage,
+}
+
+impl QueryClass {
+    pub const ALL: [QueryClass; 7] = [
+        QueryClass::CommonKeyword,
+        QueryClass::ThreeKeywords,
+        QueryClass::KeywordsAndFilters,
+        QueryClass::FiltersOnly,
+        QueryClass::NearbyByDistance,
+        QueryClass::Newest,
+        QueryClass::DeepPage,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            QueryClass::CommonKeyword => "one common keyword",
+            QueryClass::ThreeKeywords => "three keywords",
+            QueryClass::KeywordsAndFilters => "keywords + two filters",
+            QueryClass::FiltersOnly => "filters only, all facets",
+            QueryClass::NearbyByDistance => "keyword + 30 km, by distance",
+            QueryClass::Newest => "keyword, newest first",
+            QueryClass::DeepPage => "keyword, deep page (2850-2999)",
+        }
+    }
+
+    /// Whether the class has keywords: analyzers differ between systems, so
+    /// only classes without keywords must agree exactly.
+    pub fn has_keywords(self) -> bool {
+        self != QueryClass::FiltersOnly
+    }
+}
+
+/// One query: the class and the API parameters.
+#[derive(Debug, Clone)]
+pub struct BenchQuery {
+    pub class: QueryClass,
+    pub params: Vec<(String, String)>,
+}
+
+/// Words of a title worth searching: letters only, four or more of them.
+fn title_words(title: &str) -> Vec<String> {
+    title
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The words that start most titles' vocabulary, by document frequency.
+fn common_words(corpus: &[OfferFacts], how_many: usize) -> Vec<String> {
+    let mut frequency: HashMap<String, usize> = HashMap::new();
+    for facts in corpus {
+        let mut words = title_words(&facts.title);
+        words.sort();
+        words.dedup();
+        for word in words {
+            *frequency.entry(word).or_default() += 1;
+        }
+    }
+    let mut words: Vec<(String, usize)> = frequency.into_iter().collect();
+    words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    words.into_iter().take(how_many).map(|(w, _)| w).collect()
+}
+
+fn pair(name: &str, value: impl Into<String>) -> (String, String) {
+    (name.to_owned(), value.into())
+}
+
+const FIRST_PAGE: &str = "0-19";
+const AIX_EN_PROVENCE: &str = "13001";
+
+/// `per_class` queries of every class, the same for the same corpus and seed.
+pub fn build(corpus: &[OfferFacts], per_class: usize, seed: u64) -> Vec<BenchQuery> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let common = common_words(corpus, 20);
+    let mut queries = Vec::with_capacity(per_class * QueryClass::ALL.len());
+    if corpus.is_empty() || common.is_empty() {
+        return queries;
+    }
+    for class in QueryClass::ALL {
+        for _ in 0..per_class {
+            let offer = &corpus[rng.random_range(0..corpus.len())];
+            let keyword = common.choose(&mut rng).cloned().unwrap_or_default();
+            let params = match class {
+                QueryClass::CommonKeyword => {
+                    vec![pair("motsCles", keyword), pair("range", FIRST_PAGE)]
+                }
+                QueryClass::ThreeKeywords => {
+                    let mut words = title_words(&offer.title);
+                    words.dedup();
+                    while words.len() < 3 {
+                        words.push(common.choose(&mut rng).cloned().unwrap_or_default());
+                    }
+                    let start = rng.random_range(0..=words.len() - 3);
+                    vec![
+                        pair("motsCles", words[start..start + 3].join(",")),
+                        pair("range", FIRST_PAGE),
+                    ]
+                }
+                QueryClass::KeywordsAndFilters => {
+                    let word = title_words(&offer.title)
+                        .choose(&mut rng)
+                        .cloned()
+                        .unwrap_or(keyword);
+                    let mut params = vec![pair("motsCles", word), pair("range", FIRST_PAGE)];
+                    if let Some(contract) = &offer.contract_type {
+                        params.push(pair("typeContrat", contract.clone()));
+                    }
+                    if let Some(department) = &offer.department {
+                        params.push(pair("departement", department.clone()));
+                    }
+                    params
+                }
+                QueryClass::FiltersOnly => {
+                    // The API knows 1, 2 and 3; "not stated" cannot be asked for.
+                    let experience = offer.experience.clamp(1, 3);
+                    let mut params = vec![
+                        pair("experience", experience.to_string()),
+                        pair("range", FIRST_PAGE),
+                    ];
+                    if let Some(contract) = &offer.contract_type {
+                        params.push(pair("typeContrat", contract.clone()));
+                    }
+                    if rng.random_bool(0.5) {
+                        params.push(pair(
+                            "avecPreselection",
+                            offer.with_preselection.to_string(),
+                        ));
+                    }
+                    params
+                }
+                QueryClass::NearbyByDistance => {
+                    let commune = corpus
+                        .iter()
+                        .cycle()
+                        .skip(rng.random_range(0..corpus.len()))
+                        .take(corpus.len())
+                        .find_map(|o| o.commune.clone())
+                        .unwrap_or_else(|| AIX_EN_PROVENCE.to_owned());
+                    vec![
+                        pair("motsCles", keyword),
+                        pair("commune", commune),
+                        pair("distance", "30"),
+                        pair("sort", "2"),
+                        pair("range", FIRST_PAGE),
+                    ]
+                }
+                QueryClass::Newest => vec![
+                    pair("motsCles", keyword),
+                    pair("sort", "1"),
+                    pair("range", FIRST_PAGE),
+                ],
+                QueryClass::DeepPage => {
+                    vec![pair("motsCles", keyword), pair("range", "2850-2999")]
+                }
+            };
+            queries.push(BenchQuery { class, params });
+        }
+    }
+    queries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_words_keep_letters_only_and_lowercase() {
+        assert_eq!(
+            title_words("Aide-soignant / Aide-soignante (H/F) 35h"),
+            vec!["aide", "soignant", "aide", "soignante"]
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! The benchmark harness at a tiny size: it runs end to end, and the three
+//! systems agree exactly where analyzers play no part. (Speed is for
+//! `relais bench` itself, never asserted here.)
+
+use relais::bench::{self, workload::QueryClass};
+
+#[test]
+fn the_three_systems_agree_on_searches_without_keywords() {
+    let Ok(postgres_url) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "bench test skipped: RELAIS_TEST_POSTGRES_URL is not set (PostgreSQL FTS is one of the systems)"
+        );
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let options = bench::Options {
+        offers: 600,
+        seed: 7,
+        queries_per_class: 12,
+        postgres_url,
+        work_dir: work.path().join("bench"),
+    };
+    let report = bench::run(&options, &|_| {}).unwrap();
+
+    let systems: Vec<&str> = report.latencies.iter().map(|l| l.system).collect();
+    assert_eq!(systems, ["relais", "PostgreSQL FTS", "SQLite FTS5"]);
+    for latencies in &report.latencies {
+        for class in QueryClass::ALL {
+            assert!(
+                latencies.quantile(class, 0.99).is_some(),
+                "{} answered {}",
+                latencies.system,
+                class.label()
+            );
+        }
+    }
+    for agreement in &report.agreement {
+        assert_eq!(
+            agreement.disagreements(QueryClass::FiltersOnly),
+            0,
+            "{}",
+            agreement.peer
+        );
+    }
+    let markdown = report.markdown("2026-11-29", "test");
+    assert!(
+        markdown.contains("| filters only, all facets | PostgreSQL FTS | 12/12 | 12/12 |"),
+        "{markdown}"
+    );
+    assert!(report.chart_svg().starts_with("<svg"));
+}
