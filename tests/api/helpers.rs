@@ -50,6 +50,26 @@ macro_rules! on_each_backend {
     )*};
 }
 
+/// Declares `mod name { fn sqlite; fn postgres }` for each scenario
+/// `async fn name(backend: Backend)`, for tests that start their app
+/// themselves (with settings of their own).
+#[macro_export]
+macro_rules! scenarios_on_each_backend {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$scenario($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
 /// A fresh PostgreSQL database, dropped with this value.
 pub struct PostgresDatabase {
     admin_url: String,

@@ -215,23 +215,7 @@ async fn fails_visibly_then_is_sent_again(backend: Backend) {
     assert!(journal.contains("courriel en échec") && journal.contains("courriel renvoyé"));
 }
 
-macro_rules! on_both {
-    ($($scenario:ident),*) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(crate::helpers::Backend::Sqlite).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                super::$scenario(crate::helpers::Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
-on_both!(
+crate::scenarios_on_each_backend!(
     delivered_by_smtp,
     waits_for_a_server_that_is_down,
     fails_visibly_then_is_sent_again

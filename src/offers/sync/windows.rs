@@ -20,14 +20,16 @@ pub struct Window {
 }
 
 impl Window {
-    /// Everything from the first offers France Travail could still hold up to `now`.
+    /// Everything from the first offers France Travail could still hold up
+    /// to a day past `now`: an offer dated ahead of our clock (the two
+    /// clocks differ) is read all the same, never taken for gone.
     pub fn everything_until(now: NaiveDateTime) -> Window {
         let from = DateTime::from_timestamp(OLDEST_OFFER_SECS, 0)
             .map(|d| d.naive_utc())
             .unwrap_or(now);
         Window {
             from,
-            to: truncate_to_second(now),
+            to: truncate_to_second(now) + CLOCK_MARGIN,
         }
     }
 
@@ -58,6 +60,7 @@ impl Window {
     }
 }
 
+const CLOCK_MARGIN: TimeDelta = TimeDelta::days(1);
 /// 2000-01-01: no live offer is older than this.
 const OLDEST_OFFER_SECS: i64 = 946_684_800;
 
