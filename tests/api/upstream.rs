@@ -10,7 +10,7 @@ use relais::offers::sync::runs::{self, RunStatus, SyncRun};
 use relais::offers::{OfferId, store};
 use serde_json::Value;
 
-use crate::france_travail::{StandIn, offer};
+use crate::france_travail::{Knobs, StandIn, offer};
 use crate::helpers::{Backend, TestApp, relais_binary, spawn_app_with};
 
 /// Communes of each of the six agencies, in the default rule.
@@ -31,6 +31,18 @@ async fn app(backend: Backend, standin: &StandIn) -> Option<TestApp> {
     spawn_app_with(backend, |settings| standin.configure(settings)).await
 }
 
+/// A stand-in holding these offers, set so, and the app pointed at it.
+async fn start(
+    backend: Backend,
+    upstream: Vec<Value>,
+    knobs: impl FnOnce(&mut Knobs),
+) -> Option<(StandIn, TestApp)> {
+    let standin = StandIn::start(upstream).await;
+    standin.set(knobs);
+    let app = app(backend, &standin).await?;
+    Some((standin, app))
+}
+
 /// Runs the job as the scheduler does, with the app's settings changed.
 async fn sync_with(app: &TestApp, change: impl FnOnce(&mut Settings)) -> Result<String, String> {
     let (database, mut settings, clock) = (
@@ -48,6 +60,19 @@ async fn sync_with(app: &TestApp, change: impl FnOnce(&mut Settings)) -> Result<
 
 async fn sync(app: &TestApp) -> Result<String, String> {
     sync_with(app, |_| {}).await
+}
+
+/// The run recorded as failed.
+async fn failed_run(app: &TestApp) -> SyncRun {
+    let recent = app
+        .database
+        .run(|conn| runs::recent(conn, 10))
+        .await
+        .unwrap();
+    recent
+        .into_iter()
+        .find(|run| run.status() == Some(RunStatus::Failed))
+        .expect("the failed run is recorded")
 }
 
 async fn only_run(app: &TestApp) -> SyncRun {
@@ -98,8 +123,7 @@ async fn a_scope_past_the_start_index_cap_is_read_in_windows(backend: Backend) {
         .extend((0..20).map(|i| offer(&format!("MRS{i:03}"), "13055", now - Duration::days(i))));
     upstream
         .extend((0..10).map(|i| offer(&format!("NCE{i:03}"), "06088", now - Duration::days(i))));
-    let standin = StandIn::start(upstream).await;
-    let Some(app) = app(backend, &standin).await else {
+    let Some((standin, app)) = start(backend, upstream, |_| {}).await else {
         return;
     };
 
@@ -144,9 +168,11 @@ async fn a_scope_past_the_start_index_cap_is_read_in_windows(backend: Backend) {
 }
 
 async fn a_token_revoked_mid_run_is_replaced(backend: Backend) {
-    let standin = StandIn::start(offers("T", 450, Duration::hours(1))).await;
-    standin.set(|knobs| knobs.revoke_after_searches = Some(1));
-    let Some(app) = app(backend, &standin).await else {
+    let Some((standin, app)) = start(backend, offers("T", 450, Duration::hours(1)), |knobs| {
+        knobs.revoke_after_searches = Some(1)
+    })
+    .await
+    else {
         return;
     };
 
@@ -161,8 +187,8 @@ async fn a_token_revoked_mid_run_is_replaced(backend: Backend) {
 async fn a_429_storm_is_waited_out_and_a_longer_one_fails_the_run_keeping_the_data(
     backend: Backend,
 ) {
-    let standin = StandIn::start(offers("S", 300, Duration::hours(1))).await;
-    let Some(app) = app(backend, &standin).await else {
+    let Some((standin, app)) = start(backend, offers("S", 300, Duration::hours(1)), |_| {}).await
+    else {
         return;
     };
     standin.set(|knobs| knobs.too_many_requests = 2);
@@ -178,14 +204,7 @@ async fn a_429_storm_is_waited_out_and_a_longer_one_fails_the_run_keeping_the_da
     assert!(failed.contains("Synchronisation échouée"), "{failed}");
     assert!(failed.contains("429"), "{failed}");
     assert_eq!(standin.served(429), 2 + 3, "the first try and two retries");
-    let failed_run = app
-        .database
-        .run(|conn| runs::recent(conn, 10))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.status() == Some(RunStatus::Failed))
-        .expect("the failed run is recorded");
+    let failed_run = failed_run(&app).await;
     assert!(
         failed_run
             .error
@@ -205,10 +224,12 @@ async fn a_429_storm_is_waited_out_and_a_longer_one_fails_the_run_keeping_the_da
 }
 
 async fn a_500_mid_run_fails_it_then_the_next_run_finishes_the_work(backend: Backend) {
-    let standin = StandIn::start(offers("E", 900, Duration::hours(1))).await;
     // One 500 on the third search: retried, the run goes on.
-    standin.set(|knobs| knobs.fail_search = Some(3));
-    let Some(app) = app(backend, &standin).await else {
+    let Some((standin, app)) = start(backend, offers("E", 900, Duration::hours(1)), |knobs| {
+        knobs.fail_search = Some(3)
+    })
+    .await
+    else {
         return;
     };
     sync(&app).await.unwrap();
@@ -235,15 +256,7 @@ async fn a_500_mid_run_fails_it_then_the_next_run_finishes_the_work(backend: Bac
         failed.contains("500") && failed.contains("Aucune offre n'a été annulée"),
         "{failed}"
     );
-    let recent = app
-        .database
-        .run(|conn| runs::recent(conn, 10))
-        .await
-        .unwrap();
-    let failed_run = recent
-        .iter()
-        .find(|r| r.status() == Some(RunStatus::Failed))
-        .expect("recorded");
+    let failed_run = failed_run(&app).await;
     assert!(
         failed_run
             .error
@@ -271,8 +284,8 @@ async fn a_500_mid_run_fails_it_then_the_next_run_finishes_the_work(backend: Bac
 }
 
 async fn an_offer_gone_upstream_is_cancelled_and_leaves_search(backend: Backend) {
-    let standin = StandIn::start(offers("V", 200, Duration::hours(1))).await;
-    let Some(app) = app(backend, &standin).await else {
+    let Some((standin, app)) = start(backend, offers("V", 200, Duration::hours(1)), |_| {}).await
+    else {
         return;
     };
     // An offer the source system sent through the API: not the sync's.
