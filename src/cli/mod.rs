@@ -18,6 +18,7 @@ use crate::clock::SystemClock;
 use crate::config::{Settings, Sources};
 use crate::demo;
 use crate::jobs;
+use crate::offers::sync::{self, SyncError, runs::RunStatus};
 use crate::offers::{self, demo_data, import};
 use crate::startup::{self, Application};
 use crate::{agencies, search, telemetry};
@@ -62,7 +63,9 @@ enum Command {
     },
     /// Reconstruit l'index de recherche à partir de la base (serveur arrêté).
     Reindex,
-    /// Tâches planifiées, lancées une fois : suspend-inactive, deliver-mail.
+    /// Synchronise les offres avec l'API « Offres d'emploi v2 » de France Travail (section [sync]).
+    Sync,
+    /// Tâches planifiées, lancées une fois : suspend-inactive, deliver-mail, sync-offers.
     Jobs {
         #[command(subcommand)]
         action: JobsAction,
@@ -191,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             run_bench(options, out, check).await
         }
+        Command::Sync => sync_offers(settings).await,
         Command::Jobs {
             action: JobsAction::Run { name },
         } => {
@@ -330,6 +334,32 @@ async fn import(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> 
         }
         println!("Un serveur relais en marche les rend cherchables dans la seconde.");
         anyhow::Ok(())
+    })
+    .await?
+}
+
+async fn sync_offers(settings: Settings) -> anyhow::Result<()> {
+    // Said before anything is created: there is nothing to run.
+    if !settings.sync.is_configured() {
+        return Err(SyncError::NotConfigured.into());
+    }
+    let database = startup::prepare(&settings).await?;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = database.connection()?;
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("France Travail [{bar:30}] {pos}/{len} pages ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let report = sync::run(&mut conn, &settings.sync, &SystemClock, &|progress| {
+            bar.set_length(progress.pages_known);
+            bar.set_position(progress.pages_done);
+        })?;
+        bar.finish_and_clear();
+        println!("{}", report.summary());
+        match report.status {
+            RunStatus::Failed => anyhow::bail!("la synchronisation a échoué"),
+            _ => anyhow::Ok(()),
+        }
     })
     .await?
 }

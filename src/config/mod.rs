@@ -5,6 +5,7 @@
 //! is required and unknown keys are refused, so the file and this code cannot
 //! drift apart without the embedded defaults failing to load.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ pub struct Settings {
     pub agencies: AgenciesSettings,
     pub referrals: ReferralSettings,
     pub sso: SsoSettings,
+    pub sync: SyncSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -124,6 +126,36 @@ pub struct SsoSettings {
     pub client_secret: String,
     pub display_name: String,
     pub timeout_secs: u64,
+}
+
+/// The upstream sync with France Travail's "Offres d'emploi v2" API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// 0: only `relais sync` / `relais jobs run sync-offers`.
+    pub interval_minutes: u64,
+    /// Base URL; the search path is appended.
+    pub api_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: String,
+    /// Space-separated, as OAuth2 writes them.
+    pub scopes: String,
+    pub departements: Vec<String>,
+    pub requests_per_second: u32,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub timeout_secs: u64,
+    /// Agency code → INSEE commune codes or code prefixes it manages.
+    pub agencies: BTreeMap<String, Vec<String>>,
+}
+
+impl SyncSettings {
+    /// Whether credentials are given: without them there is nothing to run.
+    pub fn is_configured(&self) -> bool {
+        !self.client_id.trim().is_empty() && !self.client_secret.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -27,6 +27,7 @@ diesel::table! {
         document -> Text,
         sequence -> BigInt,
         received_at -> Timestamp,
+        upstream_run_id -> Nullable<Text>,
     }
 }
 
@@ -182,6 +183,24 @@ diesel::table! {
 
 diesel::joinable!(referrals -> users (coach_id));
 diesel::joinable!(referrals -> agencies (agency_code));
+diesel::table! {
+    sync_runs (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        status -> Text,
+        requests -> BigInt,
+        fetched -> BigInt,
+        created -> BigInt,
+        updated -> BigInt,
+        unchanged -> BigInt,
+        rejected -> BigInt,
+        out_of_territory -> BigInt,
+        cancelled -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
-    agencies, offers, partners, users, sessions, referrals, outbox
+    agencies, offers, partners, users, sessions, referrals, outbox, sync_runs
 );

@@ -13,8 +13,9 @@ use crate::db::Database;
 use crate::mail::MailWaker;
 use crate::mail::outbox;
 use crate::mail::transport::Mailer;
+use crate::offers::sync::{self, runs::RunStatus};
 
-pub const JOB_NAMES: [&str; 2] = ["suspend-inactive", "deliver-mail"];
+pub const JOB_NAMES: [&str; 3] = ["suspend-inactive", "deliver-mail", "sync-offers"];
 
 /// Runs one job now; returns a line for the operator.
 pub fn run_once(
@@ -43,6 +44,14 @@ pub fn run_once(
                 delivery.sent, delivery.retried, delivery.failed
             ))
         }
+        "sync-offers" => {
+            let report =
+                sync::run(&mut conn, &settings.sync, clock, &|_| {}).map_err(|e| e.to_string())?;
+            match report.status {
+                RunStatus::Failed => Err(report.summary()),
+                _ => Ok(report.summary()),
+            }
+        }
         other => Err(format!(
             "tâche « {other} » inconnue : {}",
             JOB_NAMES.join(", ")
@@ -51,8 +60,9 @@ pub fn run_once(
 }
 
 /// Starts the server's timers: mail delivery every few seconds and whenever
-/// a message is queued, the inactivity job every few hours (an interval of 0
-/// turns a timer off: tests run jobs themselves). They stop with the runtime.
+/// a message is queued, the inactivity job every few hours, the upstream sync
+/// every `sync.interval_minutes` (an interval of 0 turns a timer off: tests
+/// run jobs themselves). They stop with the runtime.
 pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>, mail: MailWaker) {
     let every = [
         ("deliver-mail", settings.mail.delivery_interval_secs),
@@ -60,6 +70,7 @@ pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>, m
             "suspend-inactive",
             settings.accounts.inactivity_check_hours * 3600,
         ),
+        ("sync-offers", settings.sync.interval_minutes * 60),
     ];
     for (name, seconds) in every {
         if seconds == 0 {

@@ -5,6 +5,7 @@ pub mod demo_data;
 pub mod import;
 pub mod model;
 pub mod store;
+pub mod sync;
 
 use std::collections::HashSet;
 

@@ -176,3 +176,29 @@ pub fn latest_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
 pub fn count(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(offers::table.count().get_result(conn)?)
 }
+
+/// Notes that sync run `run_id` saw these offers upstream (one statement a page).
+pub fn mark_seen_upstream(
+    conn: &mut DbConnection,
+    ids: &[&str],
+    run_id: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(offers::table.filter(offers::id.eq_any(ids)))
+        .set(offers::upstream_run_id.eq(run_id))
+        .execute(conn)?)
+}
+
+/// Offers an earlier sync run saw upstream that run `run_id` did not, and
+/// that are still offered (active or suspended).
+pub fn vanished_upstream(conn: &mut DbConnection, run_id: &str) -> Result<Vec<OfferId>, DbError> {
+    let ids: Vec<String> = offers::table
+        .filter(offers::upstream_run_id.is_not_null())
+        .filter(offers::upstream_run_id.ne(run_id))
+        .filter(offers::status.eq_any([
+            OfferStatus::Active.as_str(),
+            OfferStatus::Suspendue.as_str(),
+        ]))
+        .select(offers::id)
+        .load(conn)?;
+    Ok(ids.iter().filter_map(|id| OfferId::parse(id)).collect())
+}

@@ -45,7 +45,7 @@ pub struct RgcForm {
     ancien: String,
 }
 
-fn admin_only(account: &Account) -> Result<(), PageError> {
+pub(super) fn admin_only(account: &Account) -> Result<(), PageError> {
     if account.role == Role::Admin.as_str() {
         Ok(())
     } else {

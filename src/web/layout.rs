@@ -71,6 +71,7 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
             }
             @if account.role == "admin" {
                 a href="/admin/structures" { "Structures partenaires" }
+                a href="/admin/synchronisation" { "Synchronisation" }
             }
             @if account.role == "admin" || account.role == "rgc" {
                 a href="/journal" { "Journal" }

@@ -16,6 +16,7 @@ mod privacy;
 mod referrals;
 mod session;
 mod structure;
+mod synchronisation;
 
 use actix_web::web;
 
@@ -64,6 +65,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/structure/comptes/{id}/suppression",
             web::post().to(structure::delete),
+        )
+        .route(
+            synchronisation::SYNC_PATH,
+            web::get().to(synchronisation::show),
         )
         .route("/journal", web::get().to(journal::journal))
         .route(offers::SEARCH_PATH, web::get().to(offers::search))

@@ -8,7 +8,7 @@ use crate::helpers::TestApp;
 use crate::on_each_backend;
 use crate::structure::{shown_credentials, sign_in_for_good};
 
-async fn admin(app: &TestApp) -> Client {
+pub async fn admin(app: &TestApp) -> Client {
     let credentials = {
         let mut conn = app.database.connection().unwrap();
         let person =
@@ -196,13 +196,14 @@ async fn each_page_answers_each_role_as_it_should() {
 
     let partner_page = format!("/admin/structures/{partner}");
     // (page, anonymous, coach, RGC, admin)
-    let expected: [(&str, u16, u16, u16, u16); 6] = [
+    let expected: [(&str, u16, u16, u16, u16); 7] = [
         ("/", 303, 200, 200, 200),
         ("/confidentialite", 200, 200, 200, 200),
         ("/structure/comptes", 303, 403, 200, 403),
         ("/admin/structures", 303, 403, 403, 200),
         (&partner_page, 303, 403, 403, 200),
         ("/journal", 303, 403, 200, 200),
+        ("/admin/synchronisation", 303, 403, 403, 200),
     ];
     for (page, anon, as_coach, as_rgc, as_admin) in expected {
         for (who, client, status) in [

@@ -50,11 +50,12 @@ macro_rules! on_each_backend {
     )*};
 }
 
-/// Runs each scenario `async fn name(backend: Backend)` once per backend:
-/// for tests that start the application their own way.
+/// Declares `mod name { fn sqlite; fn postgres }` for each scenario
+/// `async fn name(backend: Backend)`, for tests that start their app
+/// themselves (with settings of their own).
 #[macro_export]
-macro_rules! on_both_backends {
-    ($($scenario:ident),*) => {$(
+macro_rules! scenarios_on_each_backend {
+    ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             #[tokio::test]
             async fn sqlite() {

@@ -215,7 +215,7 @@ async fn fails_visibly_then_is_sent_again(backend: Backend) {
     assert!(journal.contains("courriel en échec") && journal.contains("courriel renvoyé"));
 }
 
-crate::on_both_backends!(
+crate::scenarios_on_each_backend!(
     delivered_by_smtp,
     waits_for_a_server_that_is_down,
     fails_visibly_then_is_sent_again

@@ -455,7 +455,7 @@ async fn deleting_an_account_frees_its_identity(backend: Backend) {
     assert_eq!(linked_subject(&app, &second).as_deref(), Some(sub.as_str()));
 }
 
-crate::on_both_backends!(
+crate::scenarios_on_each_backend!(
     links_by_verified_email_then_matches_on_subject,
     never_creates_an_account,
     refuses_accounts_a_password_would_not_let_in,

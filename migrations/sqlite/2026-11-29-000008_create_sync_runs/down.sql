@@ -1,0 +1,2 @@
+ALTER TABLE offers DROP COLUMN upstream_run_id;
+DROP TABLE sync_runs;
