@@ -235,7 +235,10 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
 
     let rows: Vec<PeerRow> = corpus
         .iter()
-        .map(|o| PeerRow::of(o.id.as_str(), &o.facts))
+        .map(|o| {
+            let document = serde_json::Value::Object(o.document.clone()).to_string();
+            PeerRow::of(o.id.as_str(), &o.facts, document)
+        })
         .collect();
     say("PostgreSQL FTS : chargement et index GIN");
     let fts_database = ThrowAwayDatabase::create(&options.postgres_url, "fts")?;

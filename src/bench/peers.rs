@@ -37,6 +37,7 @@ diesel::table! {
         department -> Nullable<Text>,
         preselection -> Text,
         aided -> Text,
+        document -> Text,
     }
 }
 
@@ -71,11 +72,13 @@ pub struct PeerRow {
     department: Option<String>,
     preselection: String,
     aided: String,
+    /// The whole offer, returned with the page as relais returns it.
+    document: String,
 }
 
 impl PeerRow {
     /// The same values relais indexes, so that filters mean the same thing.
-    pub fn of(id: &str, facts: &OfferFacts) -> PeerRow {
+    pub fn of(id: &str, facts: &OfferFacts, document: String) -> PeerRow {
         PeerRow {
             id: id.to_owned(),
             title: facts.title.clone(),
@@ -91,6 +94,7 @@ impl PeerRow {
             department: facts.department.clone(),
             preselection: facts.with_preselection.to_string(),
             aided: facts.aided_contract.to_string(),
+            document,
         }
     }
 }
@@ -125,7 +129,7 @@ impl PostgresFts {
                 created BIGINT NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION,
                 contract_type TEXT, contract_nature TEXT, experience TEXT NOT NULL,
                 qualification TEXT, agency TEXT NOT NULL, department TEXT,
-                preselection TEXT NOT NULL, aided TEXT NOT NULL,
+                preselection TEXT NOT NULL, aided TEXT NOT NULL, document TEXT NOT NULL,
                 search tsvector GENERATED ALWAYS AS (
                     setweight(to_tsvector('fr_unaccent', title), 'A')
                     || setweight(to_tsvector('fr_unaccent', content), 'B')) STORED)",
@@ -185,7 +189,7 @@ impl SqliteFts5 {
                 created BIGINT NOT NULL, latitude DOUBLE, longitude DOUBLE,
                 contract_type TEXT, contract_nature TEXT, experience TEXT NOT NULL,
                 qualification TEXT, agency TEXT NOT NULL, department TEXT,
-                preselection TEXT NOT NULL, aided TEXT NOT NULL)",
+                preselection TEXT NOT NULL, aided TEXT NOT NULL, document TEXT NOT NULL)",
             "CREATE VIRTUAL TABLE bench_fts USING fts5(title, content,
                 content = 'bench_offers', content_rowid = 'rowid',
                 tokenize = 'unicode61 remove_diacritics 2')",
@@ -257,6 +261,9 @@ pub struct Part {
     value: Option<String>,
     #[diesel(sql_type = BigInt)]
     n: i64,
+    /// The offer, on page rows.
+    #[diesel(sql_type = Nullable<Text>)]
+    document: Option<String>,
 }
 
 impl Answer {
@@ -271,7 +278,17 @@ impl Answer {
             let count = u64::try_from(part.n).unwrap_or(0);
             match (part.kind.as_str(), part.value) {
                 ("total", _) => answer.total = count,
-                ("page", Some(id)) => page.push((part.n, id)),
+                ("page", Some(id)) => {
+                    // Read as relais reads its stored documents, for the same work.
+                    let document: serde_json::Value = part
+                        .document
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str(d).ok())
+                        .unwrap_or(serde_json::Value::Null);
+                    if !document.is_null() {
+                        page.push((part.n, id));
+                    }
+                }
                 (facet, Some(value)) => {
                     let slot = facet.trim_start_matches('f').parse::<usize>().ok();
                     if let Some(values) = slot.and_then(|s| answer.facets.get_mut(s)) {
@@ -379,27 +396,32 @@ fn statement(dialect: Dialect, request: &SearchRequest) -> String {
             kept.join(" AND ")
         }
     };
-    let order = match request.sort {
-        Sort::Relevance => "rank, created DESC, id",
-        Sort::Newest => "created DESC, id",
-        Sort::Nearest => "distance, created DESC, id",
+    // The same order as relais: its primary key, then newest, then id.
+    let order = |of: &str| match request.sort {
+        Sort::Relevance => format!("{of}rank, {of}created DESC, {of}id"),
+        Sort::Newest => format!("{of}created DESC, {of}id"),
+        Sort::Nearest => format!("{of}distance, {of}created DESC, {of}id"),
     };
     let limit = request.end + 1 - request.start;
     let mut parts = vec![
         format!(
-            "SELECT 'total' AS kind, CAST(NULL AS TEXT) AS value, COUNT(*) AS n FROM matching WHERE {}",
+            "SELECT 'total' AS kind, CAST(NULL AS TEXT) AS value, COUNT(*) AS n, CAST(NULL AS TEXT) AS document \
+             FROM matching WHERE {}",
             passing(None)
         ),
         format!(
-            "SELECT 'page', id, ROW_NUMBER() OVER (ORDER BY {order}) FROM (SELECT id, created, rank, distance \
-             FROM matching WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {}) page",
+            "SELECT 'page', page.id, ROW_NUMBER() OVER (ORDER BY {}), d.document \
+             FROM (SELECT id, created, rank, distance FROM matching WHERE {} ORDER BY {} LIMIT {limit} OFFSET {}) page \
+             JOIN bench_offers d ON d.id = page.id",
+            order("page."),
             passing(None),
+            order(""),
             request.start
         ),
     ];
     for (slot, column) in FACET_COLUMNS.iter().enumerate() {
         parts.push(format!(
-            "SELECT 'f{slot}', {column}, COUNT(*) FROM matching WHERE {} AND {column} IS NOT NULL GROUP BY {column}",
+            "SELECT 'f{slot}', {column}, COUNT(*), NULL FROM matching WHERE {} AND {column} IS NOT NULL GROUP BY {column}",
             passing(Some(slot))
         ));
     }

@@ -312,7 +312,47 @@ async fn an_offer_gone_upstream_is_cancelled_and_leaves_search(backend: Backend)
     assert!(sync(&app).await.unwrap().contains("0 annulée(s)"));
 }
 
+async fn a_run_under_way_is_not_doubled_and_an_interrupted_one_is_closed(backend: Backend) {
+    let Some((standin, app)) = start(backend, offers("W", 20, Duration::hours(1)), |_| {}).await
+    else {
+        return;
+    };
+    // Another process's run, under way.
+    let now = app.clock_now();
+    let started = app
+        .database
+        .run(move |conn| runs::start(conn, "ailleurs", now))
+        .await
+        .unwrap();
+    assert!(started);
+    let refused = sync(&app).await.unwrap_err();
+    assert!(refused.contains("déjà en cours"), "{refused}");
+    assert_eq!(standin.searches(), 0, "nothing asked of France Travail");
+
+    // That process died: an hour later its run is closed and a new one goes.
+    app.clock
+        .advance(Duration::minutes(runs::STALE_AFTER_MINUTES + 1));
+    sync(&app).await.unwrap();
+    let recent = app
+        .database
+        .run(|conn| runs::recent(conn, 10))
+        .await
+        .unwrap();
+    let interrupted = recent.iter().find(|run| run.id == "ailleurs").unwrap();
+    assert_eq!(interrupted.status(), Some(RunStatus::Failed));
+    assert!(
+        interrupted
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("interrompue")
+    );
+    assert_eq!(recent[0].status(), Some(RunStatus::Succeeded));
+    assert_eq!(recent[0].counts.created, 20);
+}
+
 crate::scenarios_on_each_backend!(
+    a_run_under_way_is_not_doubled_and_an_interrupted_one_is_closed,
     a_scope_past_the_start_index_cap_is_read_in_windows,
     a_token_revoked_mid_run_is_replaced,
     a_429_storm_is_waited_out_and_a_longer_one_fails_the_run_keeping_the_data,

@@ -48,6 +48,11 @@ pub enum SyncError {
          divisée, des offres n'ont pas été lues"
     )]
     WindowTooFull { from: String, to: String },
+    #[error(
+        "une synchronisation est déjà en cours (lancée par le serveur, une commande ou un autre \
+         nœud) : celle-ci n'est pas lancée"
+    )]
+    AlreadyRunning,
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -112,7 +117,9 @@ pub fn run(
     let rule = AgencyRule::parse(&settings.agencies, &known).map_err(SyncError::Config)?;
     let upstream = Upstream::new(settings)?;
     let run_id = uuid::Uuid::new_v4().to_string();
-    runs::start(conn, &run_id, clock.now())?;
+    if !runs::start(conn, &run_id, clock.now())? {
+        return Err(SyncError::AlreadyRunning);
+    }
     tracing::info!(run_id, "upstream sync started");
 
     let mut pass = Pass {

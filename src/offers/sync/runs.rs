@@ -78,17 +78,48 @@ impl SyncRun {
     }
 }
 
-pub fn start(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
-    diesel::insert_into(sync_runs::table)
-        .values((
-            sync_runs::id.eq(id),
-            sync_runs::started_at.eq(now),
-            sync_runs::status.eq(RunStatus::Running.as_str()),
-            Counts::default(),
+/// A run still « en cours » after this long was cut short (the process
+/// stopped): a whole pass over two departments takes a few minutes.
+pub const STALE_AFTER_MINUTES: i64 = 60;
+
+/// Records a new run, unless another one is under way (the server's timer
+/// and a command, or two nodes): `Ok(false)` then. A run left « en cours »
+/// for longer than `STALE_AFTER_MINUTES` is closed as interrupted first.
+pub fn start(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    let stale = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
+    Ok(conn.transaction(|conn| {
+        diesel::update(
+            sync_runs::table
+                .filter(sync_runs::status.eq(RunStatus::Running.as_str()))
+                .filter(sync_runs::started_at.lt(stale)),
+        )
+        .set((
+            sync_runs::status.eq(RunStatus::Failed.as_str()),
+            sync_runs::finished_at.eq(now),
+            sync_runs::error.eq(INTERRUPTED),
         ))
         .execute(conn)?;
-    Ok(())
+        let under_way: i64 = sync_runs::table
+            .filter(sync_runs::status.eq(RunStatus::Running.as_str()))
+            .count()
+            .get_result(conn)?;
+        if under_way > 0 {
+            return Ok(false);
+        }
+        diesel::insert_into(sync_runs::table)
+            .values((
+                sync_runs::id.eq(id),
+                sync_runs::started_at.eq(now),
+                sync_runs::status.eq(RunStatus::Running.as_str()),
+                Counts::default(),
+            ))
+            .execute(conn)?;
+        Ok::<_, diesel::result::Error>(true)
+    })?)
 }
+
+const INTERRUPTED: &str =
+    "interrompue : le processus s'est arrêté avant la fin ; aucune offre n'a été annulée";
 
 pub fn finish(
     conn: &mut DbConnection,
