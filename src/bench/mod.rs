@@ -314,14 +314,19 @@ fn ingest_all(
 ) -> Result<Duration, BenchError> {
     let mut conn = database.connection()?;
     let started = Instant::now();
-    for document in documents {
-        match offers::ingest(&mut conn, agencies, document.clone(), now) {
-            Ok(_) => {}
-            Err(IngestError::Database(e)) => return Err(e.into()),
-            Err(IngestError::Invalid(e)) => {
-                return Err(BenchError::Invalid(format!("offre refusée : {e:?}")));
+    for batch in documents.chunks(offers::INGEST_BATCH) {
+        conn.transaction(|conn| {
+            for document in batch {
+                match offers::ingest(conn, agencies, document.clone(), now) {
+                    Ok(_) => {}
+                    Err(IngestError::Database(e)) => return Err(BenchError::Database(e)),
+                    Err(IngestError::Invalid(e)) => {
+                        return Err(BenchError::Invalid(format!("offre refusée : {e:?}")));
+                    }
+                }
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(started.elapsed())
 }

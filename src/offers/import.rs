@@ -11,7 +11,9 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::{IngestError, Upserted, ingest};
+use diesel::Connection;
+
+use super::{INGEST_BATCH, IngestError, Upserted, ingest};
 use crate::db::{DbConnection, DbError};
 
 #[derive(Debug, Default)]
@@ -88,9 +90,16 @@ pub fn import_file(
     let mut first = String::new();
     reader.read_line(&mut first).map_err(read_error)?;
     let mut report = ImportReport::default();
-    let mut ingest_one = |report: &mut ImportReport, place: String, document: Value| {
-        let outcome = ingest(conn, agencies, document, now).map(|(_, upserted)| upserted);
-        report.record(place, outcome)
+    // Records go in batches, one transaction each: a commit per offer would
+    // cost more than the offer.
+    let mut ingest_batch = |report: &mut ImportReport, batch: Vec<(String, Value)>| {
+        conn.transaction(|conn| {
+            for (place, document) in batch {
+                let outcome = ingest(conn, agencies, document, now).map(|(_, upserted)| upserted);
+                report.record(place, outcome)?;
+            }
+            Ok::<_, DbError>(())
+        })
     };
 
     // JSON Lines when the first line is a whole object (valid or not) that
@@ -104,18 +113,22 @@ pub fn import_file(
             let mut line = first;
             let mut number = 1;
             let mut read = 0;
+            let mut batch = Vec::with_capacity(INGEST_BATCH);
             loop {
                 read += line.len() as u64;
                 progress(read);
                 if !line.trim().is_empty() {
                     let place = format!("ligne {number}");
                     match serde_json::from_str::<Value>(&line) {
-                        Ok(document) => ingest_one(&mut report, place, document)?,
+                        Ok(document) => batch.push((place, document)),
                         Err(e) => report.rejected.push(Rejection {
                             place,
                             reason: format!("JSON invalide : {e}"),
                         }),
                     }
+                }
+                if batch.len() == INGEST_BATCH {
+                    ingest_batch(&mut report, std::mem::take(&mut batch))?;
                 }
                 line.clear();
                 if reader.read_line(&mut line).map_err(read_error)? == 0 {
@@ -123,6 +136,7 @@ pub fn import_file(
                 }
                 number += 1;
             }
+            ingest_batch(&mut report, batch)?;
         }
         false => {
             // A page of the API, possibly spread over several lines.
@@ -136,9 +150,12 @@ pub fn import_file(
             let Some(Value::Array(offers)) = page.get("resultats") else {
                 return Err(format_error());
             };
-            for (position, document) in offers.iter().enumerate() {
-                let place = format!("resultats[{position}]");
-                ingest_one(&mut report, place, document.clone())?;
+            let places = (0..offers.len()).map(|position| format!("resultats[{position}]"));
+            let mut records: Vec<(String, Value)> = places.zip(offers.iter().cloned()).collect();
+            while !records.is_empty() {
+                let rest = records.split_off(records.len().min(INGEST_BATCH));
+                ingest_batch(&mut report, records)?;
+                records = rest;
             }
         }
     }

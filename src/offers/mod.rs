@@ -17,6 +17,10 @@ pub use store::Upserted;
 
 use crate::db::{DbConnection, DbError};
 
+/// Offers written per transaction by bulk loads: one commit for many offers
+/// instead of one each (each offer still gets its own savepoint).
+pub const INGEST_BATCH: usize = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("offre invalide")]

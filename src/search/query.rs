@@ -373,23 +373,32 @@ impl SegmentCollector for OfferSegmentCollector {
     }
 
     fn harvest(self) -> SegmentFruit {
-        let mut id = String::new();
-        let hits = self
-            .heap
-            .into_sorted_vec()
+        let hits = self.heap.into_sorted_vec();
+        // The offer ids of the kept hits in one pass over the dictionary
+        // (sorted ordinals): a deep page keeps thousands of hits, and
+        // looking each id up alone costs a block decode every time.
+        let mut ords: Vec<u64> = hits.iter().map(|hit| hit.key).collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let mut ids: Vec<String> = Vec::with_capacity(ords.len());
+        if let Some(column) = &self.ids {
+            // A missing id would be an index defect; the offer sorts first.
+            let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+                ids.push(String::from_utf8_lossy(bytes).into_owned());
+            });
+        }
+        let hits = hits
             .into_iter()
-            .map(|hit| {
-                id.clear();
-                if let Some(ids) = &self.ids {
-                    // A missing id would be an index defect; the offer sorts last.
-                    let _ = ids.ord_to_str(hit.key, &mut id);
-                }
-                Hit {
-                    primary: hit.primary,
-                    created: hit.created,
-                    key: id.clone(),
-                    address: hit.address,
-                }
+            .map(|hit| Hit {
+                primary: hit.primary,
+                created: hit.created,
+                key: ords
+                    .binary_search(&hit.key)
+                    .ok()
+                    .and_then(|i| ids.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
+                address: hit.address,
             })
             .collect();
         let mut value = String::new();
