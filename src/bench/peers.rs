@@ -15,11 +15,12 @@
 //! read from them.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
 use crate::search::params::{FACETS, SearchRequest, Sort};
+use crate::search::query;
 
 diesel::table! {
     bench_offers (id) {
@@ -53,7 +54,22 @@ const FACET_COLUMNS: [&str; 8] = [
     "aided",
 ];
 
+/// Kilometres in a degree of latitude on the sphere relais measures on.
 const KM_PER_DEGREE: f64 = 111.195;
+
+// The great-circle distance relais uses, in each peer's SQL: a SQL function
+// in PostgreSQL, a Rust function registered on the SQLite connection (SQLite
+// has no trigonometry of its own).
+diesel::define_sql_function! {
+    fn haversine_km(lat: Nullable<Double>, lon: Nullable<Double>, lat0: Double, lon0: Double) -> Nullable<Double>;
+}
+
+const POSTGRES_HAVERSINE: &str =
+    "CREATE FUNCTION haversine_km(lat float8, lon float8, lat0 float8, lon0 float8)
+    RETURNS float8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 2 * 6371.0 * asin(sqrt(power(sin(radians(lat - lat0) / 2), 2)
+        + cos(radians(lat0)) * cos(radians(lat)) * power(sin(radians(lon - lon0) / 2), 2)))
+    $$";
 
 #[derive(Insertable)]
 #[diesel(table_name = bench_offers)]
@@ -124,6 +140,7 @@ impl PostgresFts {
             "CREATE EXTENSION IF NOT EXISTS unaccent",
             "CREATE TEXT SEARCH CONFIGURATION fr_unaccent (COPY = french)",
             "ALTER TEXT SEARCH CONFIGURATION fr_unaccent ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem",
+            POSTGRES_HAVERSINE,
             "CREATE TABLE bench_offers (
                 id TEXT PRIMARY KEY, title TEXT NOT NULL, content TEXT NOT NULL,
                 created BIGINT NOT NULL, latitude DOUBLE PRECISION, longitude DOUBLE PRECISION,
@@ -181,6 +198,12 @@ impl SqliteFts5 {
     /// Creates the tables in a new SQLite file.
     pub fn create(path: &std::path::Path) -> Result<SqliteFts5, BenchError> {
         let mut conn = SqliteConnection::establish(&path.display().to_string())?;
+        haversine_km_utils::register_impl(
+            &mut conn,
+            |lat: Option<f64>, lon: Option<f64>, lat0: f64, lon0: f64| {
+                Some(query::haversine_km((lat0, lon0), (lat?, lon?)))
+            },
+        )?;
         for statement in [
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
@@ -345,17 +368,16 @@ fn statement(dialect: Dialect, request: &SearchRequest) -> String {
     if let Some(to) = request.created_to {
         conditions.push_str(&format!(" AND o.created <= {to}"));
     }
-    // Squared distance to the nearest origin: an equirectangular
-    // approximation, with a bounding box the B-tree index can use; exact to
-    // well under 0.1 % at these distances, and no trigonometry in SQL.
-    let distance = nearest_squared_distance(dialect, &request.origins);
+    // Distance to the nearest origin, with a bounding box (1 % wider than
+    // the circle) that the B-tree index can use.
+    let distance = nearest_distance(dialect, &request.origins);
     if let (Some(radius), false) = (request.radius_km, request.origins.is_empty()) {
         let boxes: Vec<String> = request
             .origins
             .iter()
             .map(|(lat, lon)| {
-                let dlat = radius / KM_PER_DEGREE;
-                let dlon = radius / (KM_PER_DEGREE * lat.to_radians().cos());
+                let dlat = 1.01 * radius / KM_PER_DEGREE;
+                let dlon = 1.01 * radius / (KM_PER_DEGREE * lat.to_radians().cos());
                 format!(
                     "(o.latitude BETWEEN {} AND {} AND o.longitude BETWEEN {} AND {})",
                     lat - dlat,
@@ -366,9 +388,8 @@ fn statement(dialect: Dialect, request: &SearchRequest) -> String {
             })
             .collect();
         conditions.push_str(&format!(
-            " AND ({}) AND {distance} <= {}",
-            boxes.join(" OR "),
-            radius * radius
+            " AND ({}) AND {distance} <= {radius}",
+            boxes.join(" OR ")
         ));
     }
     // The workload filters on facets only (see `workload`).
@@ -433,17 +454,11 @@ fn statement(dialect: Dialect, request: &SearchRequest) -> String {
     )
 }
 
-/// SQL for the squared distance in km² from the offer to the nearest origin.
-fn nearest_squared_distance(dialect: Dialect, origins: &[(f64, f64)]) -> String {
+/// SQL for the distance in km from the offer to the nearest origin.
+fn nearest_distance(dialect: Dialect, origins: &[(f64, f64)]) -> String {
     let each: Vec<String> = origins
         .iter()
-        .map(|(lat, lon)| {
-            let x = KM_PER_DEGREE * lat.to_radians().cos();
-            format!(
-                "(((o.latitude - {lat}) * {KM_PER_DEGREE}) * ((o.latitude - {lat}) * {KM_PER_DEGREE}) \
-                 + ((o.longitude - {lon}) * {x}) * ((o.longitude - {lon}) * {x}))"
-            )
-        })
+        .map(|(lat, lon)| format!("haversine_km(o.latitude, o.longitude, {lat}, {lon})"))
         .collect();
     let least = match dialect {
         Dialect::Postgres => "LEAST",

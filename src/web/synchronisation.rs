@@ -51,7 +51,13 @@ fn runs_table(recent: &[SyncRun]) -> Markup {
     html! {
         div.table-scroll tabindex="0" role="region" aria-label="Synchronisations" {
             table {
-                caption { "Les " (recent.len()) " dernières synchronisations, la plus récente d'abord" }
+                caption {
+                    @if recent.len() == 1 {
+                        "La dernière synchronisation"
+                    } @else {
+                        "Les " (recent.len()) " dernières synchronisations, la plus récente d'abord"
+                    }
+                }
                 thead { tr {
                     th scope="col" { "Début" } th scope="col" { "Fin" } th scope="col" { "Durée" }
                     th scope="col" { "État" } th scope="col" { "Requêtes" } th scope="col" { "Offres reçues" }

@@ -483,6 +483,34 @@ mod the_coach_journey_in_chromium {
     }
 }
 
+/// From the login page, through the test provider's own sign-in page as this
+/// person (email verified), back to relais.
+async fn through_the_test_provider(client: &fantoccini::Client, subject: &str, email: &str) {
+    let button = format!("Se connecter avec {}", crate::sso::PROVIDER_NAME);
+    click_through(client, Locator::LinkText(&button)).await;
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Fournisseur d'identité de test"
+    );
+    for (id, value) in [("sub", subject), ("email", email)] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Id("verified"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_through(client, Locator::Id("accept")).await;
+}
+
 /// Single sign-on in chromium: the login page's button, the provider's own
 /// sign-in page, and back to relais signed in, through every redirect of the
 /// authorization code flow.
@@ -504,34 +532,90 @@ async fn single_sign_on_through_a_real_provider_in_chromium() {
         .await
         .unwrap();
     save_screenshot(&client, "connexion-sso").await;
-    let button = format!("Se connecter avec {}", crate::sso::PROVIDER_NAME);
-    click_through(&client, Locator::LinkText(&button)).await;
-    assert_eq!(
-        client.title().await.unwrap(),
-        "Fournisseur d'identité de test"
-    );
-    for (id, value) in [
-        ("sub", "awa-chez-le-fournisseur"),
-        ("email", "awa.diallo@plie.example"),
-    ] {
-        client
-            .find(Locator::Id(id))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    client
-        .find(Locator::Id("verified"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    click_through(&client, Locator::Id("accept")).await;
+    through_the_test_provider(
+        &client,
+        "awa-chez-le-fournisseur",
+        "awa.diallo@plie.example",
+    )
+    .await;
 
     assert_eq!(client.title().await.unwrap(), "Accueil — relais");
     assert!(text_of(&client, "body").await.contains("Awa Diallo"));
+    client.close().await.unwrap();
+}
+
+/// The platform admin signs in through the provider and reads the upstream
+/// sync's runs.
+#[tokio::test]
+async fn the_admin_reads_the_sync_runs_in_chromium() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let now = chrono::Utc::now();
+    let upstream = (0..30)
+        .map(|i| {
+            let created = now - chrono::Duration::hours(i + 1);
+            crate::france_travail::offer(&format!("SYNC{i:04}"), "13001", created)
+        })
+        .collect();
+    let standin = crate::france_travail::StandIn::start(upstream).await;
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |settings| {
+        standin.configure(settings);
+        crate::sso::through_test_provider(settings);
+    })
+    .await
+    .unwrap();
+    {
+        let mut conn = app.database.connection().unwrap();
+        let person = relais::accounts::Person::parse(
+            "Agnès Martin",
+            "Administratrice",
+            "agnes.martin@francetravail.example",
+        )
+        .unwrap();
+        relais::accounts::create_account(
+            &mut conn,
+            chrono::Utc::now().naive_utc(),
+            None,
+            None,
+            relais::accounts::Role::Admin,
+            &person,
+        )
+        .unwrap();
+    }
+    let (database, settings, clock) = (
+        app.database.clone(),
+        app.settings.clone(),
+        app.clock.clone(),
+    );
+    let summary = tokio::task::spawn_blocking(move || {
+        relais::jobs::run_once("sync-offers", &database, &settings, &clock)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(summary.contains("30 créée(s)"), "{summary}");
+
+    let client = browser(&driver).await;
+    client
+        .goto(&format!("{}/connexion", app.address))
+        .await
+        .unwrap();
+    through_the_test_provider(
+        &client,
+        "agnes-chez-le-fournisseur",
+        "agnes.martin@francetravail.example",
+    )
+    .await;
+    assert_eq!(client.title().await.unwrap(), "Accueil — relais");
+
+    click_through(&client, Locator::LinkText("Synchronisation")).await;
+    assert_eq!(
+        client.title().await.unwrap(),
+        "Synchronisation avec France Travail — relais"
+    );
+    let runs = text_of(&client, "table tbody").await;
+    assert!(runs.contains("réussie"), "{runs}");
+    save_screenshot(&client, "synchronisation").await;
     client.close().await.unwrap();
 }

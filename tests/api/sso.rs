@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use relais::accounts::{self, PartnerTerms, Person, Role};
 use relais::audit::{self, Filter};
+use relais::config::Settings;
 use relais::db::schema::users;
 use reqwest::{Client, Url};
 
@@ -69,16 +70,17 @@ fn start_provider() -> RunningProvider {
     }
 }
 
+/// Points relais's single sign-on at the test provider (started if need be).
+pub fn through_test_provider(settings: &mut Settings) {
+    settings.sso.issuer_url = provider_issuer().to_owned();
+    settings.sso.client_id = CLIENT_ID.to_owned();
+    settings.sso.client_secret = CLIENT_SECRET.to_owned();
+    settings.sso.display_name = PROVIDER_NAME.to_owned();
+}
+
 /// relais with single sign-on through the test provider.
 pub async fn app_with_sso(backend: Backend) -> Option<TestApp> {
-    let issuer = provider_issuer();
-    spawn_app_with(backend, |settings| {
-        settings.sso.issuer_url = issuer.to_owned();
-        settings.sso.client_id = CLIENT_ID.to_owned();
-        settings.sso.client_secret = CLIENT_SECRET.to_owned();
-        settings.sso.display_name = PROVIDER_NAME.to_owned();
-    })
-    .await
+    spawn_app_with(backend, through_test_provider).await
 }
 
 /// Who the provider says the person is.
