@@ -163,17 +163,10 @@ impl PostgresFts {
                 .execute(&mut self.conn)?;
         }
         // Indexes after the load, as one loads a table in bulk.
-        let mut statements = vec![
-            "CREATE INDEX bench_search ON bench_offers USING GIN (search)".to_owned(),
-            "CREATE INDEX bench_created ON bench_offers (created)".to_owned(),
-            "CREATE INDEX bench_position ON bench_offers (latitude, longitude)".to_owned(),
-        ];
-        statements.extend(
-            FACET_COLUMNS
-                .iter()
-                .map(|c| format!("CREATE INDEX bench_{c} ON bench_offers ({c})")),
+        let statements = after_load(
+            "CREATE INDEX bench_search ON bench_offers USING GIN (search)",
+            "VACUUM ANALYZE bench_offers",
         );
-        statements.push("VACUUM ANALYZE bench_offers".to_owned());
         for statement in statements {
             diesel::sql_query(statement).execute(&mut self.conn)?;
         }
@@ -231,22 +224,33 @@ impl SqliteFts5 {
             }
             Ok::<_, diesel::result::Error>(())
         })?;
-        let mut statements = vec![
-            "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')".to_owned(),
-            "CREATE INDEX bench_created ON bench_offers (created)".to_owned(),
-            "CREATE INDEX bench_position ON bench_offers (latitude, longitude)".to_owned(),
-        ];
-        statements.extend(
-            FACET_COLUMNS
-                .iter()
-                .map(|c| format!("CREATE INDEX bench_{c} ON bench_offers ({c})")),
+        let statements = after_load(
+            "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')",
+            "ANALYZE",
         );
-        statements.push("ANALYZE".to_owned());
         for statement in statements {
             diesel::sql_query(statement).execute(&mut self.conn)?;
         }
         Ok(())
     }
+}
+
+/// What both peers run once the rows are in: their text index (`text`),
+/// B-tree indexes on the date, the position and every filter column, then
+/// the planner's statistics (`statistics`).
+fn after_load(text: &str, statistics: &str) -> Vec<String> {
+    let mut statements = vec![
+        text.to_owned(),
+        "CREATE INDEX bench_created ON bench_offers (created)".to_owned(),
+        "CREATE INDEX bench_position ON bench_offers (latitude, longitude)".to_owned(),
+    ];
+    statements.extend(
+        FACET_COLUMNS
+            .iter()
+            .map(|c| format!("CREATE INDEX bench_{c} ON bench_offers ({c})")),
+    );
+    statements.push(statistics.to_owned());
+    statements
 }
 
 impl Engine for PostgresFts {
