@@ -171,6 +171,13 @@ pub fn rebuild(
     if applied == 0 {
         commit(&mut writing.writer, 0)?;
     }
+    // One segment: every search pays a fixed cost per segment (its columns
+    // and dictionaries are opened), and a rebuilt index has nothing to keep apart.
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writing.writer.merge(&segments).wait()?;
+    }
+    writing.writer.wait_merging_threads()?;
     Ok(*writing.applied.borrow())
 }
 
