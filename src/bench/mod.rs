@@ -20,9 +20,9 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use crate::agencies;
 use crate::config::{AgenciesSettings, DatabaseSettings};
 use crate::db::{Database, DbError};
+use crate::offers;
 use crate::offers::demo_data::DemoOffers;
 use crate::offers::model::Offer;
-use crate::offers::{self, IngestError};
 use crate::search::index::{self as search_index, SearchError, SearchIndex};
 use crate::search::params::{Context, SearchRequest};
 use crate::search::query;
@@ -206,16 +206,17 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let started = Instant::now();
     search_index::rebuild(&index_path, &relais_db, &|_| {})?;
     let index_time = started.elapsed();
+    let index_bytes = disk_size(&index_path)?;
     loads.push(LoadFigure {
         system: "relais (SQLite + index)".into(),
         offers: options.offers,
         duration: ingest_time + index_time,
-        bytes: Some(disk_size(&sqlite_path.with_extension("db"))? + disk_size(&index_path)?),
+        bytes: Some(disk_size(&sqlite_path)? + index_bytes),
         detail: format!(
             "base {:.0} offres/s, index reconstruit en {:.1} s ({} sur disque)",
             rate(options.offers, ingest_time),
             index_time.as_secs_f64(),
-            report::bytes(disk_size(&index_path)?)
+            report::bytes(index_bytes)
         ),
     });
 
@@ -315,17 +316,10 @@ fn ingest_all(
     let mut conn = database.connection()?;
     let started = Instant::now();
     for batch in documents.chunks(offers::INGEST_BATCH) {
-        conn.transaction(|conn| {
-            for document in batch {
-                match offers::ingest(conn, agencies, document.clone(), now) {
-                    Ok(_) => {}
-                    Err(IngestError::Database(e)) => return Err(BenchError::Database(e)),
-                    Err(IngestError::Invalid(e)) => {
-                        return Err(BenchError::Invalid(format!("offre refusée : {e:?}")));
-                    }
-                }
-            }
-            Ok(())
+        offers::ingest_many(&mut conn, agencies, batch.iter().cloned(), now, |outcome| {
+            outcome
+                .map(|_| ())
+                .map_err(|e| BenchError::Invalid(format!("offre refusée : {e:?}")))
         })?;
     }
     Ok(started.elapsed())

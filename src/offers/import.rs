@@ -11,9 +11,7 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use diesel::Connection;
-
-use super::{INGEST_BATCH, IngestError, Upserted, ingest};
+use super::{FieldError, INGEST_BATCH, Upserted, ingest_many};
 use crate::db::{DbConnection, DbError};
 
 #[derive(Debug, Default)]
@@ -45,16 +43,12 @@ pub enum ImportError {
 }
 
 impl ImportReport {
-    fn record(
-        &mut self,
-        place: String,
-        outcome: Result<Upserted, IngestError>,
-    ) -> Result<(), DbError> {
+    fn record(&mut self, place: String, outcome: Result<Upserted, Vec<FieldError>>) {
         match outcome {
             Ok(Upserted::Created) => self.created += 1,
             Ok(Upserted::Updated) => self.updated += 1,
             Ok(Upserted::Unchanged) => self.unchanged += 1,
-            Err(IngestError::Invalid(errors)) => {
+            Err(errors) => {
                 let reason = errors
                     .iter()
                     .map(|e| {
@@ -68,9 +62,7 @@ impl ImportReport {
                     .join(" ; ");
                 self.rejected.push(Rejection { place, reason });
             }
-            Err(IngestError::Database(error)) => return Err(error),
         }
-        Ok(())
     }
 }
 
@@ -93,11 +85,11 @@ pub fn import_file(
     // Records go in batches, one transaction each: a commit per offer would
     // cost more than the offer.
     let mut ingest_batch = |report: &mut ImportReport, batch: Vec<(String, Value)>| {
-        conn.transaction(|conn| {
-            for (place, document) in batch {
-                let outcome = ingest(conn, agencies, document, now).map(|(_, upserted)| upserted);
-                report.record(place, outcome)?;
-            }
+        let (places, documents): (Vec<String>, Vec<Value>) = batch.into_iter().unzip();
+        let mut places = places.into_iter();
+        ingest_many(conn, agencies, documents, now, |outcome| {
+            let place = places.next().unwrap_or_default();
+            report.record(place, outcome.map(|(_, upserted)| upserted));
             Ok::<_, DbError>(())
         })
     };

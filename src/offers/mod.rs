@@ -10,6 +10,7 @@ pub mod sync;
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use serde_json::Value;
 
 pub use model::{FieldError, Offer, OfferId, OfferStatus};
@@ -40,4 +41,30 @@ pub fn ingest(
     let offer = Offer::parse(document, agencies).map_err(IngestError::Invalid)?;
     let outcome = store::upsert(conn, &offer, now)?;
     Ok((offer.id, outcome))
+}
+
+/// Ingests many offers in one transaction, for bulk loads (at most
+/// `INGEST_BATCH` at a time): one commit instead of one per offer. `each`
+/// sees every offer's outcome, in order; its error rolls the whole batch back.
+pub fn ingest_many<E>(
+    conn: &mut DbConnection,
+    agencies: &HashSet<String>,
+    documents: impl IntoIterator<Item = Value>,
+    now: NaiveDateTime,
+    mut each: impl FnMut(Result<(OfferId, Upserted), Vec<FieldError>>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<DbError> + From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        for document in documents {
+            let outcome = match ingest(conn, agencies, document, now) {
+                Ok(done) => Ok(done),
+                Err(IngestError::Invalid(errors)) => Err(errors),
+                Err(IngestError::Database(error)) => return Err(error.into()),
+            };
+            each(outcome)?;
+        }
+        Ok(())
+    })
 }

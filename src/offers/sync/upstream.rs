@@ -291,10 +291,10 @@ fn read_page(response: blocking::Response) -> Result<Page, Failure> {
     let body = response
         .text()
         .map_err(|e| unreadable(format!("corps de la réponse : {e}")))?;
-    let body: Value =
+    let mut body: Value =
         serde_json::from_str(&body).map_err(|e| unreadable(format!("JSON invalide : {e}")))?;
-    let offers = match body.get("resultats") {
-        Some(Value::Array(offers)) => offers.clone(),
+    let offers = match body.get_mut("resultats").map(Value::take) {
+        Some(Value::Array(offers)) => offers,
         _ => return Err(unreadable("« resultats » manque".to_owned())),
     };
     let total = match total {

@@ -5,10 +5,9 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta};
 
-/// Most results in a page.
-pub const PAGE_SIZE: usize = 150;
-/// Highest start index of a page.
-pub const MAX_START: usize = 3000;
+// The limits of `offres/search`, which relais's own search API keeps too.
+pub use crate::search::params::{MAX_PAGE as PAGE_SIZE, MAX_START};
+
 /// Most results one query can be read to.
 pub const READABLE: usize = MAX_START + PAGE_SIZE;
 
