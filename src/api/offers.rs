@@ -4,6 +4,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AgencyCodes;
@@ -13,6 +14,7 @@ use crate::apikeys::Scope;
 use crate::db::Database;
 use crate::offers::{self, FieldError, OfferId, OfferStatus, Upserted, store};
 use crate::search::params::{Context, SearchRequest};
+use crate::search::query::{Facet, FoundOffer};
 use crate::search::{IndexerWaker, SearchIndex, query};
 
 fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
@@ -127,6 +129,16 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(document))
 }
 
+/// The body of a search answer. Written straight from the stored documents
+/// (`json!` would first copy each of them into a `Value`).
+#[derive(Serialize)]
+struct SearchPage<'a> {
+    #[serde(rename = "resultats")]
+    offers: &'a [FoundOffer],
+    #[serde(rename = "filtresPossibles")]
+    facets: &'a [Facet],
+}
+
 /// `GET /api/v1/offres/search`: France Travail's search, paged with `range`.
 pub async fn search(
     client: ApiClient,
@@ -166,5 +178,8 @@ pub async fn search(
             format!("offres {start}-{last}/{total}"),
         ))
         .insert_header((header::ACCEPT_RANGES, "offres 150"))
-        .json(json!({ "resultats": results.offers, "filtresPossibles": results.facets })))
+        .json(SearchPage {
+            offers: &results.offers,
+            facets: &results.facets,
+        }))
 }

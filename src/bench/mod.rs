@@ -7,6 +7,8 @@
 //! real indexer; searches run in-process through `search::query`, with the
 //! page's documents, the total and all eight facets, as the API computes them.
 
+mod freshness;
+mod http;
 mod peers;
 pub mod report;
 pub mod workload;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::agencies;
+use crate::apikeys::{self, Scope};
 use crate::config::{AgenciesSettings, DatabaseSettings};
 use crate::db::{Database, DbError};
 use crate::offers;
@@ -81,12 +84,7 @@ impl Engine for Relais {
 
     fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
         let results = query::search(&self.index, request)?;
-        let ids = results
-            .offers
-            .iter()
-            .filter_map(|offer| offer.get("id").and_then(|id| id.as_str()))
-            .map(str::to_owned)
-            .collect();
+        let ids = results.offers.into_iter().map(|offer| offer.id).collect();
         let facets = results
             .facets
             .iter()
@@ -116,6 +114,10 @@ pub struct Options {
     pub postgres_url: String,
     /// Where the databases and index of the run are built (emptied first).
     pub work_dir: PathBuf,
+    /// Length of each load-tool run over HTTP; zero leaves HTTP out.
+    pub http_seconds: u64,
+    /// How long the writer changes offers while freshness is measured.
+    pub freshness_seconds: u64,
 }
 
 /// A database created for the run on the PostgreSQL server, dropped after.
@@ -266,7 +268,11 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         detail: "une transaction, table FTS5 reconstruite après".into(),
     });
 
-    let (index, indexer) = search_index::start(&index_path, relais_db, Duration::from_secs(3600))?;
+    let api_key = apikeys::create(&mut *relais_db.connection()?, "bench", Scope::Search, now)
+        .map_err(|e| BenchError::Invalid(e.to_string()))?;
+    // Only local writes wake the indexer here, as on a single node.
+    let (index, indexer) =
+        search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
     let mut relais = Relais { index };
     let mut latencies = Vec::new();
     let mut answers: Vec<Vec<Answer>> = Vec::new();
@@ -279,7 +285,41 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
             answers.push(given);
         }
     }
+    say(&format!(
+        "fraîcheur : {} modifications par seconde pendant {} s",
+        freshness::CHANGES_PER_SECOND,
+        options.freshness_seconds
+    ));
+    let freshness = freshness::measure(
+        freshness::Writer {
+            database: &relais_db,
+            waker: indexer.waker(),
+            agencies: &agency_codes,
+            documents: &documents,
+            now,
+        },
+        &relais.index,
+        &context,
+        Duration::from_secs(options.freshness_seconds),
+    )?;
     indexer.stop();
+    let http = if options.http_seconds == 0 {
+        None
+    } else {
+        say("relais par HTTP : le serveur (relais serve) sous oha");
+        let sqlite_url = sqlite_path.display().to_string();
+        let server = http::Server {
+            database_url: &sqlite_url,
+            index: &index_path,
+            work_dir: &options.work_dir,
+            api_key: &api_key,
+        };
+        Some(http::measure(
+            &server,
+            &http_workloads(&queries),
+            options.http_seconds,
+        )?)
+    };
     let agreement = answers[1..]
         .iter()
         .zip(["PostgreSQL FTS", "SQLite FTS5"])
@@ -292,7 +332,33 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         loads,
         latencies,
         agreement,
+        freshness,
+        http,
     })
+}
+
+/// One common keyword (a simple search page's load), then every class mixed.
+fn http_workloads(queries: &[BenchQuery]) -> Vec<http::Workload> {
+    let target = |q: &BenchQuery| {
+        format!(
+            "/api/v1/offres/search?{}",
+            serde_urlencoded::to_string(&q.params).unwrap_or_default()
+        )
+    };
+    vec![
+        http::Workload {
+            name: "common-keyword",
+            targets: queries
+                .iter()
+                .filter(|q| q.class == QueryClass::CommonKeyword)
+                .map(target)
+                .collect(),
+        },
+        http::Workload {
+            name: "all-classes",
+            targets: queries.iter().map(target).collect(),
+        },
+    ]
 }
 
 fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, BenchError> {

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::Answer;
+use super::freshness::{self, Freshness};
+use super::http::HttpFigures;
 use super::workload::QueryClass;
 use crate::search::params::SearchRequest;
 
@@ -103,6 +105,9 @@ pub struct Report {
     /// relais first, then the peers.
     pub latencies: Vec<Latencies>,
     pub agreement: Vec<Agreement>,
+    pub freshness: Freshness,
+    /// `None` when the run left HTTP out.
+    pub http: Option<HttpFigures>,
 }
 
 fn ms(duration: Option<Duration>) -> String {
@@ -132,7 +137,8 @@ impl Report {
     /// What must hold even at a tiny size, whatever the machine: systems
     /// agree exactly where analyzers play no part, and relais is ahead where
     /// it is by several times even on 2,000 offers (a single common keyword
-    /// is too close there to call on a shared machine). Returns the failures.
+    /// is too close there to call on a shared machine); the server answers
+    /// every request under load. Returns the failures.
     pub fn check(&self) -> Vec<String> {
         let mut failures = Vec::new();
         for agreement in &self.agreement {
@@ -157,6 +163,14 @@ impl Report {
                         speedup
                     ));
                 }
+            }
+        }
+        for run in self.http.iter().flat_map(|http| &http.runs) {
+            if run.failures > 0 {
+                failures.push(format!(
+                    "HTTP ({}, {} connexions) : {} requête(s) en échec",
+                    run.workload, run.connections, run.failures
+                ));
             }
         }
         failures
@@ -246,13 +260,72 @@ impl Report {
                 }
             }
         }
+        self.freshness_markdown(&mut out);
+        self.http_markdown(&mut out);
+        out
+    }
+
+    fn freshness_markdown(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## Update to visible\n");
         let _ = writeln!(
             out,
-            "\n## Not measured yet\n\nHTTP latency and saturation with a load tool, \
-             update-to-visible latency under a writer, and peak memory: see the open items of \
-             the benchmark issue."
+            "A writer renames or suspends {} offers a second through relais's write paths \
+             (ingest, status) and wakes the indexer as the API does; a reader searches until \
+             each change shows (a renamed offer found by its new word, a suspended one gone).\n",
+            freshness::CHANGES_PER_SECOND
         );
-        out
+        let _ = writeln!(
+            out,
+            "| changes | p50 (ms) | p99 (ms) | max (ms) |\n|---:|---:|---:|---:|\n| {} | {} | {} | {} |",
+            self.freshness.changes,
+            ms(self.freshness.quantile(0.5)),
+            ms(self.freshness.quantile(0.99)),
+            ms(self.freshness.quantile(1.0))
+        );
+    }
+
+    fn http_markdown(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## Over HTTP\n");
+        let Some(http) = &self.http else {
+            let _ = writeln!(out, "Left out of this run (`--http-secs 0`).");
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "The real server (`relais serve`, its own process, on the SQLite database and index \
+             of this run) answering `GET /api/v1/offres/search` with a search key, under `oha` on \
+             the same machine. Closed loop at 1, 8 and 64 connections (64: saturation), then open \
+             loop at half the saturation rate with `--latency-correction`. Workloads: the \
+             common-keyword queries alone, then all the classes above mixed.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | connections | mode | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | failed |\n\
+             |---|---:|---|---:|---:|---:|---:|---:|"
+        );
+        for run in &http.runs {
+            let mode = run.rate.map_or("closed loop".to_owned(), |rate| {
+                format!("open loop, {rate:.0}/s")
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {mode} | {:.0} | {} | {} | {} | {} |",
+                run.workload,
+                run.connections,
+                run.requests_per_second,
+                ms(Some(run.p50)),
+                ms(Some(run.p95)),
+                ms(Some(run.p99)),
+                run.failures
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nServer memory after the load: peak resident {} (VmHWM, the index's mapped pages \
+             included), anonymous {} (RssAnon).",
+            bytes(http.peak_rss),
+            bytes(http.anonymous_rss)
+        );
     }
 
     /// Grouped bars of p50 latency per class, on a log scale.

@@ -95,6 +95,12 @@ enum Command {
         /// Dossier de travail (bases et index de la mesure), vidé au départ.
         #[arg(long, default_value = "data/bench")]
         work: PathBuf,
+        /// Durée de chaque passe de l'outil de charge (oha) sur l'API ; 0 : pas de mesure HTTP.
+        #[arg(long, default_value_t = 10)]
+        http_secs: u64,
+        /// Durée de la mesure de fraîcheur (50 modifications par seconde).
+        #[arg(long, default_value_t = 20)]
+        freshness_secs: u64,
         /// Échoue si les systèmes ne s'accordent pas sans mots-clés ou si relais
         /// n'est pas devant sur les mots-clés (pour la CI, à petite taille).
         #[arg(long)]
@@ -183,6 +189,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             postgres,
             out,
             work,
+            http_secs,
+            freshness_secs,
             check,
         } => {
             let options = bench::Options {
@@ -191,6 +199,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 queries_per_class: queries,
                 postgres_url: postgres,
                 work_dir: work,
+                http_seconds: http_secs,
+                freshness_seconds: freshness_secs,
             };
             run_bench(options, out, check).await
         }

@@ -10,16 +10,20 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde::Serializer;
+use serde_json::value::RawValue;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value as _};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
+    TantivyDocument, Term,
+};
 
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, SearchRequest, Sort};
-use super::schema::{CREATED, LATITUDE, LONGITUDE, keyword};
+use super::schema::{CREATED, LATITUDE, LONGITUDE, NOT_STATED, keyword};
 
 const TITLE_BOOST: Score = 2.0;
 const EARTH_RADIUS_KM: f64 = 6371.0;
@@ -40,11 +44,31 @@ pub struct Facet {
     pub values: Vec<FacetValue>,
 }
 
+/// An offer of the page: its id and its document as stored, handed on
+/// without being parsed (the API writes it out as it is).
+#[derive(Debug, Clone)]
+pub struct FoundOffer {
+    pub id: String,
+    pub document: Box<RawValue>,
+}
+
+impl FoundOffer {
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.document.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Serialize for FoundOffer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document.serialize(serializer)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SearchResults {
     pub total: usize,
-    /// The offers of the requested page, as documents.
-    pub offers: Vec<Value>,
+    /// The offers of the requested page.
+    pub offers: Vec<FoundOffer>,
     pub facets: Vec<Facet>,
 }
 
@@ -67,14 +91,19 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     };
     let fruit = searcher.search(query.as_ref(), &collector)?;
     let mut offers = Vec::new();
-    for hit in fruit.hits.iter().skip(request.start) {
+    for hit in fruit.hits.into_iter().skip(request.start) {
         let doc: TantivyDocument = searcher.doc(hit.address)?;
-        let json = doc
+        // Stored by the indexer from the database's JSON: a document that
+        // is not JSON would be an index defect, shown as null.
+        let document = doc
             .get_first(index.fields.document)
             .and_then(|v| v.as_str())
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or(Value::Null);
-        offers.push(json);
+            .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+            .unwrap_or_else(|| RawValue::NULL.to_owned());
+        offers.push(FoundOffer {
+            id: hit.key,
+            document,
+        });
     }
     let facets = FACETS
         .iter()
@@ -185,11 +214,37 @@ struct MergedFruit {
     hits: Vec<Hit<String>>,
 }
 
-/// A keyword filter resolved to this segment's term ordinals.
+/// A keyword filter resolved to this segment's term ordinals: `accepted`
+/// is indexed by ordinal.
 struct SegmentFilter {
     column: Option<StrColumn>,
-    accepted: Vec<u64>,
+    accepted: Vec<bool>,
     facet: Option<usize>,
+}
+
+impl SegmentFilter {
+    fn accepts(&self, ord: Option<u64>) -> bool {
+        ord.is_some_and(|ord| self.accepted.get(ord as usize) == Some(&true))
+    }
+}
+
+/// Where a document stands after the keyword filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filtered {
+    Passes,
+    /// Fails exactly this faceted filter: counts in that facet only.
+    FailsOnly(usize),
+    Rejected,
+}
+
+impl Filtered {
+    /// After failing one more filter (faceted, or not: `None`).
+    fn failing(self, facet: Option<usize>) -> Filtered {
+        match (self, facet) {
+            (Filtered::Passes, Some(slot)) => Filtered::FailsOnly(slot),
+            _ => Filtered::Rejected,
+        }
+    }
 }
 
 struct OfferSegmentCollector {
@@ -220,15 +275,14 @@ impl Collector for OfferCollector {
         let mut filters = Vec::new();
         for (dimension, values) in &self.request.filters {
             let column = fast.str(dimension.field)?;
-            let mut accepted = Vec::new();
+            let mut accepted = vec![false; column.as_ref().map_or(0, |c| c.num_terms())];
             if let Some(column) = &column {
                 for value in values {
                     if let Some(ord) = column.dictionary().term_ord(value)? {
-                        accepted.push(ord);
+                        accepted[ord as usize] = true;
                     }
                 }
             }
-            accepted.sort_unstable();
             filters.push(SegmentFilter {
                 column,
                 accepted,
@@ -295,38 +349,10 @@ impl OfferSegmentCollector {
             .min_by(f64::total_cmp)
     }
 
-    fn count_facet(&mut self, slot: usize, doc: DocId) {
-        if let Some(column) = &self.facet_columns[slot] {
-            for ord in column.term_ords(doc) {
-                if let Some(count) = usize::try_from(ord)
-                    .ok()
-                    .and_then(|i| self.facet_counts[slot].get_mut(i))
-                {
-                    *count += 1;
-                }
-            }
-        }
-    }
-}
-
-impl SegmentCollector for OfferSegmentCollector {
-    type Fruit = SegmentFruit;
-
-    fn collect(&mut self, doc: DocId, score: Score) {
-        // The faceted filter this document fails, if exactly one.
-        let mut failed_facet = None;
-        for filter in &self.filters {
-            let passes = filter.column.as_ref().is_some_and(|c| {
-                c.term_ords(doc)
-                    .any(|ord| filter.accepted.binary_search(&ord).is_ok())
-            });
-            if !passes {
-                match filter.facet {
-                    Some(slot) if failed_facet.is_none() => failed_facet = Some(slot),
-                    _ => return,
-                }
-            }
-        }
+    /// The rest of the checks for a document that passes the keyword
+    /// filters or fails exactly one faceted filter: dates, distance, then
+    /// the facets, the total and the page.
+    fn collect_filtered(&mut self, doc: DocId, score: Score, filtered: Filtered) {
         let created = self.created.first(doc).unwrap_or(0);
         if self.request.created_from.is_some_and(|from| created < from)
             || self.request.created_to.is_some_and(|to| created > to)
@@ -343,7 +369,7 @@ impl SegmentCollector for OfferSegmentCollector {
         {
             return;
         }
-        if let Some(slot) = failed_facet {
+        if let Filtered::FailsOnly(slot) = filtered {
             self.count_facet(slot, doc);
             return;
         }
@@ -356,10 +382,21 @@ impl SegmentCollector for OfferSegmentCollector {
             Sort::Newest => 0.0,
             Sort::Nearest => distance.unwrap_or(f64::INFINITY),
         };
+        // A page already full of better hits: no need to read the id.
+        if self.heap.len() >= self.keep
+            && self.heap.peek().is_some_and(|worst| {
+                primary
+                    .total_cmp(&worst.primary)
+                    .then_with(|| worst.created.cmp(&created))
+                    == Ordering::Greater
+            })
+        {
+            return;
+        }
         let key = self
             .ids
             .as_ref()
-            .and_then(|ids| ids.term_ords(doc).next())
+            .and_then(|ids| single_ord(ids, doc))
             .unwrap_or(u64::MAX);
         self.heap.push(Hit {
             primary,
@@ -369,6 +406,61 @@ impl SegmentCollector for OfferSegmentCollector {
         });
         if self.heap.len() > self.keep {
             self.heap.pop();
+        }
+    }
+
+    fn count_facet(&mut self, slot: usize, doc: DocId) {
+        if let Some(ord) = self.facet_columns[slot]
+            .as_ref()
+            .and_then(|column| single_ord(column, doc))
+            && let Some(count) = self.facet_counts[slot].get_mut(ord as usize)
+        {
+            *count += 1;
+        }
+    }
+}
+
+impl SegmentCollector for OfferSegmentCollector {
+    type Fruit = SegmentFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let mut filtered = Filtered::Passes;
+        for filter in &self.filters {
+            let ord = filter.column.as_ref().and_then(|c| single_ord(c, doc));
+            if !filter.accepts(ord) {
+                filtered = filtered.failing(filter.facet);
+                if filtered == Filtered::Rejected {
+                    return;
+                }
+            }
+        }
+        self.collect_filtered(doc, score, filtered);
+    }
+
+    /// Without scores (no keywords, or another order than relevance): the
+    /// filters read their columns a block of documents at a time.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let mut filtered = [Filtered::Passes; COLLECT_BLOCK_BUFFER_LEN];
+        let mut ords = [None; COLLECT_BLOCK_BUFFER_LEN];
+        for chunk in docs.chunks(COLLECT_BLOCK_BUFFER_LEN) {
+            let (filtered, ords) = (&mut filtered[..chunk.len()], &mut ords[..chunk.len()]);
+            filtered.fill(Filtered::Passes);
+            for filter in &self.filters {
+                ords.fill(None);
+                if let Some(column) = &filter.column {
+                    column.ords().first_vals(chunk, ords);
+                }
+                for (state, ord) in filtered.iter_mut().zip(ords.iter()) {
+                    if !filter.accepts(*ord) {
+                        *state = state.failing(filter.facet);
+                    }
+                }
+            }
+            for (&doc, &state) in chunk.iter().zip(filtered.iter()) {
+                if state != Filtered::Rejected {
+                    self.collect_filtered(doc, 0.0, state);
+                }
+            }
         }
     }
 
@@ -411,7 +503,10 @@ impl SegmentCollector for OfferSegmentCollector {
                 if let Some(column) = column {
                     for (ord, count) in counts.into_iter().enumerate() {
                         value.clear();
-                        if count > 0 && column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
+                        if count > 0
+                            && column.ord_to_str(ord as u64, &mut value).unwrap_or(false)
+                            && value != NOT_STATED
+                        {
                             named.insert(value.clone(), count);
                         }
                     }
@@ -425,6 +520,13 @@ impl SegmentCollector for OfferSegmentCollector {
             hits,
         }
     }
+}
+
+/// The ordinal of a keyword column's value: every indexed offer has exactly
+/// one per keyword field (`NOT_STATED` when it states none), so the column
+/// is dense and this is a direct read.
+fn single_ord(column: &StrColumn, doc: DocId) -> Option<u64> {
+    column.ords().first(doc)
 }
 
 #[cfg(test)]

@@ -13,9 +13,13 @@ use tantivy::{Index, TantivyDocument};
 
 use crate::offers::model::OfferFacts;
 
-/// Bump when the schema or the analyzer changes: an index of another
-/// version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bump when the schema, the analyzer or the index format changes: an index
+/// of another version is rebuilt from the database on start.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The value of a keyword field an offer does not state: every offer has
+/// one value in every keyword column, so reading it is a direct lookup.
+pub const NOT_STATED: &str = "";
 
 pub const FRENCH: &str = "fr";
 
@@ -170,8 +174,8 @@ impl OfferFields {
             (keyword::IAE, Some(flag(facts.iae))),
         ];
         for (name, value) in values {
-            if let (Some(field), Some(value)) = (self.keyword(name), value) {
-                doc.add_text(field, value);
+            if let Some(field) = self.keyword(name) {
+                doc.add_text(field, value.unwrap_or(NOT_STATED));
             }
         }
         doc

@@ -428,7 +428,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
         }
         ol.offers start=(first + 1) {
             @for offer in &results.offers {
-                (offer_card(offer))
+                (offer_card(&offer.to_value()))
             }
         }
         @if last_page > 1 {

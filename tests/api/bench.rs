@@ -19,6 +19,9 @@ fn the_three_systems_agree_on_searches_without_keywords() {
         queries_per_class: 12,
         postgres_url,
         work_dir: work.path().join("bench"),
+        // The load tool is the CI's business (`.ci/run`); freshness is in-process.
+        http_seconds: 0,
+        freshness_seconds: 1,
     };
     let report = bench::run(&options, &|_| {}).unwrap();
 
@@ -42,6 +45,8 @@ fn the_three_systems_agree_on_searches_without_keywords() {
             agreement.peer
         );
     }
+    // Every change of the writer (one second at 50 a second) showed in search.
+    assert_eq!(report.freshness.changes, 50);
     let markdown = report.markdown("2026-11-29", "test");
     assert!(
         markdown.contains("| filters only, all facets | PostgreSQL FTS | 12/12 | 12/12 |"),
