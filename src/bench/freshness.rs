@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::BenchError;
+use super::report::nearest_rank;
 use crate::db::Database;
 use crate::offers::model::{OfferId, OfferStatus};
 use crate::offers::{self, store};
@@ -27,18 +28,19 @@ pub const CHANGES_PER_SECOND: u32 = 50;
 /// A change still not visible after this is lost, not late.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 
+/// How long each change took to show, sorted.
 pub struct Freshness {
-    pub changes: usize,
-    /// Sorted.
     latencies: Vec<Duration>,
 }
 
 impl Freshness {
+    /// Changes written and seen.
+    pub fn changes(&self) -> usize {
+        self.latencies.len()
+    }
+
     pub fn quantile(&self, q: f64) -> Option<Duration> {
-        let last = self.latencies.len().checked_sub(1)?;
-        self.latencies
-            .get(((last as f64) * q).round() as usize)
-            .copied()
+        nearest_rank(&self.latencies, q)
     }
 }
 
@@ -132,10 +134,7 @@ pub fn measure(
             .map_err(|_| BenchError::Invalid("l'écrivain de la mesure s'est arrêté".into()))?
     })?;
     latencies.sort();
-    Ok(Freshness {
-        changes: latencies.len(),
-        latencies,
-    })
+    Ok(Freshness { latencies })
 }
 
 fn visible(

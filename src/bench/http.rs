@@ -18,7 +18,8 @@ use serde_json::Value;
 
 use super::BenchError;
 
-pub const CONNECTIONS: [usize; 3] = [1, 8, 64];
+/// Closed-loop passes; the widest also carries the open-loop pass.
+const CONNECTIONS: [usize; 3] = [1, 8, 64];
 const READY_WITHIN: Duration = Duration::from_secs(300);
 
 /// One run of the load tool.
@@ -100,7 +101,8 @@ pub fn measure(
             });
         }
         let half = (saturation / 2.0).max(1.0);
-        let run = load(&oha, &urls, server.api_key, seconds, 64, Some(half))?;
+        let widest = CONNECTIONS[CONNECTIONS.len() - 1];
+        let run = load(&oha, &urls, server.api_key, seconds, widest, Some(half))?;
         runs.push(LoadRun {
             workload: workload.name,
             ..run

@@ -268,8 +268,6 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         detail: "une transaction, table FTS5 reconstruite après".into(),
     });
 
-    let api_key = apikeys::create(&mut *relais_db.connection()?, "bench", Scope::Search, now)
-        .map_err(|e| BenchError::Invalid(e.to_string()))?;
     // Only local writes wake the indexer here, as on a single node.
     let (index, indexer) =
         search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
@@ -307,6 +305,8 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         None
     } else {
         say("relais par HTTP : le serveur (relais serve) sous oha");
+        let api_key = apikeys::create(&mut *relais_db.connection()?, "bench", Scope::Search, now)
+            .map_err(|e| BenchError::Invalid(e.to_string()))?;
         let sqlite_url = sqlite_path.display().to_string();
         let server = http::Server {
             database_url: &sqlite_url,

@@ -40,16 +40,22 @@ impl Latencies {
         self.by_class.entry(class).or_default().push(duration);
     }
 
-    /// The `q` quantile (0 < q ≤ 1) of a class, by the nearest-rank method.
+    /// The `q` quantile of a class.
     pub fn quantile(&self, class: QueryClass, q: f64) -> Option<Duration> {
         let mut values = self.by_class.get(&class)?.clone();
-        if values.is_empty() {
-            return None;
-        }
         values.sort();
-        let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
-        Some(values[rank - 1])
+        nearest_rank(&values, q)
     }
+}
+
+/// The `q` quantile (0 < q ≤ 1) of sorted durations, by the nearest-rank
+/// method; `None` when there are none.
+pub fn nearest_rank(sorted: &[Duration], q: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
 }
 
 /// How far a peer's answers agree with relais's, by class.
@@ -277,7 +283,7 @@ impl Report {
         let _ = writeln!(
             out,
             "| changes | p50 (ms) | p99 (ms) | max (ms) |\n|---:|---:|---:|---:|\n| {} | {} | {} | {} |",
-            self.freshness.changes,
+            self.freshness.changes(),
             ms(self.freshness.quantile(0.5)),
             ms(self.freshness.quantile(0.99)),
             ms(self.freshness.quantile(1.0))

@@ -46,7 +46,7 @@ fn the_three_systems_agree_on_searches_without_keywords() {
         );
     }
     // Every change of the writer (one second at 50 a second) showed in search.
-    assert_eq!(report.freshness.changes, 50);
+    assert_eq!(report.freshness.changes(), 50);
     let markdown = report.markdown("2026-11-29", "test");
     assert!(
         markdown.contains("| filters only, all facets | PostgreSQL FTS | 12/12 | 12/12 |"),
