@@ -19,7 +19,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
-use crate::search::params::{FACETS, SearchRequest, Sort};
+use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
 use crate::search::query;
 
 diesel::table! {
@@ -339,21 +339,45 @@ fn literal(text: &str) -> String {
 
 /// The whole search as one statement.
 fn statement(dialect: Dialect, request: &SearchRequest) -> String {
-    let keywords = request.keywords.join(" ");
-    let has_keywords = !keywords.trim().is_empty();
-    let (from, rank) = match (dialect, has_keywords) {
-        (Dialect::Postgres, true) => (
-            format!(
-                "bench_offers o, plainto_tsquery('fr_unaccent', {}) q WHERE o.search @@ q",
-                literal(&keywords)
-            ),
-            // Higher is better: negated, so that every order is ascending.
-            "-ts_rank_cd(o.search, q)".to_owned(),
-        ),
-        (Dialect::Sqlite, true) => {
-            let terms: Vec<String> = keywords
-                .split_whitespace()
-                .map(|w| format!("\"{}\"", w.replace('"', "")))
+    let (phrases, words): (Vec<&Keyword>, Vec<&Keyword>) = request
+        .keywords
+        .iter()
+        .partition(|k| matches!(k, Keyword::Phrase(_)));
+    let (from, rank) = match (dialect, request.keywords.is_empty()) {
+        (Dialect::Postgres, false) => {
+            // All the words in one query, each phrase in its own (stop
+            // words keep their gaps, as in relais), all of them required.
+            let words: Vec<&str> = words.iter().map(|k| k.text()).collect();
+            let mut queries: Vec<String> = Vec::new();
+            if !words.is_empty() {
+                queries.push(format!(
+                    "plainto_tsquery('fr_unaccent', {})",
+                    literal(&words.join(" "))
+                ));
+            }
+            queries.extend(phrases.iter().map(|phrase| {
+                format!(
+                    "phraseto_tsquery('fr_unaccent', {})",
+                    literal(phrase.text())
+                )
+            }));
+            (
+                format!(
+                    "bench_offers o, (SELECT {} AS q) k WHERE o.search @@ k.q",
+                    queries.join(" && ")
+                ),
+                // Higher is better: negated, so that every order is ascending.
+                "-ts_rank_cd(o.search, k.q)".to_owned(),
+            )
+        }
+        (Dialect::Sqlite, false) => {
+            // A quoted string is an FTS5 phrase: each word alone, each
+            // phrase whole.
+            let terms: Vec<String> = words
+                .iter()
+                .flat_map(|k| k.text().split_whitespace())
+                .chain(phrases.iter().map(|k| k.text()))
+                .map(|text| format!("\"{}\"", text.replace('"', "")))
                 .collect();
             (
                 format!(
@@ -363,7 +387,7 @@ fn statement(dialect: Dialect, request: &SearchRequest) -> String {
                 "bm25(bench_fts, 2.0, 1.0)".to_owned(),
             )
         }
-        (_, false) => ("bench_offers o WHERE 1 = 1".to_owned(), "0".to_owned()),
+        (_, true) => ("bench_offers o WHERE 1 = 1".to_owned(), "0".to_owned()),
     };
     let mut conditions = String::new();
     if let Some(from) = request.created_from {

@@ -158,6 +158,7 @@ impl Report {
         }
         for class in [
             QueryClass::ThreeKeywords,
+            QueryClass::Phrase,
             QueryClass::KeywordsAndFilters,
             QueryClass::FiltersOnly,
         ] {

@@ -15,6 +15,7 @@ use crate::offers::model::OfferFacts;
 pub enum QueryClass {
     CommonKeyword,
     ThreeKeywords,
+    Phrase,
     KeywordsAndFilters,
     FiltersOnly,
     NearbyByDistance,
@@ -23,9 +24,10 @@ pub enum QueryClass {
 }
 
 impl QueryClass {
-    pub const ALL: [QueryClass; 7] = [
+    pub const ALL: [QueryClass; 8] = [
         QueryClass::CommonKeyword,
         QueryClass::ThreeKeywords,
+        QueryClass::Phrase,
         QueryClass::KeywordsAndFilters,
         QueryClass::FiltersOnly,
         QueryClass::NearbyByDistance,
@@ -37,6 +39,7 @@ impl QueryClass {
         match self {
             QueryClass::CommonKeyword => "one common keyword",
             QueryClass::ThreeKeywords => "three keywords",
+            QueryClass::Phrase => "a phrase from a title",
             QueryClass::KeywordsAndFilters => "keywords + two filters",
             QueryClass::FiltersOnly => "filters only, all facets",
             QueryClass::NearbyByDistance => "keyword + 30 km, by distance",
@@ -84,6 +87,34 @@ fn common_words(corpus: &[OfferFacts], how_many: usize) -> Vec<String> {
     words.into_iter().take(how_many).map(|(w, _)| w).collect()
 }
 
+/// Two or three consecutive words of the job in a title, stop words
+/// included ("agent de service", "chef de"), as a person quotes them.
+fn title_phrase(title: &str, rng: &mut ChaCha8Rng) -> Option<String> {
+    let words: Vec<&str> = title
+        .split_whitespace()
+        .take_while(|w| w.chars().all(|c| c.is_alphabetic() || c == '\''))
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    let len = words.len().min(3);
+    let start = rng.random_range(0..=words.len() - len);
+    Some(words[start..start + len].join(" "))
+}
+
+/// The first value given by an offer, from a random one on (wrapping round).
+fn from_any_offer<T>(
+    corpus: &[OfferFacts],
+    rng: &mut ChaCha8Rng,
+    mut value: impl FnMut(&OfferFacts, &mut ChaCha8Rng) -> Option<T>,
+) -> Option<T> {
+    let start = rng.random_range(0..corpus.len());
+    corpus[start..]
+        .iter()
+        .chain(&corpus[..start])
+        .find_map(|offer| value(offer, rng))
+}
+
 fn pair(name: &str, value: impl Into<String>) -> (String, String) {
     (name.to_owned(), value.into())
 }
@@ -116,6 +147,15 @@ pub fn build(corpus: &[OfferFacts], per_class: usize, seed: u64) -> Vec<BenchQue
                     let start = rng.random_range(0..=words.len() - 3);
                     vec![
                         pair("motsCles", words[start..start + 3].join(",")),
+                        pair("range", FIRST_PAGE),
+                    ]
+                }
+                QueryClass::Phrase => {
+                    let phrase =
+                        from_any_offer(corpus, &mut rng, |o, rng| title_phrase(&o.title, rng))
+                            .unwrap_or_else(|| keyword.clone());
+                    vec![
+                        pair("motsCles", format!("\"{phrase}\"")),
                         pair("range", FIRST_PAGE),
                     ]
                 }
@@ -152,12 +192,7 @@ pub fn build(corpus: &[OfferFacts], per_class: usize, seed: u64) -> Vec<BenchQue
                     params
                 }
                 QueryClass::NearbyByDistance => {
-                    let commune = corpus
-                        .iter()
-                        .cycle()
-                        .skip(rng.random_range(0..corpus.len()))
-                        .take(corpus.len())
-                        .find_map(|o| o.commune.clone())
+                    let commune = from_any_offer(corpus, &mut rng, |o, _| o.commune.clone())
                         .unwrap_or_else(|| AIX_EN_PROVENCE.to_owned());
                     vec![
                         pair("motsCles", keyword),
@@ -192,5 +227,19 @@ mod tests {
             title_words("Aide-soignant / Aide-soignante (H/F) 35h"),
             vec!["aide", "soignant", "aide", "soignante"]
         );
+    }
+
+    #[test]
+    fn title_phrases_are_consecutive_words_of_the_job() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..20 {
+            let phrase = title_phrase("Agent d'entretien des locaux (H/F) - CDI", &mut rng);
+            let phrase = phrase.expect("a title of four words has a phrase");
+            assert!(
+                ["Agent d'entretien des", "d'entretien des locaux"].contains(&phrase.as_str()),
+                "{phrase}"
+            );
+        }
+        assert_eq!(title_phrase("Cariste (H/F)", &mut rng), None);
     }
 }

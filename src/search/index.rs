@@ -319,7 +319,10 @@ fn open_or_create(path: &Path) -> Result<(Index, Option<i64>), SearchError> {
         }
     }
     let (schema, _) = schema::build();
-    let index = Index::create_in_dir(path, schema)?;
+    let index = Index::builder()
+        .schema(schema)
+        .settings(schema::settings())
+        .create_in_dir(path)?;
     schema::register_analyzer(&index);
     Ok((index, None))
 }

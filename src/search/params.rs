@@ -12,6 +12,7 @@ use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 pub const MAX_PAGE: usize = 150;
 pub const MAX_START: usize = 3000;
 const MAX_KEYWORDS: usize = 7;
+const MAX_PHRASE_WORDS: usize = 10;
 const MAX_PLACES: usize = 5;
 const MAX_LIST: usize = 50;
 const DEFAULT_DISTANCE_KM: u32 = 10;
@@ -121,9 +122,25 @@ pub enum Sort {
     Nearest,
 }
 
+/// One of the `motsCles`: a word, or words in double quotes that must
+/// follow each other in the offer ("chef de cuisine").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyword {
+    Word(String),
+    Phrase(String),
+}
+
+impl Keyword {
+    pub fn text(&self) -> &str {
+        match self {
+            Keyword::Word(text) | Keyword::Phrase(text) => text,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
-    pub keywords: Vec<String>,
+    pub keywords: Vec<Keyword>,
     /// Keyword-field filters: accepted values per dimension.
     pub filters: Vec<(Dimension, Vec<String>)>,
     /// Points of the chosen communes: distances are measured from the nearest.
@@ -331,28 +348,62 @@ impl SearchRequest {
     }
 }
 
-fn parse_keywords(raw: &str) -> Result<Vec<String>, ParamError> {
-    let words: Vec<String> = raw
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if words.is_empty() {
+fn parse_keywords(raw: &str) -> Result<Vec<Keyword>, ParamError> {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    // Quotes alternate outside / inside: an even number of parts means one
+    // was opened and never closed.
+    let parts: Vec<&str> = raw.split('"').collect();
+    if parts.len().is_multiple_of(2) {
+        return Err(incorrect(
+            "motsCles",
+            "un guillemet ouvre une expression sans la fermer.",
+        ));
+    }
+    let mut keywords = Vec::new();
+    for (position, part) in parts.iter().enumerate() {
+        if position.is_multiple_of(2) {
+            keywords.extend(words(part).into_iter().map(Keyword::Word));
+            continue;
+        }
+        let phrase = words(part);
+        if phrase.is_empty() {
+            return Err(incorrect(
+                "motsCles",
+                "une expression entre guillemets est vide.",
+            ));
+        }
+        if phrase.len() > MAX_PHRASE_WORDS {
+            return Err(incorrect(
+                "motsCles",
+                &format!("une expression entre guillemets compte {MAX_PHRASE_WORDS} mots au plus."),
+            ));
+        }
+        keywords.push(Keyword::Phrase(phrase.join(" ")));
+    }
+    if keywords.is_empty() {
         return Err(incorrect("motsCles", "au moins un mot-clé est attendu."));
     }
-    if words.len() > MAX_KEYWORDS {
+    if keywords.len() > MAX_KEYWORDS {
         return Err(incorrect(
             "motsCles",
-            &format!("{MAX_KEYWORDS} mots-clés au plus."),
+            &format!("{MAX_KEYWORDS} mots-clés ou expressions au plus."),
         ));
     }
-    if let Some(short) = words.iter().find(|w| w.chars().count() < 2) {
+    if let Some(short) = keywords.iter().find(|k| k.text().chars().count() < 2) {
         return Err(incorrect(
             "motsCles",
-            &format!("chaque mot-clé compte au moins 2 caractères (« {short} »)."),
+            &format!(
+                "chaque mot-clé compte au moins 2 caractères (« {} »).",
+                short.text()
+            ),
         ));
     }
-    Ok(words)
+    Ok(keywords)
 }
 
 fn list(param: &str, raw: &str, max: usize) -> Result<Vec<String>, ParamError> {
@@ -469,4 +520,38 @@ fn parse_range(raw: &str) -> Result<(usize, usize), ParamError> {
         ));
     }
     Ok((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Keyword, parse_keywords};
+
+    #[test]
+    fn quotes_make_a_phrase_among_words() {
+        assert_eq!(
+            parse_keywords(r#"cuisine, "chef  de partie" nuit"#),
+            Ok(vec![
+                Keyword::Word("cuisine".into()),
+                Keyword::Phrase("chef de partie".into()),
+                Keyword::Word("nuit".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn an_unclosed_or_empty_phrase_is_refused() {
+        for raw in [r#""chef de"#, r#"cuisine "" nuit"#, r#"" , ""#] {
+            let error = parse_keywords(raw).expect_err(raw);
+            assert_eq!(error.param, "motsCles", "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_phrase_counts_as_one_keyword_but_has_a_length_limit() {
+        let seven = r#""a b c d" deux trois quatre cinq six sept"#;
+        assert_eq!(parse_keywords(seven).map(|k| k.len()), Ok(7));
+        assert!(
+            parse_keywords(r#""un deux trois quatre cinq six sept huit neuf dix onze""#).is_err()
+        );
+    }
 }

@@ -13,16 +13,16 @@ use serde::Serialize;
 use serde::Serializer;
 use serde_json::value::RawValue;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value as _};
+use tantivy::columnar::{Column, ColumnIndex, StrColumn};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::{
     COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
     TantivyDocument, Term,
 };
 
 use super::index::{SearchError, SearchIndex};
-use super::params::{FACETS, SearchRequest, Sort};
+use super::params::{FACETS, Keyword, SearchRequest, Sort};
 use super::schema::{CREATED, LATITUDE, LONGITUDE, NOT_STATED, keyword};
 
 const TITLE_BOOST: Score = 2.0;
@@ -128,27 +128,45 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     })
 }
 
-/// Every keyword must match (in any text field); the title weighs more.
-fn keyword_query(index: &SearchIndex, keywords: &[String]) -> Box<dyn Query> {
+/// Every keyword must match (in any text field); the title weighs more. A
+/// phrase's words must follow each other, the gaps of its stop words kept
+/// ("chef de cuisine" finds "chef de cuisine", not "chef cuisine").
+fn keyword_query(index: &SearchIndex, keywords: &[Keyword]) -> Box<dyn Query> {
     let mut analyzer = index.analyzer.clone();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for word in keywords {
-        let mut stream = analyzer.token_stream(word);
+    for keyword in keywords {
+        let mut tokens: Vec<(usize, String)> = Vec::new();
+        let mut stream = analyzer.token_stream(keyword.text());
         while let Some(token) = stream.next() {
-            let content = TermQuery::new(
-                Term::from_field_text(index.fields.content, &token.text),
-                IndexRecordOption::WithFreqs,
-            );
-            let title = TermQuery::new(
-                Term::from_field_text(index.fields.title, &token.text),
-                IndexRecordOption::WithFreqs,
-            );
+            tokens.push((token.position, token.text.clone()));
+        }
+        let in_field = |field: Field| -> Vec<Box<dyn Query>> {
+            match (keyword, tokens.as_slice()) {
+                (Keyword::Phrase(_), [_, _, ..]) => {
+                    let terms = tokens
+                        .iter()
+                        .map(|(position, text)| (*position, Term::from_field_text(field, text)))
+                        .collect();
+                    vec![Box::new(PhraseQuery::new_with_offset(terms))]
+                }
+                _ => tokens
+                    .iter()
+                    .map(|(_, text)| {
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, text),
+                            IndexRecordOption::WithFreqs,
+                        )) as Box<dyn Query>
+                    })
+                    .collect(),
+            }
+        };
+        for (content, title) in in_field(index.fields.content)
+            .into_iter()
+            .zip(in_field(index.fields.title))
+        {
             let either: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-                (Occur::Must, Box::new(content) as Box<dyn Query>),
-                (
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(title), TITLE_BOOST)),
-                ),
+                (Occur::Must, content),
+                (Occur::Should, Box::new(BoostQuery::new(title, TITLE_BOOST))),
             ]));
             clauses.push((Occur::Must, either));
         }
@@ -214,37 +232,28 @@ struct MergedFruit {
     hits: Vec<Hit<String>>,
 }
 
-/// A keyword filter resolved to this segment's term ordinals: `accepted`
-/// is indexed by ordinal.
+/// Where a document stands after the keyword filters: it passes them all,
+/// it is out, or it fails exactly one faceted filter (then it counts in
+/// that facet only) and stands as that facet's slot + 1. A byte, so that a
+/// block of documents is filtered without a branch per document.
+type Standing = u8;
+const PASSES: Standing = 0;
+const REJECTED: Standing = Standing::MAX;
+
+/// What failing a filter costs a document: one faceted failure still
+/// counts in a facet, two failures or any other filter's do not.
+const FACETED_FAILURE: u8 = 1;
+const FAILURE: u8 = 2;
+
+/// A keyword filter resolved to this segment's term ordinals.
 struct SegmentFilter {
     column: Option<StrColumn>,
-    accepted: Vec<bool>,
-    facet: Option<usize>,
-}
-
-impl SegmentFilter {
-    fn accepts(&self, ord: Option<u64>) -> bool {
-        ord.is_some_and(|ord| self.accepted.get(ord as usize) == Some(&true))
-    }
-}
-
-/// Where a document stands after the keyword filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Filtered {
-    Passes,
-    /// Fails exactly this faceted filter: counts in that facet only.
-    FailsOnly(usize),
-    Rejected,
-}
-
-impl Filtered {
-    /// After failing one more filter (faceted, or not: `None`).
-    fn failing(self, facet: Option<usize>) -> Filtered {
-        match (self, facet) {
-            (Filtered::Passes, Some(slot)) => Filtered::FailsOnly(slot),
-            _ => Filtered::Rejected,
-        }
-    }
+    /// By ordinal: 0 for an accepted value, else the failure's cost.
+    cost: Vec<u8>,
+    failure: u8,
+    /// The facet's standing for a document failing this filter alone (its
+    /// slot + 1), or 0.
+    standing: Standing,
 }
 
 struct OfferSegmentCollector {
@@ -252,6 +261,8 @@ struct OfferSegmentCollector {
     keep: usize,
     segment: SegmentOrdinal,
     filters: Vec<SegmentFilter>,
+    /// Scratch: each filter's ordinals for the block being judged.
+    filter_ords: Vec<[u64; BLOCK]>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<Vec<u64>>,
     ids: Option<StrColumn>,
@@ -275,18 +286,23 @@ impl Collector for OfferCollector {
         let mut filters = Vec::new();
         for (dimension, values) in &self.request.filters {
             let column = fast.str(dimension.field)?;
-            let mut accepted = vec![false; column.as_ref().map_or(0, |c| c.num_terms())];
+            let (failure, standing) = match dimension.facet {
+                Some(slot) => (FACETED_FAILURE, slot as u8 + 1),
+                None => (FAILURE, 0),
+            };
+            let mut cost = vec![failure; column.as_ref().map_or(0, |c| c.num_terms())];
             if let Some(column) = &column {
                 for value in values {
                     if let Some(ord) = column.dictionary().term_ord(value)? {
-                        accepted[ord as usize] = true;
+                        cost[ord as usize] = 0;
                     }
                 }
             }
             filters.push(SegmentFilter {
                 column,
-                accepted,
-                facet: dimension.facet,
+                cost,
+                failure,
+                standing,
             });
         }
         let facet_columns = FACETS
@@ -301,6 +317,7 @@ impl Collector for OfferCollector {
             request: self.request.clone(),
             keep: self.keep,
             segment,
+            filter_ords: vec![[0; BLOCK]; filters.len()],
             filters,
             facet_columns,
             facet_counts,
@@ -349,34 +366,100 @@ impl OfferSegmentCollector {
             .min_by(f64::total_cmp)
     }
 
-    /// The rest of the checks for a document that passes the keyword
-    /// filters or fails exactly one faceted filter: dates, distance, then
-    /// the facets, the total and the page.
-    fn collect_filtered(&mut self, doc: DocId, score: Score, filtered: Filtered) {
-        let created = self.created.first(doc).unwrap_or(0);
-        if self.request.created_from.is_some_and(|from| created < from)
-            || self.request.created_to.is_some_and(|to| created > to)
+    /// The standing of each document of a block after the keyword filters:
+    /// each filter's column read for the whole block, then each document
+    /// judged on all its values at once.
+    fn standings(&mut self, docs: &[DocId], standings: &mut [Standing]) {
+        let n = docs.len();
+        for (filter, ords) in self.filters.iter().zip(self.filter_ords.iter_mut()) {
+            match &filter.column {
+                Some(column) => read_block(column.ords(), docs, &mut ords[..n], u64::MAX),
+                None => ords[..n].fill(u64::MAX),
+            }
+        }
+        for (i, standing) in standings.iter_mut().enumerate() {
+            let (mut failures, mut failed) = (0u8, PASSES);
+            for (filter, ords) in self.filters.iter().zip(&self.filter_ords) {
+                let cost = filter
+                    .cost
+                    .get(ords[i] as usize)
+                    .copied()
+                    .unwrap_or(filter.failure);
+                failures += cost;
+                failed |= filter.standing * u8::from(cost != 0);
+            }
+            *standing = match failures {
+                0 => PASSES,
+                FACETED_FAILURE => failed,
+                _ => REJECTED,
+            };
+        }
+    }
+
+    /// The rest of the checks for a block of documents that pass the
+    /// keyword filters or fail exactly one faceted filter: dates, distance,
+    /// then the facets (a column at a time), the total and the page.
+    /// `N` bounds the block's length: 1 for a scored document, `BLOCK`
+    /// otherwise (the scratch arrays cost nothing to set up for one).
+    fn collect_survivors<const N: usize>(
+        &mut self,
+        docs: &[DocId],
+        standings: &mut [Standing],
+        scores: &[Score],
+    ) {
+        let n = docs.len();
+        let mut created = [0i64; N];
+        read_block(&self.created, docs, &mut created[..n], 0);
+        let mut distances = [None; N];
+        if !self.request.origins.is_empty() {
+            for (distance, &doc) in distances.iter_mut().zip(docs) {
+                *distance = self.distance(doc);
+            }
+        }
+        let request = &self.request;
+        for i in 0..n {
+            let outside_dates = request.created_from.is_some_and(|from| created[i] < from)
+                || request.created_to.is_some_and(|to| created[i] > to);
+            let too_far = request
+                .radius_km
+                .is_some_and(|radius| !distances[i].is_some_and(|d| d <= radius));
+            if outside_dates || too_far {
+                standings[i] = REJECTED;
+            }
+        }
+        // Each facet reads its column for the documents it counts only: those
+        // that pass every filter, and those that fail its own alone.
+        let mut counted = [0 as DocId; N];
+        let mut ords = [0u64; N];
+        for (slot, (column, counts)) in self
+            .facet_columns
+            .iter()
+            .zip(self.facet_counts.iter_mut())
+            .enumerate()
         {
-            return;
+            let Some(column) = column else { continue };
+            let own = slot as Standing + 1;
+            let mut m = 0;
+            for (&doc, &standing) in docs.iter().zip(standings.iter()) {
+                counted[m] = doc;
+                m += usize::from(standing == PASSES || standing == own);
+            }
+            read_block(column.ords(), &counted[..m], &mut ords[..m], u64::MAX);
+            for ord in &ords[..m] {
+                if let Some(count) = counts.get_mut(*ord as usize) {
+                    *count += 1;
+                }
+            }
         }
-        let distance = if self.request.origins.is_empty() {
-            None
-        } else {
-            self.distance(doc)
-        };
-        if let Some(radius) = self.request.radius_km
-            && !distance.is_some_and(|d| d <= radius)
-        {
-            return;
+        for i in 0..n {
+            if standings[i] == PASSES {
+                self.total += 1;
+                self.offer_to_page(docs[i], scores[i], created[i], distances[i]);
+            }
         }
-        if let Filtered::FailsOnly(slot) = filtered {
-            self.count_facet(slot, doc);
-            return;
-        }
-        self.total += 1;
-        for slot in 0..FACETS.len() {
-            self.count_facet(slot, doc);
-        }
+    }
+
+    fn offer_to_page(&mut self, doc: DocId, score: Score, created: i64, distance: Option<f64>) {
         let primary = match self.request.sort {
             Sort::Relevance => -f64::from(score),
             Sort::Newest => 0.0,
@@ -396,7 +479,7 @@ impl OfferSegmentCollector {
         let key = self
             .ids
             .as_ref()
-            .and_then(|ids| single_ord(ids, doc))
+            .and_then(|ids| ids.ords().first(doc))
             .unwrap_or(u64::MAX);
         self.heap.push(Hit {
             primary,
@@ -408,58 +491,42 @@ impl OfferSegmentCollector {
             self.heap.pop();
         }
     }
-
-    fn count_facet(&mut self, slot: usize, doc: DocId) {
-        if let Some(ord) = self.facet_columns[slot]
-            .as_ref()
-            .and_then(|column| single_ord(column, doc))
-            && let Some(count) = self.facet_counts[slot].get_mut(ord as usize)
-        {
-            *count += 1;
-        }
-    }
 }
 
 impl SegmentCollector for OfferSegmentCollector {
     type Fruit = SegmentFruit;
 
+    /// With scores (keywords, by relevance): one document at a time.
     fn collect(&mut self, doc: DocId, score: Score) {
-        let mut filtered = Filtered::Passes;
-        for filter in &self.filters {
-            let ord = filter.column.as_ref().and_then(|c| single_ord(c, doc));
-            if !filter.accepts(ord) {
-                filtered = filtered.failing(filter.facet);
-                if filtered == Filtered::Rejected {
-                    return;
-                }
-            }
+        let mut standing = [REJECTED];
+        self.standings(&[doc], &mut standing);
+        if standing[0] != REJECTED {
+            self.collect_survivors::<1>(&[doc], &mut standing, &[score]);
         }
-        self.collect_filtered(doc, score, filtered);
     }
 
-    /// Without scores (no keywords, or another order than relevance): the
-    /// filters read their columns a block of documents at a time.
+    /// Without scores (no keywords, or another order than relevance): a
+    /// block of documents at a time, the survivors of the filters gathered
+    /// before the rest is read.
     fn collect_block(&mut self, docs: &[DocId]) {
-        let mut filtered = [Filtered::Passes; COLLECT_BLOCK_BUFFER_LEN];
-        let mut ords = [None; COLLECT_BLOCK_BUFFER_LEN];
-        for chunk in docs.chunks(COLLECT_BLOCK_BUFFER_LEN) {
-            let (filtered, ords) = (&mut filtered[..chunk.len()], &mut ords[..chunk.len()]);
-            filtered.fill(Filtered::Passes);
-            for filter in &self.filters {
-                ords.fill(None);
-                if let Some(column) = &filter.column {
-                    column.ords().first_vals(chunk, ords);
-                }
-                for (state, ord) in filtered.iter_mut().zip(ords.iter()) {
-                    if !filter.accepts(*ord) {
-                        *state = state.failing(filter.facet);
-                    }
-                }
+        const NO_SCORES: [Score; BLOCK] = [0.0; BLOCK];
+        let mut standings = [REJECTED; BLOCK];
+        let mut kept = [0 as DocId; BLOCK];
+        let mut kept_standings = [REJECTED; BLOCK];
+        for chunk in docs.chunks(BLOCK) {
+            self.standings(chunk, &mut standings[..chunk.len()]);
+            let mut survivors = 0;
+            for (&doc, &standing) in chunk.iter().zip(standings.iter()) {
+                kept[survivors] = doc;
+                kept_standings[survivors] = standing;
+                survivors += usize::from(standing != REJECTED);
             }
-            for (&doc, &state) in chunk.iter().zip(filtered.iter()) {
-                if state != Filtered::Rejected {
-                    self.collect_filtered(doc, 0.0, state);
-                }
+            if survivors > 0 {
+                self.collect_survivors::<BLOCK>(
+                    &kept[..survivors],
+                    &mut kept_standings[..survivors],
+                    &NO_SCORES[..survivors],
+                );
             }
         }
     }
@@ -522,11 +589,23 @@ impl SegmentCollector for OfferSegmentCollector {
     }
 }
 
-/// The ordinal of a keyword column's value: every indexed offer has exactly
-/// one per keyword field (`NOT_STATED` when it states none), so the column
-/// is dense and this is a direct read.
-fn single_ord(column: &StrColumn, doc: DocId) -> Option<u64> {
-    column.ords().first(doc)
+/// Documents are filtered by blocks of this many.
+const BLOCK: usize = COLLECT_BLOCK_BUFFER_LEN;
+
+/// The values of a block of documents in a column where every indexed
+/// offer has one (keyword columns hold `NOT_STATED` when it states none, so
+/// they are dense and a document's row is its id); `missing` otherwise.
+fn read_block<T>(column: &Column<T>, docs: &[DocId], values: &mut [T], missing: T)
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    if matches!(column.index, ColumnIndex::Full) {
+        column.values.get_vals(docs, values);
+    } else {
+        for (value, &doc) in values.iter_mut().zip(docs) {
+            *value = column.first(doc).unwrap_or(missing);
+        }
+    }
 }
 
 #[cfg(test)]

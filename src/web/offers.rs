@@ -208,7 +208,7 @@ fn search_page(
                 div {
                     label for="motsCles" { "Mots-clés" }
                     input #motsCles name="motsCles" type="search" value=(query.value("motsCles"))
-                        placeholder="ex. aide-soignant, cariste, vente";
+                        placeholder="ex. aide-soignant, cariste, \"chef de cuisine\"";
                 }
                 div {
                     label for="commune" { "Commune" }

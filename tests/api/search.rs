@@ -163,6 +163,32 @@ on_each_backend! {
         assert!(all_ids(&app, &key, "motsCles=plombier electricien").await.is_empty(), "all keywords must match");
     }
 
+    async fn a_quoted_phrase_needs_its_words_in_order_accents_and_plurals_ignored(app) {
+        let titled = |id: &str, title: &str, description: &str| {
+            let mut document = offer(id);
+            document["intitule"] = json!(title);
+            document["romeLibelle"] = json!("Cuisinier / Cuisinière");
+            document["description"] = json!(description);
+            document
+        };
+        let key = load(&app, &[
+            titled("PH00001", "Chef de cuisine (H/F)", "Restaurant du Cours Mirabeau."),
+            titled("PH00002", "Cuisinier (H/F)", "Le chef d'équipe vous confie la cuisine du soir."),
+            titled("PH00003", "Commis (H/F)", "Sous l'autorité du Chef de Cuisine, vous préparez les entrées."),
+            titled("PH00004", "Chef cuisinier (H/F)", "Cuisine traditionnelle."),
+        ]).await;
+        let sorted = |mut ids: Vec<String>| { ids.sort(); ids };
+        assert_eq!(sorted(all_ids(&app, &key, "motsCles=chef,cuisine").await), ["PH00001", "PH00002", "PH00003", "PH00004"]);
+        // In the title or the description, in that order, with the stop word's gap.
+        assert_eq!(sorted(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22").await), ["PH00001", "PH00003"]);
+        assert_eq!(sorted(all_ids(&app, &key, "motsCles=%22CHEFS%20DE%20CUISINES%22").await), ["PH00001", "PH00003"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=%22cuisine%20de%20chef%22").await, Vec::<String>::new());
+        // A phrase and a word together: both must match.
+        assert_eq!(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22,entr%C3%A9es").await, ["PH00003"]);
+        // The title still weighs more.
+        assert_eq!(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22").await[0], "PH00001");
+    }
+
     async fn facet_counts_match_a_brute_force_count_and_ignore_their_own_filter(app) {
         let documents = corpus(60);
         let key = load(&app, &documents).await;
@@ -269,6 +295,7 @@ on_each_backend! {
             ("commune=99999", "commune"),
             ("motsCles=a", "motsCles"),
             ("motsCles=un,deux,trois,quatre,cinq,six,sept,huit", "motsCles"),
+            ("motsCles=%22chef%20de%20cuisine", "motsCles"),
             ("typeContrat=XYZ", "typeContrat"),
             ("experience=5", "experience"),
             ("qualification=3", "qualification"),
