@@ -271,6 +271,16 @@ struct OfferSegmentCollector {
     longitude: Column<f64>,
     total: usize,
     heap: BinaryHeap<Hit<u64>>,
+    scored: ScoredBlock,
+}
+
+/// Scored documents, handed over one at a time, gathered to be filtered
+/// and counted a block at a time like the others.
+#[derive(Clone, Copy)]
+struct ScoredBlock {
+    docs: [DocId; BLOCK],
+    scores: [Score; BLOCK],
+    len: usize,
 }
 
 impl Collector for OfferCollector {
@@ -327,6 +337,11 @@ impl Collector for OfferCollector {
             longitude: fast.f64(LONGITUDE)?,
             total: 0,
             heap: BinaryHeap::with_capacity(self.keep + 1),
+            scored: ScoredBlock {
+                docs: [0; BLOCK],
+                scores: [0.0; BLOCK],
+                len: 0,
+            },
         })
     }
 
@@ -399,18 +414,11 @@ impl OfferSegmentCollector {
     /// The rest of the checks for a block of documents that pass the
     /// keyword filters or fail exactly one faceted filter: dates, distance,
     /// then the facets (a column at a time), the total and the page.
-    /// `N` bounds the block's length: 1 for a scored document, `BLOCK`
-    /// otherwise (the scratch arrays cost nothing to set up for one).
-    fn collect_survivors<const N: usize>(
-        &mut self,
-        docs: &[DocId],
-        standings: &mut [Standing],
-        scores: &[Score],
-    ) {
+    fn collect_survivors(&mut self, docs: &[DocId], standings: &mut [Standing], scores: &[Score]) {
         let n = docs.len();
-        let mut created = [0i64; N];
+        let mut created = [0i64; BLOCK];
         read_block(&self.created, docs, &mut created[..n], 0);
-        let mut distances = [None; N];
+        let mut distances = [None; BLOCK];
         if !self.request.origins.is_empty() {
             for (distance, &doc) in distances.iter_mut().zip(docs) {
                 *distance = self.distance(doc);
@@ -429,8 +437,8 @@ impl OfferSegmentCollector {
         }
         // Each facet reads its column for the documents it counts only: those
         // that pass every filter, and those that fail its own alone.
-        let mut counted = [0 as DocId; N];
-        let mut ords = [0u64; N];
+        let mut counted = [0 as DocId; BLOCK];
+        let mut ords = [0u64; BLOCK];
         for (slot, (column, counts)) in self
             .facet_columns
             .iter()
@@ -457,6 +465,37 @@ impl OfferSegmentCollector {
                 self.offer_to_page(docs[i], scores[i], created[i], distances[i]);
             }
         }
+    }
+
+    /// A block of documents through the filters; the survivors gathered
+    /// before the rest is read.
+    fn collect_chunk(&mut self, docs: &[DocId], scores: &[Score]) {
+        let mut standings = [REJECTED; BLOCK];
+        self.standings(docs, &mut standings[..docs.len()]);
+        let mut kept = [0 as DocId; BLOCK];
+        let mut kept_scores = [0.0; BLOCK];
+        let mut kept_standings = [REJECTED; BLOCK];
+        let mut survivors = 0;
+        for ((&doc, &score), &standing) in docs.iter().zip(scores).zip(standings.iter()) {
+            kept[survivors] = doc;
+            kept_scores[survivors] = score;
+            kept_standings[survivors] = standing;
+            survivors += usize::from(standing != REJECTED);
+        }
+        if survivors > 0 {
+            self.collect_survivors(
+                &kept[..survivors],
+                &mut kept_standings[..survivors],
+                &kept_scores[..survivors],
+            );
+        }
+    }
+
+    /// The scored documents waiting for a block.
+    fn collect_scored(&mut self) {
+        let ScoredBlock { docs, scores, len } = self.scored;
+        self.scored.len = 0;
+        self.collect_chunk(&docs[..len], &scores[..len]);
     }
 
     fn offer_to_page(&mut self, doc: DocId, score: Score, created: i64, distance: Option<f64>) {
@@ -496,42 +535,27 @@ impl OfferSegmentCollector {
 impl SegmentCollector for OfferSegmentCollector {
     type Fruit = SegmentFruit;
 
-    /// With scores (keywords, by relevance): one document at a time.
+    /// With scores (keywords, by relevance): documents come one at a time
+    /// and wait for a block.
     fn collect(&mut self, doc: DocId, score: Score) {
-        let mut standing = [REJECTED];
-        self.standings(&[doc], &mut standing);
-        if standing[0] != REJECTED {
-            self.collect_survivors::<1>(&[doc], &mut standing, &[score]);
+        self.scored.docs[self.scored.len] = doc;
+        self.scored.scores[self.scored.len] = score;
+        self.scored.len += 1;
+        if self.scored.len == BLOCK {
+            self.collect_scored();
         }
     }
 
-    /// Without scores (no keywords, or another order than relevance): a
-    /// block of documents at a time, the survivors of the filters gathered
-    /// before the rest is read.
+    /// Without scores (no keywords, or another order than relevance).
     fn collect_block(&mut self, docs: &[DocId]) {
         const NO_SCORES: [Score; BLOCK] = [0.0; BLOCK];
-        let mut standings = [REJECTED; BLOCK];
-        let mut kept = [0 as DocId; BLOCK];
-        let mut kept_standings = [REJECTED; BLOCK];
         for chunk in docs.chunks(BLOCK) {
-            self.standings(chunk, &mut standings[..chunk.len()]);
-            let mut survivors = 0;
-            for (&doc, &standing) in chunk.iter().zip(standings.iter()) {
-                kept[survivors] = doc;
-                kept_standings[survivors] = standing;
-                survivors += usize::from(standing != REJECTED);
-            }
-            if survivors > 0 {
-                self.collect_survivors::<BLOCK>(
-                    &kept[..survivors],
-                    &mut kept_standings[..survivors],
-                    &NO_SCORES[..survivors],
-                );
-            }
+            self.collect_chunk(chunk, &NO_SCORES[..chunk.len()]);
         }
     }
 
-    fn harvest(self) -> SegmentFruit {
+    fn harvest(mut self) -> SegmentFruit {
+        self.collect_scored();
         let hits = self.heap.into_sorted_vec();
         // The offer ids of the kept hits in one pass over the dictionary
         // (sorted ordinals): a deep page keeps thousands of hits, and
