@@ -6,7 +6,7 @@
 //! a page can show the other choices with their counts.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -91,7 +91,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     };
     let fruit = searcher.search(query.as_ref(), &collector)?;
     let mut offers = Vec::new();
-    for hit in fruit.hits.into_iter().skip(request.start) {
+    for hit in fruit.page {
         let doc: TantivyDocument = searcher.doc(hit.address)?;
         // Stored by the indexer from the database's JSON: a document that
         // is not JSON would be an index defect, shown as null.
@@ -223,13 +223,16 @@ struct OfferCollector {
 struct SegmentFruit {
     total: usize,
     facets: Vec<HashMap<String, u64>>,
-    hits: Vec<Hit<String>>,
+    /// Best first, keyed by the offer id's ordinal in `ids`.
+    hits: Vec<Hit<u64>>,
+    ids: Option<StrColumn>,
 }
 
 struct MergedFruit {
     total: usize,
     facets: Vec<HashMap<String, u64>>,
-    hits: Vec<Hit<String>>,
+    /// The hits of the requested page, in order.
+    page: Vec<Hit<String>>,
 }
 
 /// Where a document stands after the keyword filters: it passes them all,
@@ -240,20 +243,28 @@ type Standing = u8;
 const PASSES: Standing = 0;
 const REJECTED: Standing = Standing::MAX;
 
-/// What failing a filter costs a document: one faceted failure still
-/// counts in a facet, two failures or any other filter's do not.
-const FACETED_FAILURE: u8 = 1;
-const FAILURE: u8 = 2;
+/// Buckets of a block's documents, by standing: those passing every filter
+/// (counted in every facet, the total and the page), those failing one
+/// facet's filter alone (the facet's slot + 1: counted in that facet only),
+/// and those out.
+const PASSING: usize = PASSES as usize;
+const OUT: usize = FACETS.len() + 1;
+const BUCKETS: usize = OUT + 1;
+
+/// What failing a filter adds to a document's failures: a faceted filter
+/// adds one failure and its facet's standing (its slot + 1) in the low
+/// byte, another filter two failures. Added up over the filters, the high
+/// byte says whether a document passes them all (0), fails one faceted
+/// filter alone (1: the low byte is that facet's standing) or is out.
+type Failures = u16;
+const ONE_FAILURE: Failures = 1 << 8;
 
 /// A keyword filter resolved to this segment's term ordinals.
 struct SegmentFilter {
     column: Option<StrColumn>,
-    /// By ordinal: 0 for an accepted value, else the failure's cost.
-    cost: Vec<u8>,
-    failure: u8,
-    /// The facet's standing for a document failing this filter alone (its
-    /// slot + 1), or 0.
-    standing: Standing,
+    /// By ordinal, what the value adds to a document's failures (0 when
+    /// accepted); one more entry at the end for a document without one.
+    failures: Vec<Failures>,
 }
 
 struct OfferSegmentCollector {
@@ -261,8 +272,6 @@ struct OfferSegmentCollector {
     keep: usize,
     segment: SegmentOrdinal,
     filters: Vec<SegmentFilter>,
-    /// Scratch: each filter's ordinals for the block being judged.
-    filter_ords: Vec<[u64; BLOCK]>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<Vec<u64>>,
     ids: Option<StrColumn>,
@@ -270,7 +279,12 @@ struct OfferSegmentCollector {
     latitude: Column<f64>,
     longitude: Column<f64>,
     total: usize,
-    heap: BinaryHeap<Hit<u64>>,
+    /// The best hits so far: up to twice the page's reach, then cut back
+    /// to it (a partial sort now and then instead of a heap's work on
+    /// every hit: a deep page keeps thousands).
+    best: Vec<Hit<u64>>,
+    /// The worst hit kept at the last cut: a worse one cannot enter the page.
+    cutoff: Option<(f64, i64)>,
     scored: ScoredBlock,
 }
 
@@ -296,24 +310,19 @@ impl Collector for OfferCollector {
         let mut filters = Vec::new();
         for (dimension, values) in &self.request.filters {
             let column = fast.str(dimension.field)?;
-            let (failure, standing) = match dimension.facet {
-                Some(slot) => (FACETED_FAILURE, slot as u8 + 1),
-                None => (FAILURE, 0),
+            let failure = match dimension.facet {
+                Some(slot) => ONE_FAILURE | (slot as Failures + 1),
+                None => 2 * ONE_FAILURE,
             };
-            let mut cost = vec![failure; column.as_ref().map_or(0, |c| c.num_terms())];
+            let mut failures = vec![failure; column.as_ref().map_or(0, |c| c.num_terms()) + 1];
             if let Some(column) = &column {
                 for value in values {
                     if let Some(ord) = column.dictionary().term_ord(value)? {
-                        cost[ord as usize] = 0;
+                        failures[ord as usize] = 0;
                     }
                 }
             }
-            filters.push(SegmentFilter {
-                column,
-                cost,
-                failure,
-                standing,
-            });
+            filters.push(SegmentFilter { column, failures });
         }
         let facet_columns = FACETS
             .iter()
@@ -327,7 +336,6 @@ impl Collector for OfferCollector {
             request: self.request.clone(),
             keep: self.keep,
             segment,
-            filter_ords: vec![[0; BLOCK]; filters.len()],
             filters,
             facet_columns,
             facet_counts,
@@ -336,7 +344,8 @@ impl Collector for OfferCollector {
             latitude: fast.f64(LATITUDE)?,
             longitude: fast.f64(LONGITUDE)?,
             total: 0,
-            heap: BinaryHeap::with_capacity(self.keep + 1),
+            best: Vec::with_capacity(2 * self.keep),
+            cutoff: None,
             scored: ScoredBlock {
                 docs: [0; BLOCK],
                 scores: [0.0; BLOCK],
@@ -353,19 +362,31 @@ impl Collector for OfferCollector {
         let mut merged = MergedFruit {
             total: 0,
             facets: vec![HashMap::new(); FACETS.len()],
-            hits: Vec::new(),
+            page: Vec::new(),
         };
-        for fruit in fruits {
+        for fruit in &fruits {
             merged.total += fruit.total;
-            for (into, from) in merged.facets.iter_mut().zip(fruit.facets) {
+            for (into, from) in merged.facets.iter_mut().zip(&fruit.facets) {
                 for (value, count) in from {
-                    *into.entry(value).or_default() += count;
+                    *into.entry(value.clone()).or_default() += count;
                 }
             }
-            merged.hits.extend(fruit.hits);
         }
-        merged.hits.sort();
-        merged.hits.truncate(self.keep);
+        let start = self.request.start;
+        merged.page = if let [fruit] = fruits.as_slice() {
+            // One segment: its hits are in order already (ordinals sort as
+            // the ids do), so only the page's ids are read.
+            let page = fruit.hits.iter().skip(start).cloned().collect();
+            with_ids(page, fruit.ids.as_ref())
+        } else {
+            let mut hits: Vec<Hit<String>> = fruits
+                .into_iter()
+                .flat_map(|fruit| with_ids(fruit.hits, fruit.ids.as_ref()))
+                .collect();
+            hits.sort();
+            hits.truncate(self.keep);
+            hits.split_off(start.min(hits.len()))
+        };
         Ok(merged)
     }
 }
@@ -381,63 +402,76 @@ impl OfferSegmentCollector {
             .min_by(f64::total_cmp)
     }
 
-    /// The standing of each document of a block after the keyword filters:
-    /// each filter's column read for the whole block, then each document
-    /// judged on all its values at once.
-    fn standings(&mut self, docs: &[DocId], standings: &mut [Standing]) {
+    /// The standing of each document of a block after the keyword filters,
+    /// a column at a time.
+    fn standings(&self, docs: &[DocId], standings: &mut [Standing]) {
         let n = docs.len();
-        for (filter, ords) in self.filters.iter().zip(self.filter_ords.iter_mut()) {
+        let mut failures = [0 as Failures; BLOCK];
+        let mut ords = [0u64; BLOCK];
+        for filter in &self.filters {
             match &filter.column {
                 Some(column) => read_block(column.ords(), docs, &mut ords[..n], u64::MAX),
                 None => ords[..n].fill(u64::MAX),
             }
-        }
-        for (i, standing) in standings.iter_mut().enumerate() {
-            let (mut failures, mut failed) = (0u8, PASSES);
-            for (filter, ords) in self.filters.iter().zip(&self.filter_ords) {
-                let cost = filter
-                    .cost
-                    .get(ords[i] as usize)
-                    .copied()
-                    .unwrap_or(filter.failure);
-                failures += cost;
-                failed |= filter.standing * u8::from(cost != 0);
+            let without_value = filter.failures.len() - 1;
+            for (failures, &ord) in failures.iter_mut().zip(&ords[..n]) {
+                *failures += filter.failures[(ord as usize).min(without_value)];
             }
-            *standing = match failures {
+        }
+        for (standing, failures) in standings.iter_mut().zip(failures) {
+            *standing = match failures / ONE_FAILURE {
                 0 => PASSES,
-                FACETED_FAILURE => failed,
+                1 => (failures % ONE_FAILURE) as Standing,
                 _ => REJECTED,
             };
         }
     }
 
-    /// The rest of the checks for a block of documents that pass the
-    /// keyword filters or fail exactly one faceted filter: dates, distance,
-    /// then the facets (a column at a time), the total and the page.
-    fn collect_survivors(&mut self, docs: &[DocId], standings: &mut [Standing], scores: &[Score]) {
+    /// A block of documents: the keyword filters, dates and distance,
+    /// then each document in its bucket (see `PASSING`), and each facet
+    /// reads its column for the buckets it counts only.
+    fn collect_chunk(&mut self, docs: &[DocId], scores: &[Score]) {
         let n = docs.len();
-        let mut created = [0i64; BLOCK];
-        read_block(&self.created, docs, &mut created[..n], 0);
-        let mut distances = [None; BLOCK];
-        if !self.request.origins.is_empty() {
-            for (distance, &doc) in distances.iter_mut().zip(docs) {
-                *distance = self.distance(doc);
-            }
-        }
+        let mut standings = [REJECTED; BLOCK];
+        self.standings(docs, &mut standings[..n]);
         let request = &self.request;
-        for i in 0..n {
-            let outside_dates = request.created_from.is_some_and(|from| created[i] < from)
-                || request.created_to.is_some_and(|to| created[i] > to);
-            let too_far = request
-                .radius_km
-                .is_some_and(|radius| !distances[i].is_some_and(|d| d <= radius));
-            if outside_dates || too_far {
-                standings[i] = REJECTED;
+        if request.created_from.is_some() || request.created_to.is_some() {
+            let mut created = [0i64; BLOCK];
+            read_block(&self.created, docs, &mut created[..n], 0);
+            for (standing, created) in standings.iter_mut().zip(created) {
+                if request.created_from.is_some_and(|from| created < from)
+                    || request.created_to.is_some_and(|to| created > to)
+                {
+                    *standing = REJECTED;
+                }
             }
         }
-        // Each facet reads its column for the documents it counts only: those
-        // that pass every filter, and those that fail its own alone.
-        let mut counted = [0 as DocId; BLOCK];
+        let mut distances = [None; BLOCK];
+        if !request.origins.is_empty() {
+            for i in 0..n {
+                if standings[i] == REJECTED {
+                    continue;
+                }
+                distances[i] = self.distance(docs[i]);
+                if request
+                    .radius_km
+                    .is_some_and(|radius| !distances[i].is_some_and(|d| d <= radius))
+                {
+                    standings[i] = REJECTED;
+                }
+            }
+        }
+        // A standing is its bucket. Without a branch per document: every
+        // document is written, only its bucket's length moves.
+        let mut buckets = [[0 as DocId; BLOCK]; BUCKETS];
+        let mut lengths = [0usize; BUCKETS];
+        let mut passing_at = [0usize; BLOCK];
+        for (i, (&doc, &standing)) in docs.iter().zip(&standings[..n]).enumerate() {
+            let bucket = usize::from(standing).min(OUT);
+            buckets[bucket][lengths[bucket]] = doc;
+            passing_at[lengths[PASSING]] = i;
+            lengths[bucket] += 1;
+        }
         let mut ords = [0u64; BLOCK];
         for (slot, (column, counts)) in self
             .facet_columns
@@ -446,48 +480,22 @@ impl OfferSegmentCollector {
             .enumerate()
         {
             let Some(column) = column else { continue };
-            let own = slot as Standing + 1;
-            let mut m = 0;
-            for (&doc, &standing) in docs.iter().zip(standings.iter()) {
-                counted[m] = doc;
-                m += usize::from(standing == PASSES || standing == own);
-            }
-            read_block(column.ords(), &counted[..m], &mut ords[..m], u64::MAX);
-            for ord in &ords[..m] {
-                if let Some(count) = counts.get_mut(*ord as usize) {
-                    *count += 1;
+            for bucket in [PASSING, slot + 1] {
+                let counted = &buckets[bucket][..lengths[bucket]];
+                read_block(column.ords(), counted, &mut ords[..counted.len()], u64::MAX);
+                for ord in &ords[..counted.len()] {
+                    if let Some(count) = counts.get_mut(*ord as usize) {
+                        *count += 1;
+                    }
                 }
             }
         }
-        for i in 0..n {
-            if standings[i] == PASSES {
-                self.total += 1;
-                self.offer_to_page(docs[i], scores[i], created[i], distances[i]);
-            }
-        }
-    }
-
-    /// A block of documents through the filters; the survivors gathered
-    /// before the rest is read.
-    fn collect_chunk(&mut self, docs: &[DocId], scores: &[Score]) {
-        let mut standings = [REJECTED; BLOCK];
-        self.standings(docs, &mut standings[..docs.len()]);
-        let mut kept = [0 as DocId; BLOCK];
-        let mut kept_scores = [0.0; BLOCK];
-        let mut kept_standings = [REJECTED; BLOCK];
-        let mut survivors = 0;
-        for ((&doc, &score), &standing) in docs.iter().zip(scores).zip(standings.iter()) {
-            kept[survivors] = doc;
-            kept_scores[survivors] = score;
-            kept_standings[survivors] = standing;
-            survivors += usize::from(standing != REJECTED);
-        }
-        if survivors > 0 {
-            self.collect_survivors(
-                &kept[..survivors],
-                &mut kept_standings[..survivors],
-                &kept_scores[..survivors],
-            );
+        let passing = &buckets[PASSING][..lengths[PASSING]];
+        self.total += passing.len();
+        let mut created = [0i64; BLOCK];
+        read_block(&self.created, passing, &mut created[..passing.len()], 0);
+        for (&i, created) in passing_at[..passing.len()].iter().zip(created) {
+            self.offer_to_page(docs[i], scores[i], created, distances[i]);
         }
     }
 
@@ -504,15 +512,13 @@ impl OfferSegmentCollector {
             Sort::Newest => 0.0,
             Sort::Nearest => distance.unwrap_or(f64::INFINITY),
         };
-        // A page already full of better hits: no need to read the id.
-        if self.heap.len() >= self.keep
-            && self.heap.peek().is_some_and(|worst| {
-                primary
-                    .total_cmp(&worst.primary)
-                    .then_with(|| worst.created.cmp(&created))
-                    == Ordering::Greater
-            })
-        {
+        // Worse than a full page of hits: no need to read the id.
+        if self.cutoff.is_some_and(|(worst_primary, worst_created)| {
+            primary
+                .total_cmp(&worst_primary)
+                .then_with(|| worst_created.cmp(&created))
+                == Ordering::Greater
+        }) {
             return;
         }
         let key = self
@@ -520,14 +526,16 @@ impl OfferSegmentCollector {
             .as_ref()
             .and_then(|ids| ids.ords().first(doc))
             .unwrap_or(u64::MAX);
-        self.heap.push(Hit {
+        self.best.push(Hit {
             primary,
             created,
             key,
             address: DocAddress::new(self.segment, doc),
         });
-        if self.heap.len() > self.keep {
-            self.heap.pop();
+        if self.best.len() == 2 * self.keep {
+            let (_, worst, _) = self.best.select_nth_unstable(self.keep - 1);
+            self.cutoff = Some((worst.primary, worst.created));
+            self.best.truncate(self.keep);
         }
     }
 }
@@ -556,34 +564,9 @@ impl SegmentCollector for OfferSegmentCollector {
 
     fn harvest(mut self) -> SegmentFruit {
         self.collect_scored();
-        let hits = self.heap.into_sorted_vec();
-        // The offer ids of the kept hits in one pass over the dictionary
-        // (sorted ordinals): a deep page keeps thousands of hits, and
-        // looking each id up alone costs a block decode every time.
-        let mut ords: Vec<u64> = hits.iter().map(|hit| hit.key).collect();
-        ords.sort_unstable();
-        ords.dedup();
-        let mut ids: Vec<String> = Vec::with_capacity(ords.len());
-        if let Some(column) = &self.ids {
-            // A missing id would be an index defect; the offer sorts first.
-            let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-                ids.push(String::from_utf8_lossy(bytes).into_owned());
-            });
-        }
-        let hits = hits
-            .into_iter()
-            .map(|hit| Hit {
-                primary: hit.primary,
-                created: hit.created,
-                key: ords
-                    .binary_search(&hit.key)
-                    .ok()
-                    .and_then(|i| ids.get(i))
-                    .cloned()
-                    .unwrap_or_default(),
-                address: hit.address,
-            })
-            .collect();
+        let mut hits = self.best;
+        hits.sort_unstable();
+        hits.truncate(self.keep);
         let mut value = String::new();
         let facets = self
             .facet_columns
@@ -609,8 +592,37 @@ impl SegmentCollector for OfferSegmentCollector {
             total: self.total,
             facets,
             hits,
+            ids: self.ids,
         }
     }
+}
+
+/// Hits with their offer ids, read in one pass over the dictionary (sorted
+/// ordinals): looking each id up alone costs a block decode every time.
+fn with_ids(hits: Vec<Hit<u64>>, ids: Option<&StrColumn>) -> Vec<Hit<String>> {
+    let mut ords: Vec<u64> = hits.iter().map(|hit| hit.key).collect();
+    ords.sort_unstable();
+    ords.dedup();
+    let mut found: Vec<String> = Vec::with_capacity(ords.len());
+    if let Some(column) = ids {
+        // A missing id would be an index defect; the offer sorts first.
+        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            found.push(String::from_utf8_lossy(bytes).into_owned());
+        });
+    }
+    hits.into_iter()
+        .map(|hit| Hit {
+            primary: hit.primary,
+            created: hit.created,
+            key: ords
+                .binary_search(&hit.key)
+                .ok()
+                .and_then(|i| found.get(i))
+                .cloned()
+                .unwrap_or_default(),
+            address: hit.address,
+        })
+        .collect()
 }
 
 /// Documents are filtered by blocks of this many.
