@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use actix_web::web;
 
 pub use errors::ApiError;
+pub use offers::{search_request, search_response};
 
 /// The configured agency codes, for checking offers and parameters.
 pub struct AgencyCodes(pub HashSet<String>);

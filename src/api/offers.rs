@@ -1,6 +1,8 @@
 //! Offers over HTTP: ingest (scope `ingest`), read (any key), search (scope
 //! `search`).
 
+use std::collections::HashSet;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -14,7 +16,7 @@ use crate::apikeys::Scope;
 use crate::db::Database;
 use crate::offers::{self, FieldError, OfferId, OfferStatus, Upserted, store};
 use crate::search::params::{Context, SearchRequest};
-use crate::search::query::{Facet, FoundOffer};
+use crate::search::query::{Facet, FoundOffer, SearchResults};
 use crate::search::{IndexerWaker, SearchIndex, query};
 
 fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
@@ -147,24 +149,36 @@ pub async fn search(
     agencies: web::Data<AgencyCodes>,
 ) -> Result<HttpResponse, ApiError> {
     client.require(Scope::Search)?;
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| ApiError::BadRequest("Paramètres de recherche illisibles.".to_owned()))?
-        .into_inner();
-    let context = Context {
-        agencies: &agencies.0,
-        now: Utc::now().timestamp(),
-    };
-    let request = SearchRequest::parse(&pairs, &context)?;
+    let request = search_request(req.query_string(), &agencies.0)?;
     let index = index.into_inner();
     let (start, end) = (request.start, request.end);
     let results = tokio::task::spawn_blocking(move || query::search(&index, &request))
         .await
         .map_err(|_| ApiError::Unavailable)??;
+    Ok(search_response(&results, start, end))
+}
+
+/// The search asked for by a query string, checked.
+pub fn search_request(query: &str, agencies: &HashSet<String>) -> Result<SearchRequest, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::BadRequest("Paramètres de recherche illisibles.".to_owned()))?
+        .into_inner();
+    let context = Context {
+        agencies,
+        now: Utc::now().timestamp(),
+    };
+    Ok(SearchRequest::parse(&pairs, &context)?)
+}
+
+/// The answer to a search for positions `start..=end`: 204 when nothing is
+/// there, 206 when more follow, 200 for the last page; `Content-Range`
+/// gives the total. (The benchmark serves its peers' answers with it too.)
+pub fn search_response(results: &SearchResults, start: usize, end: usize) -> HttpResponse {
     let total = results.total;
     if total == 0 || start >= total {
-        return Ok(HttpResponse::NoContent()
+        return HttpResponse::NoContent()
             .insert_header((header::CONTENT_RANGE, format!("offres */{total}")))
-            .finish());
+            .finish();
     }
     let last = end.min(total - 1);
     let status = if last + 1 < total {
@@ -172,7 +186,7 @@ pub async fn search(
     } else {
         StatusCode::OK
     };
-    Ok(HttpResponse::build(status)
+    HttpResponse::build(status)
         .insert_header((
             header::CONTENT_RANGE,
             format!("offres {start}-{last}/{total}"),
@@ -181,5 +195,5 @@ pub async fn search(
         .json(SearchPage {
             offers: &results.offers,
             facets: &results.facets,
-        }))
+        })
 }

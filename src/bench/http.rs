@@ -7,16 +7,24 @@
 //! throughput. Then open loop at half of it (`-q`, with `--latency-correction`
 //! so a slow answer does not hide the requests that queued behind it).
 //! The child's memory is read from /proc once the load is over.
+//!
+//! The peers go through the same passes on the common-keyword workload,
+//! each behind a handler like relais's, served from this process.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::Value;
 
 use super::BenchError;
+use super::peers::PeerPool;
+use crate::api;
 
 /// Closed-loop passes; the widest also carries the open-loop pass.
 const CONNECTIONS: [usize; 3] = [1, 8, 64];
@@ -24,6 +32,7 @@ const READY_WITHIN: Duration = Duration::from_secs(300);
 
 /// One run of the load tool.
 pub struct LoadRun {
+    pub system: &'static str,
     pub workload: &'static str,
     pub connections: usize,
     /// Open loop at this many requests a second; closed loop when `None`.
@@ -42,6 +51,52 @@ pub struct HttpFigures {
     /// the end (RssAnon: what is not the index's page cache), in bytes.
     pub peak_rss: u64,
     pub anonymous_rss: u64,
+}
+
+impl HttpFigures {
+    /// For each peer, on its workload: relais's saturation throughput over
+    /// the peer's, and the peer's p50 with one connection over relais's.
+    pub fn speedups(&self) -> Vec<(&'static str, Option<f64>, Option<f64>)> {
+        let closed = |system: &str, workload: &str| -> Vec<&LoadRun> {
+            self.runs
+                .iter()
+                .filter(|run| run.system == system && run.workload == workload)
+                .filter(|run| run.rate.is_none())
+                .collect()
+        };
+        let saturation = |system: &str, workload: &str| {
+            closed(system, workload)
+                .iter()
+                .map(|run| run.requests_per_second)
+                .reduce(f64::max)
+        };
+        let single = |system: &str, workload: &str| {
+            closed(system, workload)
+                .iter()
+                .find(|run| run.connections == 1)
+                .map(|run| run.p50.as_secs_f64())
+        };
+        let mut peers: Vec<(&'static str, &'static str)> = self
+            .runs
+            .iter()
+            .filter(|run| run.system != "relais")
+            .map(|run| (run.system, run.workload))
+            .collect();
+        peers.dedup();
+        peers
+            .into_iter()
+            .map(|(peer, workload)| {
+                let ratio = |a: Option<f64>, b: Option<f64>| {
+                    a.zip(b).filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b)
+                };
+                (
+                    peer,
+                    ratio(saturation("relais", workload), saturation(peer, workload)),
+                    ratio(single(peer, workload), single("relais", workload)),
+                )
+            })
+            .collect()
+    }
 }
 
 /// A set of URLs the load tool picks from.
@@ -71,42 +126,22 @@ impl Drop for Running {
     }
 }
 
+/// relais: every workload through the real server, then its memory.
 pub fn measure(
     server: &Server<'_>,
     workloads: &[Workload],
     seconds: u64,
 ) -> Result<HttpFigures, BenchError> {
-    let oha = which("oha").ok_or_else(|| {
-        BenchError::Invalid(
-            "l'outil de charge oha est introuvable : cargo install oha --locked".into(),
-        )
-    })?;
+    let oha = oha()?;
     let running = start(server)?;
+    let target = Target {
+        system: "relais",
+        port: running.port,
+        api_key: Some(server.api_key),
+    };
     let mut runs = Vec::new();
     for workload in workloads {
-        let urls = server.work_dir.join(format!("urls-{}.txt", workload.name));
-        let lines: Vec<String> = workload
-            .targets
-            .iter()
-            .map(|target| format!("http://127.0.0.1:{}{target}", running.port))
-            .collect();
-        std::fs::write(&urls, lines.join("\n") + "\n")?;
-        let mut saturation = 0.0_f64;
-        for connections in CONNECTIONS {
-            let run = load(&oha, &urls, server.api_key, seconds, connections, None)?;
-            saturation = saturation.max(run.requests_per_second);
-            runs.push(LoadRun {
-                workload: workload.name,
-                ..run
-            });
-        }
-        let half = (saturation / 2.0).max(1.0);
-        let widest = CONNECTIONS[CONNECTIONS.len() - 1];
-        let run = load(&oha, &urls, server.api_key, seconds, widest, Some(half))?;
-        runs.push(LoadRun {
-            workload: workload.name,
-            ..run
-        });
+        runs.extend(passes(&oha, &target, workload, seconds, server.work_dir)?);
     }
     let status = std::fs::read_to_string(format!("/proc/{}/status", running.child.id()))?;
     Ok(HttpFigures {
@@ -114,6 +149,144 @@ pub fn measure(
         peak_rss: status_kb(&status, "VmHWM:") * 1024,
         anonymous_rss: status_kb(&status, "RssAnon:") * 1024,
     })
+}
+
+/// A peer behind a handler like relais's own, under the same passes.
+pub fn measure_peer(
+    system: &'static str,
+    pool: PeerPool,
+    agencies: HashSet<String>,
+    workload: &Workload,
+    seconds: u64,
+    work_dir: &Path,
+) -> Result<Vec<LoadRun>, BenchError> {
+    let oha = oha()?;
+    let server = serve_peer(pool, agencies)?;
+    let target = Target {
+        system,
+        port: server.port,
+        api_key: None,
+    };
+    passes(&oha, &target, workload, seconds, work_dir)
+}
+
+fn oha() -> Result<PathBuf, BenchError> {
+    which("oha").ok_or_else(|| {
+        BenchError::Invalid(
+            "l'outil de charge oha est introuvable : cargo install oha --locked".into(),
+        )
+    })
+}
+
+/// A server under load: its port, and the key its search asks for.
+struct Target<'a> {
+    system: &'static str,
+    port: u16,
+    api_key: Option<&'a str>,
+}
+
+/// Closed loop at each connection count, then open loop at half the
+/// saturation rate with the widest.
+fn passes(
+    oha: &Path,
+    target: &Target<'_>,
+    workload: &Workload,
+    seconds: u64,
+    work_dir: &Path,
+) -> Result<Vec<LoadRun>, BenchError> {
+    let urls = work_dir.join(format!("urls-{}-{}.txt", target.port, workload.name));
+    let lines: Vec<String> = workload
+        .targets
+        .iter()
+        .map(|path| format!("http://127.0.0.1:{}{path}", target.port))
+        .collect();
+    std::fs::write(&urls, lines.join("\n") + "\n")?;
+    let mut runs = Vec::new();
+    let mut saturation = 0.0_f64;
+    for connections in CONNECTIONS {
+        let run = load(oha, &urls, target.api_key, seconds, connections, None)?;
+        saturation = saturation.max(run.requests_per_second);
+        runs.push(run);
+    }
+    let half = (saturation / 2.0).max(1.0);
+    let widest = CONNECTIONS[CONNECTIONS.len() - 1];
+    runs.push(load(
+        oha,
+        &urls,
+        target.api_key,
+        seconds,
+        widest,
+        Some(half),
+    )?);
+    for run in &mut runs {
+        run.system = target.system;
+        run.workload = workload.name;
+    }
+    Ok(runs)
+}
+
+/// A peer served on a free port of this process: relais's parsing and
+/// answer (`api::search_request`, `api::search_response`), the peer's
+/// statement on a pooled connection off the async workers, as relais's
+/// handler runs its search. Stopped when dropped.
+struct PeerServer {
+    port: u16,
+    handle: ServerHandle,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        // The stop command is sent at once; the thread ends with the server.
+        drop(self.handle.stop(true));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve_peer(pool: PeerPool, agencies: HashSet<String>) -> Result<PeerServer, BenchError> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = listener.local_addr()?.port();
+    let (handles, handle) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let pool = web::Data::new(pool);
+            let agencies = web::Data::new(agencies);
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(pool.clone())
+                    .app_data(agencies.clone())
+                    .route("/api/v1/offres/search", web::get().to(peer_search))
+            })
+            .listen(listener)?
+            .run();
+            let _ = handles.send(server.handle());
+            server.await
+        })
+    });
+    let handle = handle
+        .recv()
+        .map_err(|_| BenchError::Invalid("le serveur du pair n'a pas démarré".into()))?;
+    Ok(PeerServer {
+        port,
+        handle,
+        thread: Some(thread),
+    })
+}
+
+async fn peer_search(
+    req: HttpRequest,
+    pool: web::Data<PeerPool>,
+    agencies: web::Data<HashSet<String>>,
+) -> actix_web::Result<HttpResponse> {
+    let request = api::search_request(req.query_string(), &agencies)?;
+    let (start, end) = (request.start, request.end);
+    let pool = pool.into_inner();
+    let results = web::block(move || pool.search(&request))
+        .await?
+        .map_err(actix_web::error::ErrorInternalServerError)?;
+    Ok(api::search_response(&results, start, end))
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -188,7 +361,7 @@ fn ready(port: u16) -> bool {
 fn load(
     oha: &Path,
     urls: &Path,
-    key: &str,
+    key: Option<&str>,
     seconds: u64,
     connections: usize,
     rate: Option<f64>,
@@ -203,8 +376,10 @@ fn load(
             "json",
             "--urls-from-file",
         ])
-        .args(["-z", &format!("{seconds}s"), "-c", &connections.to_string()])
-        .args(["-H", &format!("Authorization: Bearer {key}")]);
+        .args(["-z", &format!("{seconds}s"), "-c", &connections.to_string()]);
+    if let Some(key) = key {
+        command.args(["-H", &format!("Authorization: Bearer {key}")]);
+    }
     if let Some(rate) = rate {
         command.args(["-q", &format!("{rate:.0}"), "--latency-correction"]);
     }
@@ -231,6 +406,7 @@ fn load(
         .as_object()
         .map_or(0, |errors| errors.values().filter_map(Value::as_u64).sum());
     Ok(LoadRun {
+        system: "",
         workload: "",
         connections,
         rate,

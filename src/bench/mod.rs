@@ -28,7 +28,7 @@ use crate::offers::demo_data::DemoOffers;
 use crate::offers::model::Offer;
 use crate::search::index::{self as search_index, SearchError, SearchIndex};
 use crate::search::params::{Context, SearchRequest};
-use crate::search::query;
+use crate::search::query::{self, SearchResults};
 use peers::{PeerRow, PostgresFts, SqliteFts5};
 use report::{Agreement, Latencies, LoadFigure, Report};
 use workload::{BenchQuery, QueryClass};
@@ -41,6 +41,8 @@ pub enum BenchError {
     Query(#[from] diesel::result::Error),
     #[error("connexion : {0}")]
     Connection(#[from] diesel::ConnectionError),
+    #[error("connexions : {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
     #[error("index : {0}")]
     Search(#[from] SearchError),
     #[error("fichiers : {0}")]
@@ -83,26 +85,29 @@ impl Engine for Relais {
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
-        let results = query::search(&self.index, request)?;
-        let ids = results.offers.into_iter().map(|offer| offer.id).collect();
-        let facets = results
-            .facets
-            .iter()
-            .map(|facet| {
-                facet
-                    .values
-                    .iter()
-                    .map(|v| (v.value.clone(), v.count))
-                    .collect()
-            })
-            .collect();
+        Ok(Answer::from(query::search(&self.index, request)?))
+    }
+}
+
+impl From<SearchResults> for Answer {
+    fn from(results: SearchResults) -> Answer {
         let mut answer = Answer {
             total: results.total as u64,
-            ids,
-            facets,
+            ids: results.offers.into_iter().map(|offer| offer.id).collect(),
+            facets: results
+                .facets
+                .into_iter()
+                .map(|facet| {
+                    facet
+                        .values
+                        .into_iter()
+                        .map(|v| (v.value, v.count))
+                        .collect()
+                })
+                .collect(),
         };
         answer.sort_facets();
-        Ok(answer)
+        answer
     }
 }
 
@@ -331,11 +336,24 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
             work_dir: &options.work_dir,
             api_key: &api_key,
         };
-        Some(http::measure(
-            &server,
-            &http_workloads(&queries),
-            options.http_seconds,
-        )?)
+        let workloads = http_workloads(&queries);
+        let mut figures = http::measure(&server, &workloads, options.http_seconds)?;
+        say("PostgreSQL FTS et SQLite FTS5 par HTTP : derrière le même gestionnaire, sous oha");
+        let peers = [
+            ("PostgreSQL FTS", postgres.pool(PEER_CONNECTIONS)?),
+            ("SQLite FTS5", sqlite.pool(PEER_CONNECTIONS)?),
+        ];
+        for (name, pool) in peers {
+            figures.runs.extend(http::measure_peer(
+                name,
+                pool,
+                agency_codes.clone(),
+                &workloads[0],
+                options.http_seconds,
+                &options.work_dir,
+            )?);
+        }
+        Some(figures)
     };
     let agreement = answers[1..]
         .iter()
@@ -354,7 +372,11 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     })
 }
 
-/// One common keyword (a simple search page's load), then every class mixed.
+/// Connections each peer's server keeps to its database.
+const PEER_CONNECTIONS: u32 = 8;
+
+/// One common keyword (a simple search page's load; the peers are measured
+/// on it too), then every class mixed.
 fn http_workloads(queries: &[BenchQuery]) -> Vec<http::Workload> {
     let target = |q: &BenchQuery| {
         format!(

@@ -14,13 +14,18 @@
 //! the rows that pass every filter but the facet's own, as relais does) are
 //! read from them.
 
+use std::path::PathBuf;
+
 use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
+
+use serde_json::value::RawValue;
 
 use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
 use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
-use crate::search::query;
+use crate::search::query::{self, Facet, FoundOffer, SearchResults};
 
 diesel::table! {
     bench_offers (id) {
@@ -126,10 +131,47 @@ enum Dialect {
 
 pub struct PostgresFts {
     conn: PgConnection,
+    url: String,
 }
 
 pub struct SqliteFts5 {
     conn: SqliteConnection,
+    path: PathBuf,
+}
+
+/// Connections to a loaded peer, for searches side by side (over HTTP).
+#[derive(Clone)]
+pub enum PeerPool {
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+}
+
+impl PeerPool {
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, BenchError> {
+        match self {
+            PeerPool::Postgres(pool) => search_on(&mut *pool.get()?, Dialect::Postgres, request),
+            PeerPool::Sqlite(pool) => search_on(&mut *pool.get()?, Dialect::Sqlite, request),
+        }
+    }
+}
+
+/// Every pooled SQLite connection needs the distance function.
+#[derive(Debug)]
+struct WithHaversine;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for WithHaversine {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        register_haversine(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn register_haversine(conn: &mut SqliteConnection) -> QueryResult<()> {
+    haversine_km_utils::register_impl(
+        conn,
+        |lat: Option<f64>, lon: Option<f64>, lat0: f64, lon0: f64| {
+            Some(query::haversine_km((lat0, lon0), (lat?, lon?)))
+        },
+    )
 }
 
 impl PostgresFts {
@@ -153,7 +195,10 @@ impl PostgresFts {
         ] {
             diesel::sql_query(statement).execute(&mut conn)?;
         }
-        Ok(PostgresFts { conn })
+        Ok(PostgresFts {
+            conn,
+            url: url.to_owned(),
+        })
     }
 
     pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
@@ -171,6 +216,13 @@ impl PostgresFts {
             diesel::sql_query(statement).execute(&mut self.conn)?;
         }
         Ok(())
+    }
+
+    pub fn pool(&self, size: u32) -> Result<PeerPool, BenchError> {
+        let pool = Pool::builder()
+            .max_size(size)
+            .build(ConnectionManager::new(&self.url))?;
+        Ok(PeerPool::Postgres(pool))
     }
 
     /// Bytes of the table and its indexes.
@@ -191,12 +243,7 @@ impl SqliteFts5 {
     /// Creates the tables in a new SQLite file.
     pub fn create(path: &std::path::Path) -> Result<SqliteFts5, BenchError> {
         let mut conn = SqliteConnection::establish(&path.display().to_string())?;
-        haversine_km_utils::register_impl(
-            &mut conn,
-            |lat: Option<f64>, lon: Option<f64>, lat0: f64, lon0: f64| {
-                Some(query::haversine_km((lat0, lon0), (lat?, lon?)))
-            },
-        )?;
+        register_haversine(&mut conn)?;
         for statement in [
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
@@ -212,7 +259,10 @@ impl SqliteFts5 {
         ] {
             diesel::sql_query(statement).execute(&mut conn)?;
         }
-        Ok(SqliteFts5 { conn })
+        Ok(SqliteFts5 {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
@@ -232,6 +282,14 @@ impl SqliteFts5 {
             diesel::sql_query(statement).execute(&mut self.conn)?;
         }
         Ok(())
+    }
+
+    pub fn pool(&self, size: u32) -> Result<PeerPool, BenchError> {
+        let pool = Pool::builder()
+            .max_size(size)
+            .connection_customizer(Box::new(WithHaversine))
+            .build(ConnectionManager::new(self.path.display().to_string()))?;
+        Ok(PeerPool::Sqlite(pool))
     }
 }
 
@@ -259,9 +317,7 @@ impl Engine for PostgresFts {
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
-        let sql = statement(Dialect::Postgres, request);
-        let rows: Vec<Part> = diesel::sql_query(sql).load(&mut self.conn)?;
-        Ok(Answer::from_parts(rows))
+        search_on(&mut self.conn, Dialect::Postgres, request).map(Answer::from)
     }
 }
 
@@ -271,9 +327,7 @@ impl Engine for SqliteFts5 {
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
-        let sql = statement(Dialect::Sqlite, request);
-        let rows: Vec<Part> = diesel::sql_query(sql).load(&mut self.conn)?;
-        Ok(Answer::from_parts(rows))
+        search_on(&mut self.conn, Dialect::Sqlite, request).map(Answer::from)
     }
 }
 
@@ -293,43 +347,54 @@ pub struct Part {
     document: Option<String>,
 }
 
-impl Answer {
-    fn from_parts(parts: Vec<Part>) -> Answer {
-        let mut answer = Answer {
-            total: 0,
-            ids: Vec::new(),
-            facets: vec![Vec::new(); FACETS.len()],
-        };
-        let mut page: Vec<(i64, String)> = Vec::new();
-        for part in parts {
-            let count = u64::try_from(part.n).unwrap_or(0);
-            match (part.kind.as_str(), part.value) {
-                ("total", _) => answer.total = count,
-                ("page", Some(id)) => {
-                    // Read as relais reads its stored documents, for the same work.
-                    let document: serde_json::Value = part
-                        .document
-                        .as_deref()
-                        .and_then(|d| serde_json::from_str(d).ok())
-                        .unwrap_or(serde_json::Value::Null);
-                    if !document.is_null() {
-                        page.push((part.n, id));
-                    }
+/// A peer's answer as relais's search gives it: the page's documents (as
+/// stored, checked to be JSON like relais's), the total, the facets.
+fn results_from_parts(parts: Vec<Part>) -> SearchResults {
+    let mut total = 0;
+    let mut page: Vec<(i64, FoundOffer)> = Vec::new();
+    let mut facets: Vec<Vec<(String, u64)>> = vec![Vec::new(); FACETS.len()];
+    for part in parts {
+        let count = u64::try_from(part.n).unwrap_or(0);
+        match (part.kind.as_str(), part.value) {
+            ("total", _) => total = count as usize,
+            ("page", Some(id)) => {
+                if let Some(document) = part.document.and_then(|d| RawValue::from_string(d).ok()) {
+                    page.push((part.n, FoundOffer { id, document }));
                 }
-                (facet, Some(value)) => {
-                    let slot = facet.trim_start_matches('f').parse::<usize>().ok();
-                    if let Some(values) = slot.and_then(|s| answer.facets.get_mut(s)) {
-                        values.push((value, count));
-                    }
-                }
-                _ => {}
             }
+            (facet, Some(value)) => {
+                let slot = facet.trim_start_matches('f').parse::<usize>().ok();
+                if let Some(values) = slot.and_then(|s| facets.get_mut(s)) {
+                    values.push((value, count));
+                }
+            }
+            _ => {}
         }
-        page.sort();
-        answer.ids = page.into_iter().map(|(_, id)| id).collect();
-        answer.sort_facets();
-        answer
     }
+    page.sort_by_key(|(n, _)| *n);
+    SearchResults {
+        total,
+        offers: page.into_iter().map(|(_, offer)| offer).collect(),
+        facets: FACETS
+            .iter()
+            .zip(facets)
+            .map(|(dimension, counts)| Facet::of(dimension.param, counts))
+            .collect(),
+    }
+}
+
+/// One search on a peer's connection.
+fn search_on<C>(
+    conn: &mut C,
+    dialect: Dialect,
+    request: &SearchRequest,
+) -> Result<SearchResults, BenchError>
+where
+    C: diesel::connection::LoadConnection,
+    diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, Part>,
+{
+    let parts: Vec<Part> = diesel::sql_query(statement(dialect, request)).load(conn)?;
+    Ok(results_from_parts(parts))
 }
 
 /// A string literal of SQL (both dialects double the quote).

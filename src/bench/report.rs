@@ -175,8 +175,8 @@ impl Report {
         for run in self.http.iter().flat_map(|http| &http.runs) {
             if run.failures > 0 {
                 failures.push(format!(
-                    "HTTP ({}, {} connexions) : {} requête(s) en échec",
-                    run.workload, run.connections, run.failures
+                    "HTTP, {} ({}, {} connexions) : {} requête(s) en échec",
+                    run.system, run.workload, run.connections, run.failures
                 ));
             }
         }
@@ -303,12 +303,17 @@ impl Report {
              of this run) answering `GET /api/v1/offres/search` with a search key, under `oha` on \
              the same machine. Closed loop at 1, 8 and 64 connections (64: saturation), then open \
              loop at half the saturation rate with `--latency-correction`. Workloads: the \
-             common-keyword queries alone, then all the classes above mixed.\n"
+             common-keyword queries alone, then all the classes above mixed. The peers answer the \
+             common-keyword queries behind the same handler, served from this process: relais's \
+             parameter parsing (without the key check) and answer (JSON documents, facets, `Content-Range`), the peer's \
+             statement on a pool of {} connections, run off the async workers as relais runs \
+             its search.\n",
+            super::PEER_CONNECTIONS
         );
         let _ = writeln!(
             out,
-            "| workload | connections | mode | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | failed |\n\
-             |---|---:|---|---:|---:|---:|---:|---:|"
+            "| system | workload | connections | mode | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | failed |\n\
+             |---|---|---:|---|---:|---:|---:|---:|---:|"
         );
         for run in &http.runs {
             let mode = run.rate.map_or("closed loop".to_owned(), |rate| {
@@ -316,7 +321,8 @@ impl Report {
             });
             let _ = writeln!(
                 out,
-                "| {} | {} | {mode} | {:.0} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {mode} | {:.0} | {} | {} | {} | {} |",
+                run.system,
                 run.workload,
                 run.connections,
                 run.requests_per_second,
@@ -324,6 +330,21 @@ impl Report {
                 ms(Some(run.p95)),
                 ms(Some(run.p99)),
                 run.failures
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nCommon keyword over HTTP, relais against each peer: saturation throughput \
+             (relais / peer) and p50 latency with one connection (peer / relais).\n\n\
+             | peer | saturation | p50, 1 connection |\n|---|---:|---:|"
+        );
+        for (peer, saturation, latency) in http.speedups() {
+            let times = |ratio: Option<f64>| ratio.map_or("—".to_owned(), |r| format!("{r:.1}×"));
+            let _ = writeln!(
+                out,
+                "| {peer} | {} | {} |",
+                times(saturation),
+                times(latency)
             );
         }
         let _ = writeln!(

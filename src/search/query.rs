@@ -44,6 +44,19 @@ pub struct Facet {
     pub values: Vec<FacetValue>,
 }
 
+impl Facet {
+    /// The facet's values that count, the most frequent first.
+    pub fn of(name: &'static str, counts: impl IntoIterator<Item = (String, u64)>) -> Facet {
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(value, count)| FacetValue { value, count })
+            .collect();
+        values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        Facet { name, values }
+    }
+}
+
 /// An offer of the page: its id and its document as stored, handed on
 /// without being parsed (the API writes it out as it is).
 #[derive(Debug, Clone)]
@@ -108,18 +121,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     let facets = FACETS
         .iter()
         .zip(fruit.facets)
-        .map(|(dimension, counts)| {
-            let mut values: Vec<FacetValue> = counts
-                .into_iter()
-                .filter(|(_, count)| *count > 0)
-                .map(|(value, count)| FacetValue { value, count })
-                .collect();
-            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            Facet {
-                name: dimension.param,
-                values,
-            }
-        })
+        .map(|(dimension, counts)| Facet::of(dimension.param, counts))
         .collect();
     Ok(SearchResults {
         total: fruit.total,
