@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tantivy::indexer::LogMergePolicy;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::watch;
@@ -203,12 +204,18 @@ impl Drop for Indexer {
 
 fn writing(index: &Index) -> Result<Writing, SearchError> {
     let (_, fields) = schema::build();
-    let writer = index
+    let writer: IndexWriter<TantivyDocument> = index
         .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
         .map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => SearchError::Busy,
             other => SearchError::Index(other),
         })?;
+    // Live changes commit a few offers at a time, and every search pays a
+    // fixed cost per segment: small segments are merged as soon as two
+    // of a size are there (the default waits for eight).
+    let mut merges = LogMergePolicy::default();
+    merges.set_min_num_segments(2);
+    writer.set_merge_policy(Box::new(merges));
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)

@@ -190,12 +190,18 @@ struct Hit<K> {
     address: DocAddress,
 }
 
-impl<K: Ord> Hit<K> {
-    fn order(&self, other: &Self) -> Ordering {
+impl<K> Hit<K> {
+    /// The order before the offer id breaks ties.
+    fn rank(&self, other: &Self) -> Ordering {
         self.primary
             .total_cmp(&other.primary)
             .then_with(|| other.created.cmp(&self.created))
-            .then_with(|| self.key.cmp(&other.key))
+    }
+}
+
+impl<K: Ord> Hit<K> {
+    fn order(&self, other: &Self) -> Ordering {
+        self.rank(other).then_with(|| self.key.cmp(&other.key))
     }
 }
 
@@ -374,22 +380,59 @@ impl Collector for OfferCollector {
                 }
             }
         }
-        let start = self.request.start;
-        merged.page = if let [fruit] = fruits.as_slice() {
-            // One segment: its hits are in order already (ordinals sort as
-            // the ids do), so only the page's ids are read.
-            let page = fruit.hits.iter().skip(start).cloned().collect();
-            with_ids(page, fruit.ids.as_ref())
-        } else {
-            let mut hits: Vec<Hit<String>> = fruits
-                .into_iter()
-                .flat_map(|fruit| with_ids(fruit.hits, fruit.ids.as_ref()))
-                .collect();
-            hits.sort();
-            hits.truncate(self.keep);
-            hits.split_off(start.min(hits.len()))
-        };
+        merged.page = self.page(&fruits);
         Ok(merged)
+    }
+}
+
+impl OfferCollector {
+    /// The requested page of the segments' hits. An ordinal orders ids
+    /// within its segment only; the ids themselves, needed across segments
+    /// and for the page, are read for the page and for the hits tied with
+    /// its first or last one (a deep page keeps thousands of hits).
+    fn page(&self, fruits: &[SegmentFruit]) -> Vec<Hit<String>> {
+        let mut hits: Vec<(usize, &Hit<u64>)> = fruits
+            .iter()
+            .enumerate()
+            .flat_map(|(segment, fruit)| fruit.hits.iter().map(move |hit| (segment, hit)))
+            .collect();
+        hits.sort_by(|(a_segment, a), (b_segment, b)| {
+            a.rank(b)
+                .then(a_segment.cmp(b_segment))
+                .then(a.key.cmp(&b.key))
+        });
+        let end = self.keep.min(hits.len());
+        let start = self.request.start.min(end);
+        if start == end {
+            return Vec::new();
+        }
+        let tied = |i: usize, j: usize| hits[i].1.rank(hits[j].1) == Ordering::Equal;
+        let mut first = start;
+        while first > 0 && tied(first - 1, start) {
+            first -= 1;
+        }
+        let mut last = end;
+        while last < hits.len() && tied(last, end - 1) {
+            last += 1;
+        }
+        let mut named: Vec<Hit<String>> = fruits
+            .iter()
+            .enumerate()
+            .flat_map(|(segment, fruit)| {
+                let of_segment = hits[first..last]
+                    .iter()
+                    .filter(|(s, _)| *s == segment)
+                    .map(|(_, hit)| (*hit).clone())
+                    .collect();
+                with_ids(of_segment, fruit.ids.as_ref())
+            })
+            .collect();
+        named.sort();
+        named
+            .into_iter()
+            .skip(start - first)
+            .take(end - start)
+            .collect()
     }
 }
 

@@ -266,6 +266,27 @@ on_each_backend! {
         assert_eq!(newest[0], "T00000", "newest first");
     }
 
+    async fn offers_of_the_same_date_are_paged_by_id_across_segments(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let mut expected = Vec::new();
+        // Written one batch at a time, each made searchable before the
+        // next: the index holds them in several segments.
+        for batch in [[7, 2, 9], [4, 11, 0], [5, 10, 1], [8, 3, 6]] {
+            for i in batch {
+                let mut document = offer(&format!("SD{i:05}"));
+                document["dateCreation"] = json!("2026-11-02T08:00:00Z");
+                assert!(app.put_offer(&ingest, &document).await.status().is_success());
+                expected.push(format!("SD{i:05}"));
+            }
+            app.wait_for_index().await;
+        }
+        expected.sort();
+        let key = app.key(Scope::Search).await;
+        for sort in ["0", "1"] {
+            assert_eq!(all_ids(&app, &key, &format!("sort={sort}")).await, expected, "sort {sort}");
+        }
+    }
+
     async fn every_filter_keeps_exactly_the_matching_offers(app) {
         let documents = corpus(48);
         let key = load(&app, &documents).await;
