@@ -231,7 +231,8 @@ struct OfferCollector {
 struct SegmentFruit {
     total: usize,
     facets: Vec<HashMap<String, u64>>,
-    /// Best first, keyed by the offer id's ordinal in `ids`.
+    /// The segment's best hits (in no order), keyed by the offer id's
+    /// ordinal in `ids`.
     hits: Vec<Hit<u64>>,
     ids: Option<StrColumn>,
 }
@@ -389,37 +390,51 @@ impl OfferCollector {
     /// The requested page of the segments' hits. An ordinal orders ids
     /// within its segment only; the ids themselves, needed across segments
     /// and for the page, are read for the page and for the hits tied with
-    /// its first or last one (a deep page keeps thousands of hits).
+    /// its first or last one. A deep page keeps thousands of hits: they are
+    /// partitioned around the page, and only the page is sorted.
     fn page(&self, fruits: &[SegmentFruit]) -> Vec<Hit<String>> {
         let mut hits: Vec<(usize, &Hit<u64>)> = fruits
             .iter()
             .enumerate()
             .flat_map(|(segment, fruit)| fruit.hits.iter().map(move |hit| (segment, hit)))
             .collect();
-        hits.sort_by(|(a_segment, a), (b_segment, b)| {
+        let order = |(a_segment, a): &(usize, &Hit<u64>), (b_segment, b): &(usize, &Hit<u64>)| {
             a.rank(b)
                 .then(a_segment.cmp(b_segment))
                 .then(a.key.cmp(&b.key))
-        });
+        };
         let end = self.keep.min(hits.len());
         let start = self.request.start.min(end);
         if start == end {
             return Vec::new();
         }
-        let tied = |i: usize, j: usize| hits[i].1.rank(hits[j].1) == Ordering::Equal;
-        let mut first = start;
-        while first > 0 && tied(first - 1, start) {
-            first -= 1;
+        if end < hits.len() {
+            hits.select_nth_unstable_by(end - 1, order);
         }
-        let mut last = end;
-        while last < hits.len() && tied(last, end - 1) {
-            last += 1;
+        if start > 0 {
+            hits[..end].select_nth_unstable_by(start, order);
         }
+        hits[start..end].sort_by(order);
+        let (first, last) = (hits[start].1, hits[end - 1].1);
+        let tied_before: Vec<(usize, &Hit<u64>)> = hits[..start]
+            .iter()
+            .filter(|(_, hit)| hit.rank(first) == Ordering::Equal)
+            .copied()
+            .collect();
+        let tied_after = hits[end..]
+            .iter()
+            .filter(|(_, hit)| hit.rank(last) == Ordering::Equal);
+        let edges: Vec<(usize, &Hit<u64>)> = tied_before
+            .iter()
+            .chain(&hits[start..end])
+            .chain(tied_after)
+            .copied()
+            .collect();
         let mut named: Vec<Hit<String>> = fruits
             .iter()
             .enumerate()
             .flat_map(|(segment, fruit)| {
-                let of_segment = hits[first..last]
+                let of_segment = edges
                     .iter()
                     .filter(|(s, _)| *s == segment)
                     .map(|(_, hit)| (*hit).clone())
@@ -430,7 +445,7 @@ impl OfferCollector {
         named.sort();
         named
             .into_iter()
-            .skip(start - first)
+            .skip(tied_before.len())
             .take(end - start)
             .collect()
     }
@@ -609,9 +624,12 @@ impl SegmentCollector for OfferSegmentCollector {
 
     fn harvest(mut self) -> SegmentFruit {
         self.collect_scored();
+        // The best `keep`, in no order: the merge sorts them.
         let mut hits = self.best;
-        hits.sort_unstable();
-        hits.truncate(self.keep);
+        if hits.len() > self.keep {
+            hits.select_nth_unstable(self.keep - 1);
+            hits.truncate(self.keep);
+        }
         let mut value = String::new();
         let facets = self
             .facet_columns
