@@ -24,17 +24,21 @@ impl ApiClient {
     }
 }
 
+/// The secret of the `Authorization: Bearer` header, if any.
+fn presented_secret(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|secret| secret.trim().to_owned())
+}
+
 impl FromRequest for ApiClient {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<ApiClient, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let secret = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(|secret| secret.trim().to_owned());
+        let secret = presented_secret(req);
         let database = req.app_data::<web::Data<Database>>().cloned();
         Box::pin(async move {
             let (Some(secret), Some(database)) = (secret, database) else {
@@ -45,5 +49,32 @@ impl FromRequest for ApiClient {
                 .await?;
             key.map(ApiClient).ok_or(ApiError::Unauthorized)
         })
+    }
+}
+
+/// A key presented but not checked yet: for a handler that goes to the
+/// blocking pool anyway, the check rides along (the trip between threads
+/// costs more than the key's lookup).
+pub struct PresentedKey(Option<String>);
+
+impl PresentedKey {
+    /// Blocking: the caller, with a valid, unrevoked key of `scope`.
+    pub fn check(self, database: &Database, scope: Scope) -> Result<ApiClient, ApiError> {
+        let Some(secret) = self.0 else {
+            return Err(ApiError::Unauthorized);
+        };
+        let key = apikeys::authenticate(&mut *database.connection()?, &secret)?;
+        let client = key.map(ApiClient).ok_or(ApiError::Unauthorized)?;
+        client.require(scope)?;
+        Ok(client)
+    }
+}
+
+impl FromRequest for PresentedKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<PresentedKey, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(PresentedKey(presented_secret(req))))
     }
 }

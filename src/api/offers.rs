@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AgencyCodes;
-use super::auth::ApiClient;
+use super::auth::{ApiClient, PresentedKey};
 use super::errors::ApiError;
 use crate::apikeys::Scope;
 use crate::db::Database;
@@ -143,18 +143,24 @@ struct SearchPage<'a> {
 
 /// `GET /api/v1/offres/search`: France Travail's search, paged with `range`.
 pub async fn search(
-    client: ApiClient,
+    key: PresentedKey,
     req: HttpRequest,
     index: web::Data<SearchIndex>,
     agencies: web::Data<AgencyCodes>,
+    database: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    client.require(Scope::Search)?;
-    let request = search_request(req.query_string(), &agencies.0)?;
-    let index = index.into_inner();
-    let (start, end) = (request.start, request.end);
-    let results = tokio::task::spawn_blocking(move || query::search(&index, &request))
-        .await
-        .map_err(|_| ApiError::Unavailable)??;
+    let parsed = search_request(req.query_string(), &agencies.0);
+    let (index, database) = (index.into_inner(), database.into_inner());
+    // The key first (a bad one gets 401 or 403 whatever the parameters),
+    // in the same trip to the blocking pool as the search.
+    let (results, start, end) = tokio::task::spawn_blocking(move || {
+        key.check(&database, Scope::Search)?;
+        let request = parsed?;
+        let results = query::search(&index, &request)?;
+        Ok::<_, ApiError>((results, request.start, request.end))
+    })
+    .await
+    .map_err(|_| ApiError::Unavailable)??;
     Ok(search_response(&results, start, end))
 }
 
