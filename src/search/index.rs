@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tantivy::indexer::LogMergePolicy;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::watch;
@@ -166,6 +166,9 @@ pub fn rebuild(
 ) -> Result<i64, SearchError> {
     let (index, _) = open_or_create(path)?;
     let mut writing = writing(&index)?;
+    // No merges along the way: the rebuild merges everything once at the
+    // end, and a background merge would take segments from under it.
+    writing.writer.set_merge_policy(Box::new(NoMergePolicy));
     writing.writer.delete_all_documents()?;
     writing.applied.send_replace(0);
     let applied = catch_up(&mut writing, database, REBUILD_BATCH, progress)?;
