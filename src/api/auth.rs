@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::errors::ApiError;
 use crate::apikeys::{self, ApiKey, Scope};
-use crate::db::Database;
+use crate::db::{Database, DbConnection};
 
 /// The caller, known by a valid (unrevoked) key.
 pub struct ApiClient(ApiKey);
@@ -33,6 +33,13 @@ fn presented_secret(req: &HttpRequest) -> Option<String> {
         .map(|secret| secret.trim().to_owned())
 }
 
+/// The caller known by `secret`: a valid, unrevoked key, else 401.
+fn identify(conn: &mut DbConnection, secret: &str) -> Result<ApiClient, ApiError> {
+    apikeys::authenticate(conn, secret)?
+        .map(ApiClient)
+        .ok_or(ApiError::Unauthorized)
+}
+
 impl FromRequest for ApiClient {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<ApiClient, ApiError>>>>;
@@ -44,10 +51,7 @@ impl FromRequest for ApiClient {
             let (Some(secret), Some(database)) = (secret, database) else {
                 return Err(ApiError::Unauthorized);
             };
-            let key = database
-                .run(move |conn| apikeys::authenticate(conn, &secret))
-                .await?;
-            key.map(ApiClient).ok_or(ApiError::Unauthorized)
+            database.run(move |conn| identify(conn, &secret)).await
         })
     }
 }
@@ -63,8 +67,7 @@ impl PresentedKey {
         let Some(secret) = self.0 else {
             return Err(ApiError::Unauthorized);
         };
-        let key = apikeys::authenticate(&mut *database.connection()?, &secret)?;
-        let client = key.map(ApiClient).ok_or(ApiError::Unauthorized)?;
+        let client = identify(&mut *database.connection()?, &secret)?;
         client.require(scope)?;
         Ok(client)
     }
