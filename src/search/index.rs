@@ -20,6 +20,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::watch;
 
+use super::columns::ColumnCache;
 use super::schema::{self, OfferFields, SCHEMA_VERSION};
 use crate::db::{Database, DbError};
 use crate::offers::model::{Offer, OfferStatus};
@@ -58,6 +59,8 @@ pub struct SearchIndex {
     /// The French analyzer, for queries: the same as for documents.
     pub analyzer: TextAnalyzer,
     pub fields: OfferFields,
+    /// The columns of the searched segments, opened once per segment.
+    pub(super) columns: Arc<ColumnCache>,
     applied: watch::Receiver<i64>,
     caught_up: Arc<AtomicBool>,
 }
@@ -142,6 +145,7 @@ pub fn start(
         reader: writing.reader.clone(),
         analyzer,
         fields: writing.fields.clone(),
+        columns: Arc::default(),
         applied: writing.applied.subscribe(),
         caught_up: caught_up.clone(),
     };

@@ -2,6 +2,7 @@
 //! with France Travail's parameters. One module, two front ends (the API and
 //! the pages).
 
+mod columns;
 pub mod index;
 pub mod params;
 pub mod query;

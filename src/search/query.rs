@@ -21,9 +21,10 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
+use super::columns::SegmentColumns;
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
-use super::schema::{CREATED, LATITUDE, LONGITUDE, NOT_STATED, keyword};
+use super::schema::NOT_STATED;
 
 const TITLE_BOOST: Score = 2.0;
 const EARTH_RADIUS_KM: f64 = 6371.0;
@@ -99,22 +100,22 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     let query = keyword_query(index, &request.keywords);
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
+        columns: index.columns.of(&searcher)?,
         keep: request.end + 1,
         scoring: request.sort == Sort::Relevance && !request.keywords.is_empty(),
     };
     let fruit = searcher.search(query.as_ref(), &collector)?;
     let mut offers = Vec::new();
-    for hit in fruit.page {
-        let doc: TantivyDocument = searcher.doc(hit.address)?;
+    for address in fruit.page {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let stored = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
         // Stored by the indexer from the database's JSON: a document that
         // is not JSON would be an index defect, shown as null.
-        let document = doc
-            .get_first(index.fields.document)
-            .and_then(|v| v.as_str())
+        let document = stored(index.fields.document)
             .and_then(|text| RawValue::from_string(text.to_owned()).ok())
             .unwrap_or_else(|| RawValue::NULL.to_owned());
         offers.push(FoundOffer {
-            id: hit.key,
+            id: stored(index.fields.id).unwrap_or_default().to_owned(),
             document,
         });
     }
@@ -181,42 +182,49 @@ fn keyword_query(index: &SearchIndex, keywords: &[Keyword]) -> Box<dyn Query> {
 }
 
 /// A candidate for the page. Ordered best first: `primary` ascending (minus
-/// the score, or the distance), then newest, then offer id ascending.
-#[derive(Debug, Clone)]
-struct Hit<K> {
+/// the score, or the distance), then newest, then by offer id: its first
+/// eight bytes (`id_order`), then its ordinal among the segment's ids.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
     primary: f64,
     created: i64,
-    key: K,
+    id_order: u64,
+    /// Orders ids within a segment only.
+    id_ordinal: u64,
     address: DocAddress,
 }
 
-impl<K> Hit<K> {
-    /// The order before the offer id breaks ties.
+impl Hit {
+    /// The order as far as it holds across segments: two hits of the same
+    /// rank in different segments (long ids sharing their first eight
+    /// bytes) need their ids.
     fn rank(&self, other: &Self) -> Ordering {
         self.primary
             .total_cmp(&other.primary)
             .then_with(|| other.created.cmp(&self.created))
+            .then_with(|| self.id_order.cmp(&other.id_order))
     }
-}
 
-impl<K: Ord> Hit<K> {
+    /// A total order, exact within a segment.
     fn order(&self, other: &Self) -> Ordering {
-        self.rank(other).then_with(|| self.key.cmp(&other.key))
+        self.rank(other)
+            .then_with(|| self.address.segment_ord.cmp(&other.address.segment_ord))
+            .then_with(|| self.id_ordinal.cmp(&other.id_ordinal))
     }
 }
 
-impl<K: Ord> PartialEq for Hit<K> {
+impl PartialEq for Hit {
     fn eq(&self, other: &Self) -> bool {
         self.order(other) == Ordering::Equal
     }
 }
-impl<K: Ord> Eq for Hit<K> {}
-impl<K: Ord> PartialOrd for Hit<K> {
+impl Eq for Hit {}
+impl PartialOrd for Hit {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<K: Ord> Ord for Hit<K> {
+impl Ord for Hit {
     fn cmp(&self, other: &Self) -> Ordering {
         self.order(other)
     }
@@ -224,6 +232,8 @@ impl<K: Ord> Ord for Hit<K> {
 
 struct OfferCollector {
     request: Arc<SearchRequest>,
+    /// By segment ordinal.
+    columns: Vec<Arc<SegmentColumns>>,
     keep: usize,
     scoring: bool,
 }
@@ -231,17 +241,15 @@ struct OfferCollector {
 struct SegmentFruit {
     total: usize,
     facets: Vec<HashMap<String, u64>>,
-    /// The segment's best hits (in no order), keyed by the offer id's
-    /// ordinal in `ids`.
-    hits: Vec<Hit<u64>>,
-    ids: Option<StrColumn>,
+    /// The segment's best hits, in no order.
+    hits: Vec<Hit>,
 }
 
 struct MergedFruit {
     total: usize,
     facets: Vec<HashMap<String, u64>>,
-    /// The hits of the requested page, in order.
-    page: Vec<Hit<String>>,
+    /// The offers of the requested page, in order.
+    page: Vec<DocAddress>,
 }
 
 /// Where a document stands after the keyword filters: it passes them all,
@@ -280,18 +288,15 @@ struct OfferSegmentCollector {
     request: Arc<SearchRequest>,
     keep: usize,
     segment: SegmentOrdinal,
+    columns: Arc<SegmentColumns>,
     filters: Vec<SegmentFilter>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<Vec<u64>>,
-    ids: Option<StrColumn>,
-    created: Column<i64>,
-    latitude: Column<f64>,
-    longitude: Column<f64>,
     total: usize,
     /// The best hits so far: up to twice the page's reach, then cut back
     /// to it (a partial sort now and then instead of a heap's work on
     /// every hit: a deep page keeps thousands).
-    best: Vec<Hit<u64>>,
+    best: Vec<Hit>,
     /// The worst hit kept at the last cut: a worse one cannot enter the page.
     cutoff: Option<(f64, i64)>,
     scored: ScoredBlock,
@@ -313,30 +318,31 @@ impl Collector for OfferCollector {
     fn for_segment(
         &self,
         segment: SegmentOrdinal,
-        reader: &SegmentReader,
+        _: &SegmentReader,
     ) -> tantivy::Result<Self::Child> {
-        let fast = reader.fast_fields();
+        let columns = self.columns[segment as usize].clone();
         let mut filters = Vec::new();
         for (dimension, values) in &self.request.filters {
-            let column = fast.str(dimension.field)?;
+            let column = columns.keyword(dimension.field);
             let failure = match dimension.facet {
                 Some(slot) => ONE_FAILURE | (slot as Failures + 1),
                 None => 2 * ONE_FAILURE,
             };
-            let mut failures = vec![failure; column.as_ref().map_or(0, |c| c.num_terms()) + 1];
-            if let Some(column) = &column {
-                for value in values {
-                    if let Some(ord) = column.dictionary().term_ord(value)? {
-                        failures[ord as usize] = 0;
-                    }
+            let mut failures = vec![failure; column.map_or(0, |c| c.values.len()) + 1];
+            if let Some(column) = column {
+                for ord in values.iter().filter_map(|value| column.ordinal(value)) {
+                    failures[ord as usize] = 0;
                 }
             }
-            filters.push(SegmentFilter { column, failures });
+            filters.push(SegmentFilter {
+                column: column.map(|c| c.column.clone()),
+                failures,
+            });
         }
-        let facet_columns = FACETS
+        let facet_columns: Vec<Option<StrColumn>> = FACETS
             .iter()
-            .map(|d| fast.str(d.field))
-            .collect::<tantivy::Result<Vec<_>>>()?;
+            .map(|d| columns.keyword(d.field).map(|c| c.column.clone()))
+            .collect();
         let facet_counts = facet_columns
             .iter()
             .map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())])
@@ -345,13 +351,10 @@ impl Collector for OfferCollector {
             request: self.request.clone(),
             keep: self.keep,
             segment,
+            columns,
             filters,
             facet_columns,
             facet_counts,
-            ids: fast.str(keyword::ID)?,
-            created: fast.i64(CREATED)?,
-            latitude: fast.f64(LATITUDE)?,
-            longitude: fast.f64(LONGITUDE)?,
             total: 0,
             best: Vec::with_capacity(2 * self.keep),
             cutoff: None,
@@ -387,74 +390,99 @@ impl Collector for OfferCollector {
 }
 
 impl OfferCollector {
-    /// The requested page of the segments' hits. An ordinal orders ids
-    /// within its segment only; the ids themselves, needed across segments
-    /// and for the page, are read for the page and for the hits tied with
-    /// its first or last one. A deep page keeps thousands of hits: they are
-    /// partitioned around the page, and only the page is sorted.
-    fn page(&self, fruits: &[SegmentFruit]) -> Vec<Hit<String>> {
-        let mut hits: Vec<(usize, &Hit<u64>)> = fruits
-            .iter()
-            .enumerate()
-            .flat_map(|(segment, fruit)| fruit.hits.iter().map(move |hit| (segment, hit)))
-            .collect();
-        let order = |(a_segment, a): &(usize, &Hit<u64>), (b_segment, b): &(usize, &Hit<u64>)| {
-            a.rank(b)
-                .then(a_segment.cmp(b_segment))
-                .then(a.key.cmp(&b.key))
-        };
+    /// The requested page of the segments' hits. A deep page keeps
+    /// thousands of hits: they are partitioned around the page, and only
+    /// the page is sorted. Hits of the same rank in different segments are
+    /// put in order by their ids, read for them alone.
+    fn page(&self, fruits: &[SegmentFruit]) -> Vec<DocAddress> {
+        let mut hits: Vec<Hit> = fruits.iter().flat_map(|f| f.hits.iter().copied()).collect();
         let end = self.keep.min(hits.len());
         let start = self.request.start.min(end);
         if start == end {
             return Vec::new();
         }
         if end < hits.len() {
-            hits.select_nth_unstable_by(end - 1, order);
+            hits.select_nth_unstable(end - 1);
         }
         if start > 0 {
-            hits[..end].select_nth_unstable_by(start, order);
+            hits[..end].select_nth_unstable(start);
         }
-        hits[start..end].sort_by(order);
-        let (first, last) = (hits[start].1, hits[end - 1].1);
-        let tied_before: Vec<(usize, &Hit<u64>)> = hits[..start]
+        hits[start..end].sort_unstable();
+        let (first, last) = (hits[start], hits[end - 1]);
+        let tied = |a: &Hit, b: &Hit| a.rank(b) == Ordering::Equal;
+        let tied_before: Vec<Hit> = hits[..start]
             .iter()
-            .filter(|(_, hit)| hit.rank(first) == Ordering::Equal)
+            .filter(|hit| tied(hit, &first))
             .copied()
             .collect();
-        let tied_after = hits[end..]
+        let tied_after: Vec<Hit> = hits[end..]
             .iter()
-            .filter(|(_, hit)| hit.rank(last) == Ordering::Equal);
-        let edges: Vec<(usize, &Hit<u64>)> = tied_before
-            .iter()
-            .chain(&hits[start..end])
-            .chain(tied_after)
+            .filter(|hit| tied(hit, &last))
             .copied()
             .collect();
-        let mut named: Vec<Hit<String>> = fruits
+        let page = &hits[start..end];
+        let tied_within = page.windows(2).any(|pair| tied(&pair[0], &pair[1]));
+        if tied_before.is_empty() && tied_after.is_empty() && !tied_within {
+            return page.iter().map(|hit| hit.address).collect();
+        }
+        let edges: Vec<Hit> = tied_before
             .iter()
-            .enumerate()
-            .flat_map(|(segment, fruit)| {
-                let of_segment = edges
-                    .iter()
-                    .filter(|(s, _)| *s == segment)
-                    .map(|(_, hit)| (*hit).clone())
-                    .collect();
-                with_ids(of_segment, fruit.ids.as_ref())
-            })
+            .chain(page)
+            .chain(&tied_after)
+            .copied()
             .collect();
-        named.sort();
+        let mut named = self.with_ids(edges);
+        named.sort_by(|(a, a_id), (b, b_id)| a.rank(b).then_with(|| a_id.cmp(b_id)));
         named
             .into_iter()
             .skip(tied_before.len())
             .take(end - start)
+            .map(|(hit, _)| hit.address)
             .collect()
+    }
+
+    /// Hits with their offer ids, read in one pass over each segment's
+    /// dictionary (sorted ordinals): looking each id up alone costs a
+    /// block decode every time.
+    fn with_ids(&self, hits: Vec<Hit>) -> Vec<(Hit, String)> {
+        let mut named = Vec::with_capacity(hits.len());
+        for (segment, columns) in self.columns.iter().enumerate() {
+            let of_segment: Vec<Hit> = hits
+                .iter()
+                .filter(|hit| hit.address.segment_ord as usize == segment)
+                .copied()
+                .collect();
+            let mut ords: Vec<u64> = of_segment.iter().map(|hit| hit.id_ordinal).collect();
+            ords.sort_unstable();
+            ords.dedup();
+            let mut found: Vec<String> = Vec::with_capacity(ords.len());
+            if let (Some(ids), false) = (&columns.ids, ords.is_empty()) {
+                // A missing id would be an index defect; the offer sorts first.
+                let _ = ids.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+                    found.push(String::from_utf8_lossy(bytes).into_owned());
+                });
+            }
+            named.extend(of_segment.into_iter().map(|hit| {
+                let id = ords
+                    .binary_search(&hit.id_ordinal)
+                    .ok()
+                    .and_then(|i| found.get(i))
+                    .cloned()
+                    .unwrap_or_default();
+                (hit, id)
+            }));
+        }
+        named
     }
 }
 
 impl OfferSegmentCollector {
     /// Distance to the nearest origin, when the offer has a position.
     fn distance(&self, doc: DocId) -> Option<f64> {
-        let point = (self.latitude.first(doc)?, self.longitude.first(doc)?);
+        let point = (
+            self.columns.latitude.first(doc)?,
+            self.columns.longitude.first(doc)?,
+        );
         self.request
             .origins
             .iter()
@@ -497,7 +525,7 @@ impl OfferSegmentCollector {
         let request = &self.request;
         if request.created_from.is_some() || request.created_to.is_some() {
             let mut created = [0i64; BLOCK];
-            read_block(&self.created, docs, &mut created[..n], 0);
+            read_block(&self.columns.created, docs, &mut created[..n], 0);
             for (standing, created) in standings.iter_mut().zip(created) {
                 if request.created_from.is_some_and(|from| created < from)
                     || request.created_to.is_some_and(|to| created > to)
@@ -553,7 +581,12 @@ impl OfferSegmentCollector {
         let passing = &buckets[PASSING][..lengths[PASSING]];
         self.total += passing.len();
         let mut created = [0i64; BLOCK];
-        read_block(&self.created, passing, &mut created[..passing.len()], 0);
+        read_block(
+            &self.columns.created,
+            passing,
+            &mut created[..passing.len()],
+            0,
+        );
         for (&i, created) in passing_at[..passing.len()].iter().zip(created) {
             self.offer_to_page(docs[i], scores[i], created, distances[i]);
         }
@@ -581,15 +614,16 @@ impl OfferSegmentCollector {
         }) {
             return;
         }
-        let key = self
-            .ids
-            .as_ref()
-            .and_then(|ids| ids.ords().first(doc))
-            .unwrap_or(u64::MAX);
+        let columns = &self.columns;
         self.best.push(Hit {
             primary,
             created,
-            key,
+            id_order: columns.id_order.first(doc).unwrap_or(u64::MAX),
+            id_ordinal: columns
+                .ids
+                .as_ref()
+                .and_then(|ids| ids.ords().first(doc))
+                .unwrap_or(u64::MAX),
             address: DocAddress::new(self.segment, doc),
         });
         if self.best.len() == 2 * self.keep {
@@ -630,62 +664,28 @@ impl SegmentCollector for OfferSegmentCollector {
             hits.select_nth_unstable(self.keep - 1);
             hits.truncate(self.keep);
         }
-        let mut value = String::new();
-        let facets = self
-            .facet_columns
+        let columns = &self.columns;
+        let facets = FACETS
             .iter()
             .zip(self.facet_counts)
-            .map(|(column, counts)| {
-                let mut named = HashMap::new();
-                if let Some(column) = column {
-                    for (ord, count) in counts.into_iter().enumerate() {
-                        value.clear();
-                        if count > 0
-                            && column.ord_to_str(ord as u64, &mut value).unwrap_or(false)
-                            && value != NOT_STATED
-                        {
-                            named.insert(value.clone(), count);
-                        }
-                    }
-                }
-                named
+            .map(|(dimension, counts)| {
+                let values = columns
+                    .keyword(dimension.field)
+                    .map_or(&[][..], |c| &c.values);
+                values
+                    .iter()
+                    .zip(counts)
+                    .filter(|(value, count)| *count > 0 && **value != NOT_STATED)
+                    .map(|(value, count)| (value.clone(), count))
+                    .collect()
             })
             .collect();
         SegmentFruit {
             total: self.total,
             facets,
             hits,
-            ids: self.ids,
         }
     }
-}
-
-/// Hits with their offer ids, read in one pass over the dictionary (sorted
-/// ordinals): looking each id up alone costs a block decode every time.
-fn with_ids(hits: Vec<Hit<u64>>, ids: Option<&StrColumn>) -> Vec<Hit<String>> {
-    let mut ords: Vec<u64> = hits.iter().map(|hit| hit.key).collect();
-    ords.sort_unstable();
-    ords.dedup();
-    let mut found: Vec<String> = Vec::with_capacity(ords.len());
-    if let Some(column) = ids {
-        // A missing id would be an index defect; the offer sorts first.
-        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            found.push(String::from_utf8_lossy(bytes).into_owned());
-        });
-    }
-    hits.into_iter()
-        .map(|hit| Hit {
-            primary: hit.primary,
-            created: hit.created,
-            key: ords
-                .binary_search(&hit.key)
-                .ok()
-                .and_then(|i| found.get(i))
-                .cloned()
-                .unwrap_or_default(),
-            address: hit.address,
-        })
-        .collect()
 }
 
 /// Documents are filtered by blocks of this many.

@@ -15,7 +15,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -45,6 +45,9 @@ pub mod keyword {
 }
 
 pub const CREATED: &str = "created";
+/// The offer id's first eight bytes as a big-endian number: orders offers
+/// by id across segments without reading the id's dictionary.
+pub const ID_ORDER: &str = "id_order";
 pub const LATITUDE: &str = "latitude";
 pub const LONGITUDE: &str = "longitude";
 
@@ -55,13 +58,14 @@ pub struct OfferFields {
     pub content: Field,
     pub document: Field,
     pub created: Field,
+    pub id_order: Field,
     pub latitude: Field,
     pub longitude: Field,
     keywords: Vec<(&'static str, Field)>,
 }
 
 /// The keyword fields, in a fixed order.
-const KEYWORDS: [&str; 16] = [
+pub const KEYWORDS: [&str; 16] = [
     keyword::ID,
     keyword::CONTRACT_TYPE,
     keyword::CONTRACT_NATURE,
@@ -91,11 +95,20 @@ pub fn build() -> (Schema, OfferFields) {
     let content = builder.add_text_field("content", french);
     let document = builder.add_text_field("document", STORED);
     let created = builder.add_i64_field(CREATED, INDEXED | FAST);
+    let id_order = builder.add_u64_field(ID_ORDER, FAST);
     let latitude = builder.add_f64_field(LATITUDE, FAST);
     let longitude = builder.add_f64_field(LONGITUDE, FAST);
+    // The id is stored too: a page's ids come with its documents.
     let keywords: Vec<(&'static str, Field)> = KEYWORDS
         .iter()
-        .map(|&name| (name, builder.add_text_field(name, STRING | FAST)))
+        .map(|&name| {
+            let options = if name == keyword::ID {
+                STRING | FAST | STORED
+            } else {
+                STRING | FAST
+            };
+            (name, builder.add_text_field(name, options))
+        })
         .collect();
     let id = keywords[0].1;
     (
@@ -106,6 +119,7 @@ pub fn build() -> (Schema, OfferFields) {
             content,
             document,
             created,
+            id_order,
             latitude,
             longitude,
             keywords,
@@ -139,6 +153,15 @@ pub fn register_analyzer(index: &Index) {
     index.tokenizers().register(FRENCH, analyzer);
 }
 
+/// The first eight bytes of an id, zero-padded, as a big-endian number:
+/// ids that differ there compare as their numbers do.
+pub fn id_order(id: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let head = &id.as_bytes()[..id.len().min(8)];
+    bytes[..head.len()].copy_from_slice(head);
+    u64::from_be_bytes(bytes)
+}
+
 fn flag(value: bool) -> &'static str {
     if value { "true" } else { "false" }
 }
@@ -159,6 +182,7 @@ impl OfferFields {
         doc.add_text(self.content, &facts.searchable_text);
         doc.add_text(self.document, json);
         doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
+        doc.add_u64(self.id_order, id_order(id));
         if let Some((lat, lon)) = facts.position {
             doc.add_f64(self.latitude, lat);
             doc.add_f64(self.longitude, lon);
@@ -189,5 +213,22 @@ impl OfferFields {
             }
         }
         doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_order;
+
+    #[test]
+    fn id_order_follows_the_order_of_ids_that_differ_in_their_first_eight_bytes() {
+        let ids = [
+            "0", "00", "1", "123ABCD", "123ABCE", "A", "AB-CD-EF", "Z", "z",
+        ];
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1]);
+            assert!(id_order(pair[0]) < id_order(pair[1]), "{pair:?}");
+        }
+        assert_eq!(id_order("SD-LONG-00001"), id_order("SD-LONG-00002"));
     }
 }

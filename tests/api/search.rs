@@ -269,14 +269,17 @@ on_each_backend! {
     async fn offers_of_the_same_date_are_paged_by_id_across_segments(app) {
         let ingest = app.key(Scope::Ingest).await;
         let mut expected = Vec::new();
+        // Short ids, and long ones sharing their first eight bytes (the
+        // index orders by those first): the second page begins among them.
+        let id = |i: usize| if i < 12 { format!("SD-LONG-{i:05}") } else { format!("SD{i:05}") };
         // Written one batch at a time, each made searchable before the
         // next: the index holds them in several segments.
-        for batch in [[7, 2, 9], [4, 11, 0], [5, 10, 1], [8, 3, 6]] {
+        for batch in [[7, 2, 9, 13], [4, 11, 0, 14], [5, 10, 1, 15], [8, 3, 6, 12]] {
             for i in batch {
-                let mut document = offer(&format!("SD{i:05}"));
+                let mut document = offer(&id(i));
                 document["dateCreation"] = json!("2026-11-02T08:00:00Z");
                 assert!(app.put_offer(&ingest, &document).await.status().is_success());
-                expected.push(format!("SD{i:05}"));
+                expected.push(id(i));
             }
             app.wait_for_index().await;
         }

@@ -1,0 +1,120 @@
+//! The fast-field columns a search reads, opened once per segment. A
+//! segment never changes, and opening its columns and naming the values of
+//! its keyword columns cost a search more than reading them did.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::index::SegmentId;
+use tantivy::{Searcher, SegmentReader};
+
+use super::schema::{CREATED, ID_ORDER, KEYWORDS, LATITUDE, LONGITUDE, keyword};
+
+/// A keyword column with its values, by ordinal.
+pub struct KeywordColumn {
+    pub column: StrColumn,
+    /// The column's values in ordinal order (ordinals follow sorted bytes).
+    pub values: Vec<String>,
+}
+
+impl KeywordColumn {
+    fn open(column: StrColumn) -> tantivy::Result<KeywordColumn> {
+        let mut values = Vec::with_capacity(column.num_terms());
+        let mut terms = column.dictionary().stream()?;
+        while terms.advance() {
+            values.push(String::from_utf8_lossy(terms.key()).into_owned());
+        }
+        Ok(KeywordColumn { column, values })
+    }
+
+    /// The ordinal of a value, when some document of the segment has it.
+    pub fn ordinal(&self, value: &str) -> Option<u64> {
+        self.values
+            .binary_search_by(|v| v.as_str().cmp(value))
+            .ok()
+            .map(|i| i as u64)
+    }
+}
+
+pub struct SegmentColumns {
+    /// Every keyword column but the id's, by field name.
+    keywords: Vec<(&'static str, Option<KeywordColumn>)>,
+    /// The ids, for the rare tie that `id_order` leaves (long ids sharing
+    /// their first eight bytes): no values list, there is one per offer.
+    pub ids: Option<StrColumn>,
+    pub id_order: Column<u64>,
+    pub created: Column<i64>,
+    pub latitude: Column<f64>,
+    pub longitude: Column<f64>,
+}
+
+impl SegmentColumns {
+    fn open(reader: &SegmentReader) -> tantivy::Result<SegmentColumns> {
+        let fast = reader.fast_fields();
+        let keywords = KEYWORDS
+            .iter()
+            .filter(|&&name| name != keyword::ID)
+            .map(|&name| {
+                let column = fast.str(name)?.map(KeywordColumn::open).transpose()?;
+                Ok((name, column))
+            })
+            .collect::<tantivy::Result<_>>()?;
+        Ok(SegmentColumns {
+            keywords,
+            ids: fast.str(keyword::ID)?,
+            id_order: fast.u64(ID_ORDER)?,
+            created: fast.i64(CREATED)?,
+            latitude: fast.f64(LATITUDE)?,
+            longitude: fast.f64(LONGITUDE)?,
+        })
+    }
+
+    /// A keyword column; `None` when no document of the segment has one.
+    pub fn keyword(&self, field: &str) -> Option<&KeywordColumn> {
+        self.keywords
+            .iter()
+            .find(|(name, _)| *name == field)
+            .and_then(|(_, column)| column.as_ref())
+    }
+}
+
+/// The columns of the segments searched lately.
+#[derive(Default)]
+pub struct ColumnCache {
+    segments: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
+}
+
+impl ColumnCache {
+    /// The columns of each of the searcher's segments, by segment ordinal.
+    /// A segment seen for the first time is opened; segments merged away
+    /// are forgotten then.
+    pub fn of(&self, searcher: &Searcher) -> tantivy::Result<Vec<Arc<SegmentColumns>>> {
+        // A panic while the lock was held leaves a map that is still whole.
+        let mut segments = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut columns = Vec::with_capacity(searcher.segment_readers().len());
+        let mut opened = false;
+        for reader in searcher.segment_readers() {
+            let id = reader.segment_id();
+            let segment = match segments.get(&id) {
+                Some(segment) => segment.clone(),
+                None => {
+                    opened = true;
+                    let segment = Arc::new(SegmentColumns::open(reader)?);
+                    segments.insert(id, segment.clone());
+                    segment
+                }
+            };
+            columns.push(segment);
+        }
+        if opened {
+            let current: HashSet<SegmentId> = searcher
+                .segment_readers()
+                .iter()
+                .map(SegmentReader::segment_id)
+                .collect();
+            segments.retain(|id, _| current.contains(id));
+        }
+        Ok(columns)
+    }
+}
