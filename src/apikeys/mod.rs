@@ -129,10 +129,12 @@ pub fn authenticate(conn: &mut DbConnection, secret: &str) -> Result<Option<ApiK
     if !secret.starts_with(KEY_PREFIX) {
         return Ok(None);
     }
+    // The digest is unique: no `first()`, whose bound `LIMIT ?` makes
+    // SQLite prepare the statement again on every call.
     Ok(api_keys::table
         .filter(api_keys::key_hash.eq(secrets::digest(secret)))
         .filter(api_keys::revoked_at.is_null())
         .select(ApiKey::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

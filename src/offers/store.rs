@@ -1,5 +1,8 @@
 //! Offers in the database, the source of truth, and the change feed the
 //! search index follows: every write takes the next sequence number.
+//!
+//! Single rows are read with `get_result`, not `first`: the bound `LIMIT ?`
+//! of `first` makes SQLite prepare the statement again on every call.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -71,7 +74,7 @@ fn next_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(offer_feed::table
         .find(1)
         .select(offer_feed::last_sequence)
-        .first(conn)?)
+        .get_result(conn)?)
 }
 
 /// Creates or replaces an offer. A replaced offer keeps its status: only the
@@ -87,7 +90,7 @@ pub fn upsert(
         let existing: Option<String> = offers::table
             .find(offer.id.as_str())
             .select(offers::document)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         if existing.as_deref() == Some(document.as_str()) {
             return Ok(Upserted::Unchanged);
@@ -147,7 +150,7 @@ pub fn find(conn: &mut DbConnection, id: &OfferId) -> Result<Option<StoredOffer>
     Ok(offers::table
         .find(id.as_str())
         .select(StoredOffer::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -169,7 +172,7 @@ pub fn changes_since(
 pub fn latest_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
     let latest: Option<i64> = offers::table
         .select(diesel::dsl::max(offers::sequence))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(latest.unwrap_or(0))
 }
 
