@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AgencyCodes;
@@ -131,14 +130,24 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(document))
 }
 
-/// The body of a search answer. Written straight from the stored documents
-/// (`json!` would first copy each of them into a `Value`).
-#[derive(Serialize)]
-struct SearchPage<'a> {
-    #[serde(rename = "resultats")]
-    offers: &'a [FoundOffer],
-    #[serde(rename = "filtresPossibles")]
-    facets: &'a [Facet],
+/// The body of a search answer: `{"resultats": [...], "filtresPossibles":
+/// [...]}`, the stored documents written out as they are (they are JSON
+/// objects already; serde would parse each one again to check it).
+fn search_body(offers: &[FoundOffer], facets: &[Facet]) -> Vec<u8> {
+    let documents: usize = offers.iter().map(|offer| offer.document.len() + 1).sum();
+    let mut body = Vec::with_capacity(documents + 4096);
+    body.extend_from_slice(b"{\"resultats\":[");
+    for (i, offer) in offers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(offer.document.as_bytes());
+    }
+    body.extend_from_slice(b"],\"filtresPossibles\":");
+    // Writing plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut body, facets);
+    body.push(b'}');
+    body
 }
 
 /// `GET /api/v1/offres/search`: France Travail's search, paged with `range`.
@@ -198,8 +207,6 @@ pub fn search_response(results: &SearchResults, start: usize, end: usize) -> Htt
             format!("offres {start}-{last}/{total}"),
         ))
         .insert_header((header::ACCEPT_RANGES, "offres 150"))
-        .json(SearchPage {
-            offers: &results.offers,
-            facets: &results.facets,
-        })
+        .insert_header(header::ContentType::json())
+        .body(search_body(&results.offers, &results.facets))
 }

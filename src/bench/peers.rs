@@ -20,8 +20,6 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
-use serde_json::value::RawValue;
-
 use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
 use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
@@ -348,7 +346,8 @@ pub struct Part {
 }
 
 /// A peer's answer as relais's search gives it: the page's documents (as
-/// stored, checked to be JSON like relais's), the total, the facets.
+/// stored: the load wrote them from JSON, as relais's indexer did), the
+/// total, the facets.
 fn results_from_parts(parts: Vec<Part>) -> SearchResults {
     let mut total = 0;
     let mut page: Vec<(i64, FoundOffer)> = Vec::new();
@@ -358,7 +357,7 @@ fn results_from_parts(parts: Vec<Part>) -> SearchResults {
         match (part.kind.as_str(), part.value) {
             ("total", _) => total = count as usize,
             ("page", Some(id)) => {
-                if let Some(document) = part.document.and_then(|d| RawValue::from_string(d).ok()) {
+                if let Some(document) = part.document {
                     page.push((part.n, FoundOffer { id, document }));
                 }
             }

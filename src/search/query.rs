@@ -10,8 +10,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde::Serializer;
-use serde_json::value::RawValue;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, StrColumn};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
@@ -59,22 +57,17 @@ impl Facet {
 }
 
 /// An offer of the page: its id and its document as stored, handed on
-/// without being parsed (the API writes it out as it is).
+/// without being parsed again (the API writes it out as it is).
 #[derive(Debug, Clone)]
 pub struct FoundOffer {
     pub id: String,
-    pub document: Box<RawValue>,
+    /// A JSON object: the indexer parsed it before storing it in the index.
+    pub document: String,
 }
 
 impl FoundOffer {
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.document.get()).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-impl Serialize for FoundOffer {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.document.serialize(serializer)
+        serde_json::from_str(&self.document).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -109,14 +102,9 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     for address in fruit.page {
         let doc: TantivyDocument = searcher.doc(address)?;
         let stored = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
-        // Stored by the indexer from the database's JSON: a document that
-        // is not JSON would be an index defect, shown as null.
-        let document = stored(index.fields.document)
-            .and_then(|text| RawValue::from_string(text.to_owned()).ok())
-            .unwrap_or_else(|| RawValue::NULL.to_owned());
         offers.push(FoundOffer {
             id: stored(index.fields.id).unwrap_or_default().to_owned(),
-            document,
+            document: stored(index.fields.document).unwrap_or("null").to_owned(),
         });
     }
     let facets = FACETS
@@ -239,15 +227,18 @@ struct OfferCollector {
 }
 
 struct SegmentFruit {
+    segment: SegmentOrdinal,
     total: usize,
-    facets: Vec<HashMap<String, u64>>,
+    /// By facet slot, the count of each value by its ordinal.
+    facet_counts: Vec<Vec<u64>>,
     /// The segment's best hits, in no order.
     hits: Vec<Hit>,
 }
 
 struct MergedFruit {
     total: usize,
-    facets: Vec<HashMap<String, u64>>,
+    /// By facet slot, the values counted.
+    facets: Vec<Vec<(String, u64)>>,
     /// The offers of the requested page, in order.
     page: Vec<DocAddress>,
 }
@@ -371,21 +362,33 @@ impl Collector for OfferCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<MergedFruit> {
-        let mut merged = MergedFruit {
-            total: 0,
-            facets: vec![HashMap::new(); FACETS.len()],
-            page: Vec::new(),
-        };
-        for fruit in &fruits {
-            merged.total += fruit.total;
-            for (into, from) in merged.facets.iter_mut().zip(&fruit.facets) {
-                for (value, count) in from {
-                    *into.entry(value.clone()).or_default() += count;
+        // Values are named from the segments' columns, and copied only
+        // when counted.
+        let facets = FACETS
+            .iter()
+            .enumerate()
+            .map(|(slot, dimension)| {
+                let mut counted: HashMap<&str, u64> = HashMap::new();
+                for fruit in &fruits {
+                    let column = self.columns[fruit.segment as usize].keyword(dimension.field);
+                    let values = column.map_or(&[][..], |c| &c.values);
+                    for (value, &count) in values.iter().zip(&fruit.facet_counts[slot]) {
+                        if count > 0 && value != NOT_STATED {
+                            *counted.entry(value).or_default() += count;
+                        }
+                    }
                 }
-            }
-        }
-        merged.page = self.page(&fruits);
-        Ok(merged)
+                counted
+                    .into_iter()
+                    .map(|(value, count)| (value.to_owned(), count))
+                    .collect()
+            })
+            .collect();
+        Ok(MergedFruit {
+            total: fruits.iter().map(|fruit| fruit.total).sum(),
+            facets,
+            page: self.page(&fruits),
+        })
     }
 }
 
@@ -664,25 +667,10 @@ impl SegmentCollector for OfferSegmentCollector {
             hits.select_nth_unstable(self.keep - 1);
             hits.truncate(self.keep);
         }
-        let columns = &self.columns;
-        let facets = FACETS
-            .iter()
-            .zip(self.facet_counts)
-            .map(|(dimension, counts)| {
-                let values = columns
-                    .keyword(dimension.field)
-                    .map_or(&[][..], |c| &c.values);
-                values
-                    .iter()
-                    .zip(counts)
-                    .filter(|(value, count)| *count > 0 && **value != NOT_STATED)
-                    .map(|(value, count)| (value.clone(), count))
-                    .collect()
-            })
-            .collect();
         SegmentFruit {
+            segment: self.segment,
             total: self.total,
-            facets,
+            facet_counts: self.facet_counts,
             hits,
         }
     }
