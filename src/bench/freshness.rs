@@ -68,10 +68,22 @@ fn marker(n: usize) -> String {
     }
 }
 
+fn changes_in(duration: Duration) -> usize {
+    (duration.as_secs_f64() * f64::from(CHANGES_PER_SECOND)) as usize
+}
+
+/// How many documents the writer changes in `duration`: it renames the
+/// first ones and suspends those after them.
+pub fn documents_needed(duration: Duration) -> usize {
+    let count = changes_in(duration);
+    count + count / 2
+}
+
 pub struct Writer<'a> {
     pub database: &'a Database,
     pub waker: IndexerWaker,
     pub agencies: &'a HashSet<String>,
+    /// The first documents of the corpus (`documents_needed`).
     pub documents: &'a [Value],
     pub now: chrono::NaiveDateTime,
 }
@@ -84,7 +96,7 @@ pub fn measure(
     duration: Duration,
 ) -> Result<Freshness, BenchError> {
     let (sender, receiver) = mpsc::channel::<Written>();
-    let count = (duration.as_secs_f64() * f64::from(CHANGES_PER_SECOND)) as usize;
+    let count = changes_in(duration);
     let mut latencies = Vec::with_capacity(count);
     let to_suspend = mark_offers(&writer, index, context, count / 2)?;
     std::thread::scope(|scope| {

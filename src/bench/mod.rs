@@ -13,7 +13,7 @@ mod peers;
 pub mod report;
 pub mod workload;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use crate::config::{AgenciesSettings, DatabaseSettings};
 use crate::db::{Database, DbError};
 use crate::offers;
 use crate::offers::demo_data::DemoOffers;
-use crate::offers::model::Offer;
+use crate::offers::model::{Offer, OfferFacts};
 use crate::search::index::{self as search_index, SearchError, SearchIndex};
 use crate::search::params::{Context, SearchRequest};
 use crate::search::query::{self, SearchResults};
@@ -115,6 +115,9 @@ pub struct Options {
     pub offers: usize,
     pub seed: u64,
     pub queries_per_class: usize,
+    /// The peers answer the first this many queries of each class (at most
+    /// `queries_per_class`): at 1,000,000 offers they take seconds a query.
+    pub peer_queries_per_class: usize,
     /// A PostgreSQL server URL: the run creates its databases there and drops them.
     pub postgres_url: String,
     /// Where the databases and index of the run are built (emptied first).
@@ -182,15 +185,27 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         "Corpus : {} offres (graine {})",
         options.offers, options.seed
     ));
-    let documents: Vec<serde_json::Value> =
-        DemoOffers::new(options.offers, options.seed, anchor).collect();
-    let corpus: Vec<Offer> = documents
-        .iter()
-        .map(|d| Offer::parse(d.clone(), &agency_codes))
-        .collect::<Result<_, _>>()
-        .map_err(|e| BenchError::Invalid(format!("offre de démonstration refusée : {e:?}")))?;
-    let facts: Vec<_> = corpus.iter().map(|o| o.facts.clone()).collect();
+    // The corpus is generated again for each use rather than held: at
+    // 1,000,000 offers it would take most of the memory, and the page cache
+    // the systems are measured with.
+    let documents = || DemoOffers::new(options.offers, options.seed, anchor);
+    let offers = || {
+        documents().map(|document| {
+            Offer::parse(document, &agency_codes)
+                .map_err(|e| BenchError::Invalid(format!("offre de démonstration refusée : {e:?}")))
+        })
+    };
+    let facts: Vec<OfferFacts> = offers()
+        .map(|offer| {
+            // The queries are drawn from titles and filter values.
+            offer.map(|offer| OfferFacts {
+                searchable_text: String::new(),
+                ..offer.facts
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let queries = workload::build(&facts, options.queries_per_class, options.seed);
+    drop(facts);
     let context = Context {
         agencies: &agency_codes,
         now: anchor.timestamp(),
@@ -216,7 +231,9 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         let (index, indexer) =
             search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
         let waker = indexer.waker();
-        let ingest_time = ingest_all(&relais_db, &agency_codes, &documents, now, &|| waker.wake())?;
+        let ingest_time = ingest_all(&relais_db, &agency_codes, documents(), now, &|| {
+            waker.wake()
+        })?;
         let latest = offers::store::latest_sequence(&mut *relais_db.connection()?)?;
         tokio::runtime::Builder::new_current_thread()
             .build()?
@@ -248,7 +265,7 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     {
         let database = ThrowAwayDatabase::create(&options.postgres_url, "relais")?;
         let relais_pg = open_relais(&database.url, &reference)?;
-        let duration = ingest_all(&relais_pg, &agency_codes, &documents, now, &|| {})?;
+        let duration = ingest_all(&relais_pg, &agency_codes, documents(), now, &|| {})?;
         loads.push(LoadFigure {
             system: "relais (PostgreSQL, base seule)".into(),
             offers: options.offers,
@@ -258,18 +275,19 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         });
     }
 
-    let rows: Vec<PeerRow> = corpus
-        .iter()
-        .map(|o| {
-            let document = serde_json::Value::Object(o.document.clone()).to_string();
-            PeerRow::of(o.id.as_str(), &o.facts, document)
+    let rows = || {
+        offers().map(|offer| {
+            offer.map(|o| {
+                let document = serde_json::Value::Object(o.document).to_string();
+                PeerRow::of(o.id.as_str(), &o.facts, document)
+            })
         })
-        .collect();
+    };
     say("PostgreSQL FTS : chargement et index GIN");
     let fts_database = ThrowAwayDatabase::create(&options.postgres_url, "fts")?;
     let mut postgres = PostgresFts::create(&fts_database.url)?;
     let started = Instant::now();
-    postgres.load(&rows)?;
+    postgres.load(rows())?;
     loads.push(LoadFigure {
         system: "PostgreSQL FTS".into(),
         offers: options.offers,
@@ -281,7 +299,7 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let fts5_path = options.work_dir.join("fts5.db");
     let mut sqlite = SqliteFts5::create(&fts5_path)?;
     let started = Instant::now();
-    sqlite.load(&rows)?;
+    sqlite.load(rows())?;
     loads.push(LoadFigure {
         system: "SQLite FTS5".into(),
         offers: options.offers,
@@ -294,15 +312,26 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let (index, indexer) =
         search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
     let mut relais = Relais { index };
-    let mut latencies = Vec::new();
-    let mut answers: Vec<Vec<Answer>> = Vec::new();
+    let in_sample = peer_sample(&requests, options.peer_queries_per_class);
+    let sample = sampled(&requests, &in_sample);
+    say(&format!("relais : {} requêtes", requests.len()));
+    let (relais_times, relais_answers) = measure(&mut relais, &requests)?;
+    let relais_on_sample = Latencies::of("relais", &sample, &sampled(&relais_times, &in_sample));
+    let relais_sample_answers = sampled(&relais_answers, &in_sample);
+    let mut latencies = vec![Latencies::of("relais", &requests, &relais_times)];
+    let mut agreement = Vec::new();
     {
-        let engines: [&mut dyn Engine; 3] = [&mut relais, &mut postgres, &mut sqlite];
-        for engine in engines {
-            say(&format!("{} : {} requêtes", engine.name(), requests.len()));
-            let (measured, given) = measure(engine, &requests)?;
-            latencies.push(measured);
-            answers.push(given);
+        let peers: [&mut dyn Engine; 2] = [&mut postgres, &mut sqlite];
+        for peer in peers {
+            say(&format!("{} : {} requêtes", peer.name(), sample.len()));
+            let (times, answers) = measure(peer, &sample)?;
+            latencies.push(Latencies::of(peer.name(), &sample, &times));
+            agreement.push(Agreement::compare(
+                peer.name(),
+                &sample,
+                &relais_sample_answers,
+                &answers,
+            ));
         }
     }
     say(&format!(
@@ -310,17 +339,20 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         freshness::CHANGES_PER_SECOND,
         options.freshness_seconds
     ));
+    let writing_time = Duration::from_secs(options.freshness_seconds);
     let freshness = freshness::measure(
         freshness::Writer {
             database: &relais_db,
             waker: indexer.waker(),
             agencies: &agency_codes,
-            documents: &documents,
+            documents: &documents()
+                .take(freshness::documents_needed(writing_time))
+                .collect::<Vec<_>>(),
             now,
         },
         &relais.index,
         &context,
-        Duration::from_secs(options.freshness_seconds),
+        writing_time,
     )?;
     indexer.stop();
     let http = if options.http_seconds == 0 {
@@ -355,17 +387,16 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         }
         Some(figures)
     };
-    let agreement = answers[1..]
-        .iter()
-        .zip(["PostgreSQL FTS", "SQLite FTS5"])
-        .map(|(peer, name)| Agreement::compare(name, &requests, &answers[0], peer))
-        .collect();
     Ok(Report {
         offers: options.offers,
         seed: options.seed,
         queries_per_class: options.queries_per_class,
+        peer_queries_per_class: options
+            .peer_queries_per_class
+            .min(options.queries_per_class),
         loads,
         latencies,
+        relais_on_sample,
         agreement,
         freshness,
         http,
@@ -416,39 +447,78 @@ fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, Be
 fn ingest_all(
     database: &Database,
     agencies: &HashSet<String>,
-    documents: &[serde_json::Value],
+    documents: impl Iterator<Item = serde_json::Value>,
     now: chrono::NaiveDateTime,
     after_batch: &dyn Fn(),
 ) -> Result<Duration, BenchError> {
     let mut conn = database.connection()?;
     let started = Instant::now();
-    for batch in documents.chunks(offers::INGEST_BATCH) {
-        offers::ingest_many(&mut conn, agencies, batch.iter().cloned(), now, |outcome| {
+    in_batches(documents.map(Ok), offers::INGEST_BATCH, |batch| {
+        offers::ingest_many(&mut conn, agencies, batch, now, |outcome| {
             outcome
                 .map(|_| ())
                 .map_err(|e| BenchError::Invalid(format!("offre refusée : {e:?}")))
         })?;
         after_batch();
-    }
+        Ok(())
+    })?;
     Ok(started.elapsed())
 }
 
-/// One untimed pass (warms caches, gives the answers), then one timed pass.
+/// Hands `items` to `each` by batches of `size`, stopping at the first error.
+fn in_batches<T>(
+    mut items: impl Iterator<Item = Result<T, BenchError>>,
+    size: usize,
+    mut each: impl FnMut(Vec<T>) -> Result<(), BenchError>,
+) -> Result<(), BenchError> {
+    loop {
+        let batch = items.by_ref().take(size).collect::<Result<Vec<T>, _>>()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        each(batch)?;
+    }
+}
+
+/// Which requests the peers answer: the first `per_class` of each class.
+fn peer_sample(requests: &[(QueryClass, SearchRequest)], per_class: usize) -> Vec<bool> {
+    let mut taken: HashMap<QueryClass, usize> = HashMap::new();
+    requests
+        .iter()
+        .map(|(class, _)| {
+            let count = taken.entry(*class).or_default();
+            *count += 1;
+            *count <= per_class
+        })
+        .collect()
+}
+
+/// The items `chosen` says.
+fn sampled<T: Clone>(all: &[T], chosen: &[bool]) -> Vec<T> {
+    all.iter()
+        .zip(chosen)
+        .filter(|(_, chosen)| **chosen)
+        .map(|(item, _)| item.clone())
+        .collect()
+}
+
+/// One untimed pass (warms caches, gives the answers), then one timed pass:
+/// the time of each request, and its answer.
 fn measure(
     engine: &mut dyn Engine,
     requests: &[(QueryClass, SearchRequest)],
-) -> Result<(Latencies, Vec<Answer>), BenchError> {
+) -> Result<(Vec<Duration>, Vec<Answer>), BenchError> {
     let answers = requests
         .iter()
         .map(|(_, r)| engine.search(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut latencies = Latencies::new(engine.name());
-    for (class, request) in requests {
+    let mut times = Vec::with_capacity(requests.len());
+    for (_, request) in requests {
         let started = Instant::now();
         engine.search(request)?;
-        latencies.add(*class, started.elapsed());
+        times.push(started.elapsed());
     }
-    Ok((latencies, answers))
+    Ok((times, answers))
 }
 
 fn rate(count: usize, duration: Duration) -> f64 {

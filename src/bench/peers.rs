@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
-use super::{Answer, BenchError, Engine};
+use super::{Answer, BenchError, Engine, in_batches};
 use crate::offers::model::OfferFacts;
 use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
 use crate::search::query::{self, Facet, FoundOffer, SearchResults};
@@ -199,12 +199,16 @@ impl PostgresFts {
         })
     }
 
-    pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
-        for batch in rows.chunks(INSERT_BATCH) {
+    pub fn load(
+        &mut self,
+        rows: impl Iterator<Item = Result<PeerRow, BenchError>>,
+    ) -> Result<(), BenchError> {
+        in_batches(rows, INSERT_BATCH, |batch| {
             diesel::insert_into(bench_offers::table)
-                .values(batch)
+                .values(&batch)
                 .execute(&mut self.conn)?;
-        }
+            Ok(())
+        })?;
         // Indexes after the load, as one loads a table in bulk.
         let statements = after_load(
             "CREATE INDEX bench_search ON bench_offers USING GIN (search)",
@@ -263,14 +267,17 @@ impl SqliteFts5 {
         })
     }
 
-    pub fn load(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
+    pub fn load(
+        &mut self,
+        rows: impl Iterator<Item = Result<PeerRow, BenchError>>,
+    ) -> Result<(), BenchError> {
         self.conn.transaction(|conn| {
-            for batch in rows.chunks(INSERT_BATCH) {
+            in_batches(rows, INSERT_BATCH, |batch| {
                 diesel::insert_into(bench_offers::table)
-                    .values(batch)
+                    .values(&batch)
                     .execute(conn)?;
-            }
-            Ok::<_, diesel::result::Error>(())
+                Ok(())
+            })
         })?;
         let statements = after_load(
             "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')",

@@ -86,6 +86,11 @@ enum Command {
         /// Requêtes par classe.
         #[arg(long, default_value_t = 200)]
         queries: usize,
+        /// Requêtes par classe soumises aussi à PostgreSQL FTS et SQLite FTS5 (les
+        /// premières de chaque classe ; toutes par défaut). À 1 000 000 d'offres, ils
+        /// mettent des secondes par requête : un échantillon abrège la mesure de plusieurs heures.
+        #[arg(long)]
+        peer_queries: Option<usize>,
         /// Serveur PostgreSQL où créer (puis supprimer) les bases de la mesure.
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         postgres: String,
@@ -186,6 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             offers,
             seed,
             queries,
+            peer_queries,
             postgres,
             out,
             work,
@@ -197,6 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 offers,
                 seed,
                 queries_per_class: queries,
+                peer_queries_per_class: peer_queries.unwrap_or(queries),
                 postgres_url: postgres,
                 work_dir: work,
                 http_seconds: http_secs,
