@@ -29,7 +29,7 @@ use crate::offers::model::{Offer, OfferFacts};
 use crate::search::index::{self as search_index, SearchError, SearchIndex};
 use crate::search::params::{Context, SearchRequest};
 use crate::search::query::{self, SearchResults};
-use peers::{PeerRow, PostgresFts, SqliteFts5};
+use peers::{BulkLoad, PeerRow, PostgresFts, SqliteFts5};
 use report::{Agreement, Latencies, LoadFigure, Report};
 use workload::{BenchQuery, QueryClass};
 
@@ -224,24 +224,24 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let sqlite_path = options.work_dir.join("relais.db");
     let relais_db = open_relais(&sqlite_path.display().to_string(), &reference)?;
     let index_path = options.work_dir.join("index");
-    let started = Instant::now();
-    let ingest_time = {
+    let (load_time, ingest_time) = {
         // As a bulk import into a running node: the indexer follows the
-        // feed while offers are written; loaded when searches see them all.
+        // feed while offers are written; a slice is loaded when searches
+        // see it all.
         let (index, indexer) =
             search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
         let waker = indexer.waker();
-        let ingest_time = ingest_all(&relais_db, &agency_codes, documents(), now, &|| {
-            waker.wake()
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let mut ingest_time = Duration::ZERO;
+        let load_time = timed_by_slice(documents().map(Ok), |slice| {
+            ingest_time += ingest_all(&relais_db, &agency_codes, slice, now, &|| waker.wake())?;
+            let latest = offers::store::latest_sequence(&mut *relais_db.connection()?)?;
+            runtime.block_on(index.wait_for(latest));
+            Ok(())
         })?;
-        let latest = offers::store::latest_sequence(&mut *relais_db.connection()?)?;
-        tokio::runtime::Builder::new_current_thread()
-            .build()?
-            .block_on(index.wait_for(latest));
         indexer.stop();
-        ingest_time
+        (load_time, ingest_time)
     };
-    let load_time = started.elapsed();
     say("relais : reconstruction complète de l'index depuis la base");
     let started = Instant::now();
     search_index::rebuild(&index_path, &relais_db, &|_| {})?;
@@ -265,7 +265,9 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     {
         let database = ThrowAwayDatabase::create(&options.postgres_url, "relais")?;
         let relais_pg = open_relais(&database.url, &reference)?;
-        let duration = ingest_all(&relais_pg, &agency_codes, documents(), now, &|| {})?;
+        let duration = timed_by_slice(documents().map(Ok), |slice| {
+            ingest_all(&relais_pg, &agency_codes, slice, now, &|| {}).map(|_| ())
+        })?;
         loads.push(LoadFigure {
             system: "relais (PostgreSQL, base seule)".into(),
             offers: options.offers,
@@ -286,26 +288,26 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     say("PostgreSQL FTS : chargement et index GIN");
     let fts_database = ThrowAwayDatabase::create(&options.postgres_url, "fts")?;
     let mut postgres = PostgresFts::create(&fts_database.url)?;
-    let started = Instant::now();
-    postgres.load(rows())?;
+    let duration = load_peer(&mut postgres, rows())?;
     loads.push(LoadFigure {
         system: "PostgreSQL FTS".into(),
         offers: options.offers,
-        duration: started.elapsed(),
+        duration,
         bytes: Some(postgres.size()?),
         detail: "insertions par lots de 1 000, index créés après".into(),
     });
     say("SQLite FTS5 : chargement et index");
     let fts5_path = options.work_dir.join("fts5.db");
     let mut sqlite = SqliteFts5::create(&fts5_path)?;
-    let started = Instant::now();
-    sqlite.load(rows())?;
+    let duration = load_peer(&mut sqlite, rows())?;
     loads.push(LoadFigure {
         system: "SQLite FTS5".into(),
         offers: options.offers,
-        duration: started.elapsed(),
+        duration,
         bytes: Some(disk_size(&fts5_path)?),
-        detail: "une transaction, table FTS5 reconstruite après".into(),
+        detail: format!(
+            "une transaction par tranche de {CORPUS_SLICE} offres, table FTS5 reconstruite après"
+        ),
     });
 
     // Only local writes wake the indexer here, as on a single node.
@@ -442,26 +444,60 @@ fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, Be
     Ok(database)
 }
 
+/// Offers of the corpus generated at a time: a load is timed slice by
+/// slice, and generating the next slice is not part of it.
+const CORPUS_SLICE: usize = 50_000;
+
+/// Hands `items` to `load` a slice at a time; the time spent in `load`.
+fn timed_by_slice<T>(
+    items: impl Iterator<Item = Result<T, BenchError>>,
+    mut load: impl FnMut(Vec<T>) -> Result<(), BenchError>,
+) -> Result<Duration, BenchError> {
+    let mut spent = Duration::ZERO;
+    in_batches(items, CORPUS_SLICE, |slice| {
+        let started = Instant::now();
+        load(slice)?;
+        spent += started.elapsed();
+        Ok(())
+    })?;
+    Ok(spent)
+}
+
+/// Rows into a peer, then its indexes: the time both took.
+fn load_peer(
+    peer: &mut dyn BulkLoad,
+    rows: impl Iterator<Item = Result<PeerRow, BenchError>>,
+) -> Result<Duration, BenchError> {
+    let inserting = timed_by_slice(rows, |slice| peer.insert(&slice))?;
+    let started = Instant::now();
+    peer.build_indexes()?;
+    Ok(inserting + started.elapsed())
+}
+
 /// Every offer through `offers::ingest`, as the API and the import write
 /// them; `after_batch` runs after each committed batch.
 fn ingest_all(
     database: &Database,
     agencies: &HashSet<String>,
-    documents: impl Iterator<Item = serde_json::Value>,
+    documents: Vec<serde_json::Value>,
     now: chrono::NaiveDateTime,
     after_batch: &dyn Fn(),
 ) -> Result<Duration, BenchError> {
     let mut conn = database.connection()?;
     let started = Instant::now();
-    in_batches(documents.map(Ok), offers::INGEST_BATCH, |batch| {
-        offers::ingest_many(&mut conn, agencies, batch, now, |outcome| {
-            outcome
-                .map(|_| ())
-                .map_err(|e| BenchError::Invalid(format!("offre refusée : {e:?}")))
-        })?;
-        after_batch();
-        Ok(())
-    })?;
+    in_batches(
+        documents.into_iter().map(Ok),
+        offers::INGEST_BATCH,
+        |batch| {
+            offers::ingest_many(&mut conn, agencies, batch, now, |outcome| {
+                outcome
+                    .map(|_| ())
+                    .map_err(|e| BenchError::Invalid(format!("offre refusée : {e:?}")))
+            })?;
+            after_batch();
+            Ok(())
+        },
+    )?;
     Ok(started.elapsed())
 }
 

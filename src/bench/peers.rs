@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
-use super::{Answer, BenchError, Engine, in_batches};
+use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
 use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
 use crate::search::query::{self, Facet, FoundOffer, SearchResults};
@@ -199,27 +199,6 @@ impl PostgresFts {
         })
     }
 
-    pub fn load(
-        &mut self,
-        rows: impl Iterator<Item = Result<PeerRow, BenchError>>,
-    ) -> Result<(), BenchError> {
-        in_batches(rows, INSERT_BATCH, |batch| {
-            diesel::insert_into(bench_offers::table)
-                .values(&batch)
-                .execute(&mut self.conn)?;
-            Ok(())
-        })?;
-        // Indexes after the load, as one loads a table in bulk.
-        let statements = after_load(
-            "CREATE INDEX bench_search ON bench_offers USING GIN (search)",
-            "VACUUM ANALYZE bench_offers",
-        );
-        for statement in statements {
-            diesel::sql_query(statement).execute(&mut self.conn)?;
-        }
-        Ok(())
-    }
-
     pub fn pool(&self, size: u32) -> Result<PeerPool, BenchError> {
         let pool = Pool::builder()
             .max_size(size)
@@ -267,28 +246,6 @@ impl SqliteFts5 {
         })
     }
 
-    pub fn load(
-        &mut self,
-        rows: impl Iterator<Item = Result<PeerRow, BenchError>>,
-    ) -> Result<(), BenchError> {
-        self.conn.transaction(|conn| {
-            in_batches(rows, INSERT_BATCH, |batch| {
-                diesel::insert_into(bench_offers::table)
-                    .values(&batch)
-                    .execute(conn)?;
-                Ok(())
-            })
-        })?;
-        let statements = after_load(
-            "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')",
-            "ANALYZE",
-        );
-        for statement in statements {
-            diesel::sql_query(statement).execute(&mut self.conn)?;
-        }
-        Ok(())
-    }
-
     pub fn pool(&self, size: u32) -> Result<PeerPool, BenchError> {
         let pool = Pool::builder()
             .max_size(size)
@@ -296,6 +253,67 @@ impl SqliteFts5 {
             .build(ConnectionManager::new(self.path.display().to_string()))?;
         Ok(PeerPool::Sqlite(pool))
     }
+}
+
+/// How a peer takes the corpus in bulk: rows in batches, then the indexes
+/// once, as one loads a table.
+pub trait BulkLoad {
+    fn insert(&mut self, rows: &[PeerRow]) -> Result<(), BenchError>;
+    fn build_indexes(&mut self) -> Result<(), BenchError>;
+}
+
+impl BulkLoad for PostgresFts {
+    fn insert(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
+        for batch in rows.chunks(INSERT_BATCH) {
+            diesel::insert_into(bench_offers::table)
+                .values(batch)
+                .execute(&mut self.conn)?;
+        }
+        Ok(())
+    }
+
+    fn build_indexes(&mut self) -> Result<(), BenchError> {
+        run_all(
+            &mut self.conn,
+            after_load(
+                "CREATE INDEX bench_search ON bench_offers USING GIN (search)",
+                "VACUUM ANALYZE bench_offers",
+            ),
+        )
+    }
+}
+
+impl BulkLoad for SqliteFts5 {
+    fn insert(&mut self, rows: &[PeerRow]) -> Result<(), BenchError> {
+        self.conn.transaction(|conn| {
+            for batch in rows.chunks(INSERT_BATCH) {
+                diesel::insert_into(bench_offers::table)
+                    .values(batch)
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn build_indexes(&mut self) -> Result<(), BenchError> {
+        run_all(
+            &mut self.conn,
+            after_load(
+                "INSERT INTO bench_fts (bench_fts) VALUES ('rebuild')",
+                "ANALYZE",
+            ),
+        )
+    }
+}
+
+fn run_all(
+    conn: &mut impl diesel::connection::SimpleConnection,
+    statements: Vec<String>,
+) -> Result<(), BenchError> {
+    for statement in statements {
+        conn.batch_execute(&statement)?;
+    }
+    Ok(())
 }
 
 /// What both peers run once the rows are in: their text index (`text`),
