@@ -217,7 +217,10 @@ impl Report {
         if self.peer_queries_per_class < self.queries_per_class {
             let _ = writeln!(
                 out,
-                "The peers answer the first {n} queries of each class                  (`--peer-queries {n}`): at this size they take seconds a query. relais's                  columns are over every query; the ratios and the agreement compare the same                  {n} queries.\n",
+                "The peers answer the first {n} queries of each class \
+                 (`--peer-queries {n}`): at this size they take up to seconds a query. relais's \
+                 columns are over every query; the ratios and the agreement compare the same \
+                 {n} queries.\n",
                 n = self.peer_queries_per_class
             );
         }
