@@ -107,9 +107,10 @@ impl Origin {
     /// ordered by it, without the arc sine and square root that make up
     /// much of the formula's cost, over thousands of offers a search.
     fn haversine(&self, (latitude, longitude): (f64, f64)) -> f64 {
-        let half_sin = |degrees: f64| (degrees.to_radians() / 2.0).sin().powi(2);
-        half_sin(latitude - self.latitude)
-            + self.cos_latitude * latitude.to_radians().cos() * half_sin(longitude - self.longitude)
+        // hav(θ) = sin²(θ / 2)
+        let haversin = |degrees: f64| (degrees.to_radians() / 2.0).sin().powi(2);
+        haversin(latitude - self.latitude)
+            + self.cos_latitude * latitude.to_radians().cos() * haversin(longitude - self.longitude)
     }
 }
 
