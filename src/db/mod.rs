@@ -94,14 +94,18 @@ impl ManageConnection for ConnectionManager {
             Target::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
+                // The busy timeout comes first: the journal mode pragma needs
+                // a lock, and while another process (a server restarting on
+                // the same file) closes its last connection and checkpoints,
+                // it would otherwise fail at once with "database is locked".
                 // WAL lets readers work during a write; NORMAL is durable in WAL
                 // mode across a process crash (only an OS crash can lose the
                 // last commits).
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL;
+                    "PRAGMA busy_timeout = {};
+                     PRAGMA journal_mode = WAL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA synchronous = NORMAL;
-                     PRAGMA busy_timeout = {};",
+                     PRAGMA synchronous = NORMAL;",
                     self.sqlite_busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
