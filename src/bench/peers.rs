@@ -22,8 +22,9 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text};
 
 use super::{Answer, BenchError, Engine};
 use crate::offers::model::OfferFacts;
+use crate::search::geo;
 use crate::search::params::{FACETS, Keyword, SearchRequest, Sort};
-use crate::search::query::{self, Facet, FoundOffer, SearchResults};
+use crate::search::query::{Facet, FoundOffer, SearchResults};
 
 diesel::table! {
     bench_offers (id) {
@@ -167,7 +168,7 @@ fn register_haversine(conn: &mut SqliteConnection) -> QueryResult<()> {
     haversine_km_utils::register_impl(
         conn,
         |lat: Option<f64>, lon: Option<f64>, lat0: f64, lon0: f64| {
-            Some(query::haversine_km((lat0, lon0), (lat?, lon?)))
+            Some(geo::haversine_km((lat0, lon0), (lat?, lon?)))
         },
     )
 }

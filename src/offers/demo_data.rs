@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES, Referentials};
-use crate::search::query::haversine_km;
+use crate::search::geo::haversine_km;
 
 /// Writes `count` offers as JSON Lines (one offer object per line) to `out`.
 pub fn write_offers(

@@ -9,7 +9,7 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::{Searcher, SegmentReader};
 
-use super::schema::{CREATED, ID_ORDER, KEYWORDS, LATITUDE, LONGITUDE, keyword};
+use super::schema::{CREATED, ID_ORDER, KEYWORDS, POSITION, keyword};
 
 /// A keyword column with its values, by ordinal.
 pub struct KeywordColumn {
@@ -45,8 +45,8 @@ pub struct SegmentColumns {
     pub ids: Option<StrColumn>,
     pub id_order: Column<u64>,
     pub created: Column<i64>,
-    pub latitude: Column<f64>,
-    pub longitude: Column<f64>,
+    /// The coordinates of the offers' positions (`schema::POSITION`).
+    pub position: [Column<i64>; 3],
 }
 
 impl SegmentColumns {
@@ -65,8 +65,11 @@ impl SegmentColumns {
             ids: fast.str(keyword::ID)?,
             id_order: fast.u64(ID_ORDER)?,
             created: fast.i64(CREATED)?,
-            latitude: fast.f64(LATITUDE)?,
-            longitude: fast.f64(LONGITUDE)?,
+            position: [
+                fast.i64(POSITION[0])?,
+                fast.i64(POSITION[1])?,
+                fast.i64(POSITION[2])?,
+            ],
         })
     }
 

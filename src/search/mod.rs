@@ -3,6 +3,7 @@
 //! the pages).
 
 mod columns;
+pub mod geo;
 pub mod index;
 pub mod params;
 pub mod query;

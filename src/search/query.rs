@@ -20,12 +20,12 @@ use tantivy::{
 };
 
 use super::columns::SegmentColumns;
+use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 
 const TITLE_BOOST: Score = 2.0;
-const EARTH_RADIUS_KM: f64 = 6371.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FacetValue {
@@ -77,49 +77,6 @@ pub struct SearchResults {
     /// The offers of the requested page.
     pub offers: Vec<FoundOffer>,
     pub facets: Vec<Facet>,
-}
-
-/// Great-circle distance in kilometres.
-pub fn haversine_km(from: (f64, f64), to: (f64, f64)) -> f64 {
-    let a = Origin::at(from).haversine(to);
-    2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
-}
-
-/// A point distances are measured from, ready for many of them.
-#[derive(Debug, Clone, Copy)]
-struct Origin {
-    latitude: f64,
-    longitude: f64,
-    cos_latitude: f64,
-}
-
-impl Origin {
-    fn at((latitude, longitude): (f64, f64)) -> Origin {
-        Origin {
-            latitude,
-            longitude,
-            cos_latitude: latitude.to_radians().cos(),
-        }
-    }
-
-    /// The haversine of the angle between the origin and a point (`a` in
-    /// the formula). It grows with the distance: offers are filtered and
-    /// ordered by it, without the arc sine and square root that make up
-    /// much of the formula's cost, over thousands of offers a search.
-    fn haversine(&self, (latitude, longitude): (f64, f64)) -> f64 {
-        // hav(θ) = sin²(θ / 2)
-        let haversin = |degrees: f64| (degrees.to_radians() / 2.0).sin().powi(2);
-        haversin(latitude - self.latitude)
-            + self.cos_latitude * latitude.to_radians().cos() * haversin(longitude - self.longitude)
-    }
-}
-
-/// The haversine of the angle a distance spans on the Earth.
-fn haversine_of_km(km: f64) -> f64 {
-    (km / (2.0 * EARTH_RADIUS_KM))
-        .min(std::f64::consts::FRAC_PI_2)
-        .sin()
-        .powi(2)
 }
 
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
@@ -315,8 +272,8 @@ struct OfferSegmentCollector {
     segment: SegmentOrdinal,
     columns: Arc<SegmentColumns>,
     filters: Vec<SegmentFilter>,
-    origins: Vec<Origin>,
-    /// The radius, as `Origin::haversine`.
+    origins: Vec<UnitVector>,
+    /// The radius, as `geo::haversine`.
     within: Option<f64>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<Vec<u64>>,
@@ -386,9 +343,9 @@ impl Collector for OfferCollector {
                 .origins
                 .iter()
                 .copied()
-                .map(Origin::at)
+                .map(geo::unit_vector)
                 .collect(),
-            within: self.request.radius_km.map(haversine_of_km),
+            within: self.request.radius_km.map(geo::haversine_of_km),
             facet_columns,
             facet_counts,
             total: 0,
@@ -525,11 +482,11 @@ impl OfferCollector {
 }
 
 impl OfferSegmentCollector {
-    /// How far a point is from the nearest origin, as `Origin::haversine`.
-    fn remoteness(&self, point: (f64, f64)) -> Option<f64> {
+    /// How far a point is from the nearest origin, as `geo::haversine`.
+    fn remoteness(&self, point: &UnitVector) -> Option<f64> {
         self.origins
             .iter()
-            .map(|origin| origin.haversine(point))
+            .map(|origin| geo::haversine(origin, point))
             .min_by(f64::total_cmp)
     }
 
@@ -579,25 +536,17 @@ impl OfferSegmentCollector {
         }
         let mut remoteness = [None; BLOCK];
         if !self.origins.is_empty() {
-            // Offers without a position read as NaN, and are nowhere.
-            let (mut latitudes, mut longitudes) = ([0f64; BLOCK], [0f64; BLOCK]);
-            read_block(&self.columns.latitude, docs, &mut latitudes[..n], f64::NAN);
-            read_block(
-                &self.columns.longitude,
-                docs,
-                &mut longitudes[..n],
-                f64::NAN,
-            );
+            // Offers without a position are nowhere.
+            let mut coordinates = [[0 as IndexedCoordinate; BLOCK]; 3];
+            for (column, values) in self.columns.position.iter().zip(&mut coordinates) {
+                read_block(column, docs, &mut values[..n], geo::NO_POSITION);
+            }
             for i in 0..n {
                 if standings[i] == REJECTED {
                     continue;
                 }
-                let point = (latitudes[i], longitudes[i]);
-                remoteness[i] = if point.0.is_nan() || point.1.is_nan() {
-                    None
-                } else {
-                    self.remoteness(point)
-                };
+                let point = geo::from_indexed(std::array::from_fn(|axis| coordinates[axis][i]));
+                remoteness[i] = point.and_then(|point| self.remoteness(&point));
                 if self
                     .within
                     .is_some_and(|within| !remoteness[i].is_some_and(|r| r <= within))
@@ -746,17 +695,5 @@ where
         for (value, &doc) in values.iter_mut().zip(docs) {
             *value = column.first(doc).unwrap_or(missing);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::haversine_km;
-
-    #[test]
-    fn haversine_matches_a_known_distance() {
-        // Aix-en-Provence town hall to Marseille town hall: about 25 km.
-        let d = haversine_km((43.52994, 5.44765), (43.29760, 5.36943));
-        assert!((d - 26.5).abs() < 0.5, "{d}");
     }
 }

@@ -11,11 +11,12 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexSettings, TantivyDocument};
 
+use super::geo;
 use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -48,8 +49,11 @@ pub const CREATED: &str = "created";
 /// The offer id's first eight bytes as a big-endian number: orders offers
 /// by id across segments without reading the id's dictionary.
 pub const ID_ORDER: &str = "id_order";
-pub const LATITUDE: &str = "latitude";
-pub const LONGITUDE: &str = "longitude";
+/// The offer's position as a point of the unit sphere (`geo`), one column
+/// per coordinate (`geo::to_indexed`); `geo::NO_POSITION` for an offer
+/// without one, so that every offer has a value and a block of them is
+/// read at once.
+pub const POSITION: [&str; 3] = ["position_x", "position_y", "position_z"];
 
 #[derive(Clone)]
 pub struct OfferFields {
@@ -59,8 +63,7 @@ pub struct OfferFields {
     pub document: Field,
     pub created: Field,
     pub id_order: Field,
-    pub latitude: Field,
-    pub longitude: Field,
+    pub position: [Field; 3],
     keywords: Vec<(&'static str, Field)>,
 }
 
@@ -96,8 +99,7 @@ pub fn build() -> (Schema, OfferFields) {
     let document = builder.add_text_field("document", STORED);
     let created = builder.add_i64_field(CREATED, INDEXED | FAST);
     let id_order = builder.add_u64_field(ID_ORDER, FAST);
-    let latitude = builder.add_f64_field(LATITUDE, FAST);
-    let longitude = builder.add_f64_field(LONGITUDE, FAST);
+    let position = POSITION.map(|name| builder.add_i64_field(name, FAST));
     // The id is stored too: a page's ids come with its documents.
     let keywords: Vec<(&'static str, Field)> = KEYWORDS
         .iter()
@@ -120,8 +122,7 @@ pub fn build() -> (Schema, OfferFields) {
             document,
             created,
             id_order,
-            latitude,
-            longitude,
+            position,
             keywords,
         },
     )
@@ -183,9 +184,11 @@ impl OfferFields {
         doc.add_text(self.document, json);
         doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
         doc.add_u64(self.id_order, id_order(id));
-        if let Some((lat, lon)) = facts.position {
-            doc.add_f64(self.latitude, lat);
-            doc.add_f64(self.longitude, lon);
+        let position = facts.position.map_or([geo::NO_POSITION; 3], |position| {
+            geo::to_indexed(&geo::unit_vector(position))
+        });
+        for (field, coordinate) in self.position.iter().zip(position) {
+            doc.add_i64(*field, coordinate);
         }
         let experience = facts.experience.to_string();
         let qualification = facts.qualification.map(|q| q.to_string());

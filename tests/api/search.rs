@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use relais::apikeys::Scope;
-use relais::search::query::haversine_km;
+use relais::search::geo::haversine_km;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
