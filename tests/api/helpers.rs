@@ -219,10 +219,18 @@ pub async fn spawn_app_with(
         search,
         handle,
         stopped,
-        client: reqwest::Client::new(),
+        client: client().build().unwrap(),
         postgres,
         dir,
     })
+}
+
+/// A client that opens a connection per request. A pooled connection left idle
+/// while a test waits (for the index, a slow machine) may be closed by the
+/// server's keep-alive timer just as the next request goes out on it, and the
+/// request then fails with an incomplete message.
+pub fn client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_max_idle_per_host(0)
 }
 
 pub fn sqlite_path(dir: &TempDir) -> PathBuf {
@@ -303,7 +311,7 @@ impl TestApp {
 
     /// A client that keeps cookies and shows redirects instead of following them.
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
+        client()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()

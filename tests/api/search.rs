@@ -6,7 +6,7 @@ use relais::apikeys::Scope;
 use relais::search::geo::haversine_km;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{self, Backend, TestApp, spawn_app};
 use crate::offers::offer;
 use crate::on_each_backend;
 
@@ -409,7 +409,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             search,
             handle,
             stopped,
-            client: reqwest::Client::new(),
+            client: helpers::client().build().unwrap(),
             postgres: None,
             dir: tempfile::tempdir().unwrap(),
         };

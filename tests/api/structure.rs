@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
 use reqwest::Client;
 
-use crate::helpers::TestApp;
+use crate::helpers::{self, TestApp};
 use crate::on_each_backend;
 
 /// A partner of Aix Galice with 6 seats and a running agreement; with the
@@ -239,7 +239,7 @@ on_each_backend! {
         let home = here.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(!home.contains("adresses différentes"));
 
-        let elsewhere = reqwest::Client::builder()
+        let elsewhere = helpers::client()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .local_address(Some("127.0.0.2".parse().unwrap()))
