@@ -278,9 +278,9 @@ struct OfferSegmentCollector {
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<Vec<u64>>,
     total: usize,
-    /// The best hits so far: up to twice the page's reach, then cut back
-    /// to it (a partial sort now and then instead of a heap's work on
-    /// every hit: a deep page keeps thousands).
+    /// The best hits so far: up to twice the page's reach (and a block),
+    /// then cut back to it (a partial sort now and then instead of a
+    /// heap's work on every hit: a deep page keeps thousands).
     best: Vec<Hit>,
     /// The worst hit kept at the last cut: a worse one cannot enter the page.
     cutoff: Option<(f64, i64)>,
@@ -349,7 +349,7 @@ impl Collector for OfferCollector {
             facet_columns,
             facet_counts,
             total: 0,
-            best: Vec::with_capacity(2 * self.keep),
+            best: Vec::with_capacity(2 * self.keep + BLOCK),
             cutoff: None,
             scored: ScoredBlock {
                 docs: [0; BLOCK],
@@ -593,9 +593,18 @@ impl OfferSegmentCollector {
             &mut created[..passing.len()],
             0,
         );
+        let mut entering = Entering::default();
         for (&i, created) in passing_at[..passing.len()].iter().zip(created) {
-            self.offer_to_page(docs[i], scores[i], created, remoteness[i]);
+            let primary = match self.request.sort {
+                Sort::Relevance => -f64::from(scores[i]),
+                Sort::Newest => 0.0,
+                Sort::Nearest => remoteness[i].unwrap_or(f64::INFINITY),
+            };
+            if !self.beaten(primary, created) {
+                entering.push(docs[i], primary, created);
+            }
         }
+        self.enter_page(&entering);
     }
 
     /// The scored documents waiting for a block.
@@ -605,38 +614,71 @@ impl OfferSegmentCollector {
         self.collect_chunk(&docs[..len], &scores[..len]);
     }
 
-    fn offer_to_page(&mut self, doc: DocId, score: Score, created: i64, remoteness: Option<f64>) {
-        let primary = match self.request.sort {
-            Sort::Relevance => -f64::from(score),
-            Sort::Newest => 0.0,
-            Sort::Nearest => remoteness.unwrap_or(f64::INFINITY),
-        };
-        // Worse than a full page of hits: no need to read the id.
-        if self.cutoff.is_some_and(|(worst_primary, worst_created)| {
+    /// Whether a hit is worse than a full page of hits: it cannot enter
+    /// the page, and its id need not be read.
+    fn beaten(&self, primary: f64, created: i64) -> bool {
+        self.cutoff.is_some_and(|(worst_primary, worst_created)| {
             primary
                 .total_cmp(&worst_primary)
                 .then_with(|| worst_created.cmp(&created))
                 == Ordering::Greater
-        }) {
-            return;
+        })
+    }
+
+    /// The hits of a block that may enter the page, with their ids' order
+    /// read for them alone, a column at a time.
+    fn enter_page(&mut self, entering: &Entering) {
+        let n = entering.len;
+        let docs = &entering.docs[..n];
+        let mut id_orders = [0u64; BLOCK];
+        read_block(&self.columns.id_order, docs, &mut id_orders[..n], u64::MAX);
+        let mut id_ordinals = [u64::MAX; BLOCK];
+        if let Some(ids) = &self.columns.ids {
+            read_block(ids.ords(), docs, &mut id_ordinals[..n], u64::MAX);
         }
-        let columns = &self.columns;
-        self.best.push(Hit {
-            primary,
-            created,
-            id_order: columns.id_order.first(doc).unwrap_or(u64::MAX),
-            id_ordinal: columns
-                .ids
-                .as_ref()
-                .and_then(|ids| ids.ords().first(doc))
-                .unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        });
-        if self.best.len() == 2 * self.keep {
+        for i in 0..n {
+            self.best.push(Hit {
+                primary: entering.primaries[i],
+                created: entering.created[i],
+                id_order: id_orders[i],
+                id_ordinal: id_ordinals[i],
+                address: DocAddress::new(self.segment, docs[i]),
+            });
+        }
+        // A block may take the list past twice the page's reach.
+        if self.best.len() >= 2 * self.keep {
             let (_, worst, _) = self.best.select_nth_unstable(self.keep - 1);
             self.cutoff = Some((worst.primary, worst.created));
             self.best.truncate(self.keep);
         }
+    }
+}
+
+/// The documents of a block that beat the cut-off, with their rank so far.
+struct Entering {
+    docs: [DocId; BLOCK],
+    primaries: [f64; BLOCK],
+    created: [i64; BLOCK],
+    len: usize,
+}
+
+impl Default for Entering {
+    fn default() -> Entering {
+        Entering {
+            docs: [0; BLOCK],
+            primaries: [0.0; BLOCK],
+            created: [0; BLOCK],
+            len: 0,
+        }
+    }
+}
+
+impl Entering {
+    fn push(&mut self, doc: DocId, primary: f64, created: i64) {
+        self.docs[self.len] = doc;
+        self.primaries[self.len] = primary;
+        self.created[self.len] = created;
+        self.len += 1;
     }
 }
 
