@@ -9,7 +9,8 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::{Searcher, SegmentReader};
 
-use super::schema::{CREATED, ID_ORDER, KEYWORDS, POSITION, keyword};
+use super::params::FACETS;
+use super::schema::{self, CREATED, FACET_VALUES, ID_ORDER, KEYWORDS, POSITION, keyword};
 
 /// A keyword column with its values, by ordinal.
 pub struct KeywordColumn {
@@ -37,6 +38,46 @@ impl KeywordColumn {
     }
 }
 
+/// The `FACET_VALUES` column: each offer's facet values together, one
+/// ordinal per combination found in the segment.
+pub struct FacetCombinations {
+    pub column: StrColumn,
+    /// By combination ordinal, the ordinal of each facet's value in that
+    /// facet's keyword column (`FACETS` order).
+    pub ordinals: Vec<[u32; FACETS.len()]>,
+}
+
+impl FacetCombinations {
+    fn open(
+        column: StrColumn,
+        keywords: &[(&'static str, Option<KeywordColumn>)],
+    ) -> tantivy::Result<FacetCombinations> {
+        let facet_columns = FACETS.map(|dimension| {
+            keywords
+                .iter()
+                .find(|(name, _)| *name == dimension.field)
+                .and_then(|(_, column)| column.as_ref())
+        });
+        let mut ordinals = Vec::with_capacity(column.num_terms());
+        let mut terms = column.dictionary().stream()?;
+        while terms.advance() {
+            let joined = String::from_utf8_lossy(terms.key());
+            let values = schema::split_facet_values(&joined).ok_or_else(|| {
+                tantivy::TantivyError::InternalError(format!(
+                    "valeurs de facettes illisibles dans l'index : {joined:?}"
+                ))
+            })?;
+            // Every offer has a value in every facet column, so each is found.
+            ordinals.push(std::array::from_fn(|slot| {
+                facet_columns[slot]
+                    .and_then(|column| column.ordinal(values[slot]))
+                    .map_or(u32::MAX, |ordinal| ordinal as u32)
+            }));
+        }
+        Ok(FacetCombinations { column, ordinals })
+    }
+}
+
 pub struct SegmentColumns {
     /// Every keyword column but the id's, by field name.
     keywords: Vec<(&'static str, Option<KeywordColumn>)>,
@@ -47,12 +88,14 @@ pub struct SegmentColumns {
     pub created: Column<i64>,
     /// The coordinates of the offers' positions (`schema::POSITION`).
     pub position: [Column<i64>; 3],
+    /// `None` when the segment has no documents.
+    pub facet_combinations: Option<FacetCombinations>,
 }
 
 impl SegmentColumns {
     fn open(reader: &SegmentReader) -> tantivy::Result<SegmentColumns> {
         let fast = reader.fast_fields();
-        let keywords = KEYWORDS
+        let keywords: Vec<(&'static str, Option<KeywordColumn>)> = KEYWORDS
             .iter()
             .filter(|&&name| name != keyword::ID)
             .map(|&name| {
@@ -60,7 +103,12 @@ impl SegmentColumns {
                 Ok((name, column))
             })
             .collect::<tantivy::Result<_>>()?;
+        let facet_combinations = fast
+            .str(FACET_VALUES)?
+            .map(|column| FacetCombinations::open(column, &keywords))
+            .transpose()?;
         Ok(SegmentColumns {
+            facet_combinations,
             keywords,
             ids: fast.str(keyword::ID)?,
             id_order: fast.u64(ID_ORDER)?,

@@ -276,7 +276,11 @@ struct OfferSegmentCollector {
     /// The radius, as `geo::haversine`.
     within: Option<f64>,
     facet_columns: Vec<Option<StrColumn>>,
+    /// By facet slot, the count of each value by its ordinal.
     facet_counts: Vec<Vec<u64>>,
+    /// Passing documents by their combination of facet values (ordinal
+    /// in `SegmentColumns::facet_combinations`).
+    combination_counts: Vec<u64>,
     total: usize,
     /// The best hits so far: up to twice the page's reach (and a block),
     /// then cut back to it (a partial sort now and then instead of a
@@ -332,6 +336,13 @@ impl Collector for OfferCollector {
             .iter()
             .map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())])
             .collect();
+        let combination_counts = vec![
+            0;
+            columns
+                .facet_combinations
+                .as_ref()
+                .map_or(0, |c| c.ordinals.len())
+        ];
         Ok(OfferSegmentCollector {
             request: self.request.clone(),
             keep: self.keep,
@@ -348,6 +359,7 @@ impl Collector for OfferCollector {
             within: self.request.radius_km.map(geo::haversine_of_km),
             facet_columns,
             facet_counts,
+            combination_counts,
             total: 0,
             best: Vec::with_capacity(2 * self.keep + BLOCK),
             cutoff: None,
@@ -516,8 +528,9 @@ impl OfferSegmentCollector {
     }
 
     /// A block of documents: the keyword filters, dates and distance,
-    /// then each document in its bucket (see `PASSING`), and each facet
-    /// reads its column for the buckets it counts only.
+    /// then each document in its bucket (see `PASSING`): those passing are
+    /// counted by their combination of facet values, the others in the
+    /// facet of the one filter they fail.
     fn collect_chunk(&mut self, docs: &[DocId], scores: &[Score]) {
         let n = docs.len();
         let mut standings = [REJECTED; BLOCK];
@@ -566,25 +579,28 @@ impl OfferSegmentCollector {
             passing_at[lengths[PASSING]] = i;
             lengths[bucket] += 1;
         }
-        let mut ords = [0u64; BLOCK];
+        let passing = &buckets[PASSING][..lengths[PASSING]];
+        // Passing documents count in every facet: their combinations of
+        // values are counted, and spread over the facets at harvest.
+        if let Some(combinations) = &self.columns.facet_combinations {
+            count_ordinals(
+                combinations.column.ords(),
+                passing,
+                &mut self.combination_counts,
+            );
+        }
+        // The others count in the facet of the one filter they fail.
         for (slot, (column, counts)) in self
             .facet_columns
             .iter()
             .zip(self.facet_counts.iter_mut())
             .enumerate()
         {
-            let Some(column) = column else { continue };
-            for bucket in [PASSING, slot + 1] {
-                let counted = &buckets[bucket][..lengths[bucket]];
-                read_block(column.ords(), counted, &mut ords[..counted.len()], u64::MAX);
-                for ord in &ords[..counted.len()] {
-                    if let Some(count) = counts.get_mut(*ord as usize) {
-                        *count += 1;
-                    }
-                }
+            if let Some(column) = column {
+                let failing = &buckets[slot + 1][..lengths[slot + 1]];
+                count_ordinals(column.ords(), failing, counts);
             }
         }
-        let passing = &buckets[PASSING][..lengths[PASSING]];
         self.total += passing.len();
         let mut created = [0i64; BLOCK];
         read_block(
@@ -712,10 +728,23 @@ impl SegmentCollector for OfferSegmentCollector {
             hits.select_nth_unstable(self.keep - 1);
             hits.truncate(self.keep);
         }
+        let mut facet_counts = self.facet_counts;
+        if let Some(combinations) = &self.columns.facet_combinations {
+            for (ordinals, &count) in combinations.ordinals.iter().zip(&self.combination_counts) {
+                if count == 0 {
+                    continue;
+                }
+                for (counts, &ordinal) in facet_counts.iter_mut().zip(ordinals) {
+                    if let Some(counted) = counts.get_mut(ordinal as usize) {
+                        *counted += count;
+                    }
+                }
+            }
+        }
         SegmentFruit {
             segment: self.segment,
             total: self.total,
-            facet_counts: self.facet_counts,
+            facet_counts,
             hits,
         }
     }
@@ -723,6 +752,17 @@ impl SegmentCollector for OfferSegmentCollector {
 
 /// Documents are filtered by blocks of this many.
 const BLOCK: usize = COLLECT_BLOCK_BUFFER_LEN;
+
+/// Adds the documents of a block to the counts of their values' ordinals.
+fn count_ordinals(column: &Column<u64>, docs: &[DocId], counts: &mut [u64]) {
+    let mut ords = [0u64; BLOCK];
+    read_block(column, docs, &mut ords[..docs.len()], u64::MAX);
+    for ord in &ords[..docs.len()] {
+        if let Some(count) = counts.get_mut(*ord as usize) {
+            *count += 1;
+        }
+    }
+}
 
 /// The values of a block of documents in a column where every indexed
 /// offer has one (keyword columns hold `NOT_STATED` when it states none, so

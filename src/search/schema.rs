@@ -12,11 +12,12 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexSettings, TantivyDocument};
 
 use super::geo;
+use super::params::FACETS;
 use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -46,6 +47,10 @@ pub mod keyword {
 }
 
 pub const CREATED: &str = "created";
+/// The offer's values of the facets (`params::FACETS`), together in one
+/// value (`facet_values`): counting the facets of many offers reads one
+/// column, and adds one count a document instead of one a facet.
+pub const FACET_VALUES: &str = "facet_values";
 /// The offer id's first eight bytes as a big-endian number: orders offers
 /// by id across segments without reading the id's dictionary.
 pub const ID_ORDER: &str = "id_order";
@@ -64,6 +69,7 @@ pub struct OfferFields {
     pub created: Field,
     pub id_order: Field,
     pub position: [Field; 3],
+    pub facet_values: Field,
     keywords: Vec<(&'static str, Field)>,
 }
 
@@ -100,6 +106,7 @@ pub fn build() -> (Schema, OfferFields) {
     let created = builder.add_i64_field(CREATED, INDEXED | FAST);
     let id_order = builder.add_u64_field(ID_ORDER, FAST);
     let position = POSITION.map(|name| builder.add_i64_field(name, FAST));
+    let facet_values = builder.add_text_field(FACET_VALUES, FAST);
     // The id is stored too: a page's ids come with its documents.
     let keywords: Vec<(&'static str, Field)> = KEYWORDS
         .iter()
@@ -123,6 +130,7 @@ pub fn build() -> (Schema, OfferFields) {
             created,
             id_order,
             position,
+            facet_values,
             keywords,
         },
     )
@@ -161,6 +169,28 @@ pub fn id_order(id: &str) -> u64 {
     let head = &id.as_bytes()[..id.len().min(8)];
     bytes[..head.len()].copy_from_slice(head);
     u64::from_be_bytes(bytes)
+}
+
+/// The facets' values as one `FACET_VALUES` value: each value after its
+/// length and a colon, so that any value reads back whole.
+fn facet_values(values: [&str; FACETS.len()]) -> String {
+    values
+        .iter()
+        .map(|value| format!("{}:{value}", value.len()))
+        .collect()
+}
+
+/// The facets' values of a `FACET_VALUES` value; `None` if it is not one.
+pub fn split_facet_values(joined: &str) -> Option<[&str; FACETS.len()]> {
+    let mut values = [""; FACETS.len()];
+    let mut rest = joined;
+    for value in &mut values {
+        let (length, after) = rest.split_once(':')?;
+        let length: usize = length.parse().ok()?;
+        *value = after.get(..length)?;
+        rest = &after[length..];
+    }
+    rest.is_empty().then_some(values)
 }
 
 fn flag(value: bool) -> &'static str {
@@ -210,6 +240,17 @@ impl OfferFields {
             (keyword::AIDED, Some(flag(facts.aided_contract))),
             (keyword::IAE, Some(flag(facts.iae))),
         ];
+        let value_of = |wanted: &str| {
+            values
+                .iter()
+                .find(|(name, _)| *name == wanted)
+                .and_then(|(_, value)| *value)
+                .unwrap_or(NOT_STATED)
+        };
+        doc.add_text(
+            self.facet_values,
+            facet_values(FACETS.map(|dimension| value_of(dimension.field))),
+        );
         for (name, value) in values {
             if let Some(field) = self.keyword(name) {
                 doc.add_text(field, value.unwrap_or(NOT_STATED));
@@ -221,7 +262,15 @@ impl OfferFields {
 
 #[cfg(test)]
 mod tests {
-    use super::id_order;
+    use super::{facet_values, id_order, split_facet_values};
+
+    #[test]
+    fn facet_values_read_back_whatever_they_hold() {
+        let values = ["CDI", "", "1:2", "é:", "13", "x", "true", "false"];
+        assert_eq!(split_facet_values(&facet_values(values)), Some(values));
+        assert_eq!(split_facet_values("3:CDI"), None);
+        assert_eq!(split_facet_values(&(facet_values(values) + "0:")), None);
+    }
 
     #[test]
     fn id_order_follows_the_order_of_ids_that_differ_in_their_first_eight_bytes() {
