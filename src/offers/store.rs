@@ -43,8 +43,12 @@ impl StoredOffer {
     }
 }
 
+/// A column the offer does not state is written NULL, in an insert as in an
+/// update (a new version that drops a value clears it). Inserts then have
+/// one shape, so diesel prepares theirs once instead of building its SQL
+/// again for every offer.
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = offers)]
+#[diesel(table_name = offers, treat_none_as_default_value = false, treat_none_as_null = true)]
 struct OfferRow<'a> {
     id: &'a str,
     agency_code: &'a str,

@@ -58,6 +58,24 @@ on_each_backend! {
         assert_eq!(read["statut"], "active");
         assert_eq!(read["publiee"], true, "our fields get their defaults");
         assert_eq!(read["avecPreselection"], false);
+
+        // A new version that no longer states a value clears its column.
+        document.as_object_mut().unwrap().remove("romeCode");
+        assert_eq!(app.put_offer(&ingest, &document).await.status(), 200);
+        let (rome_code, title): (Option<String>, String) = app
+            .database
+            .run(|conn| {
+                use diesel::prelude::*;
+                use relais::db::schema::offers;
+                offers::table
+                    .find("100AAAA")
+                    .select((offers::rome_code, offers::title))
+                    .get_result(conn)
+                    .map_err(relais::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!((rome_code, title.as_str()), (None, "Électricien confirmé (H/F)"));
     }
 
     async fn bad_offers_get_a_400_naming_each_field_and_change_nothing(app) {
