@@ -380,8 +380,24 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
     }
     let (settings, dir, _) = app.stop().await;
 
-    for case in ["restart", "index deleted", "index damaged"] {
+    // Files of a segment the index does not hold, as a merge cut short
+    // leaves them; and a file that is not tantivy's.
+    let stray = settings
+        .index
+        .path
+        .join("0123456789abcdef0123456789abcdef.store");
+    let foreign = settings.index.path.join("LISEZ-MOI.txt");
+    for case in [
+        "restart",
+        "stray segment files",
+        "index deleted",
+        "index damaged",
+    ] {
         match case {
+            "stray segment files" => {
+                std::fs::write(&stray, b"merge interrompue").unwrap();
+                std::fs::write(&foreign, b"notes").unwrap();
+            }
             "index deleted" => std::fs::remove_dir_all(&settings.index.path).unwrap(),
             "index damaged" => {
                 std::fs::write(settings.index.path.join("meta.json"), "{ abîmé").unwrap()
@@ -419,6 +435,10 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
                 expected,
                 "{q} ({case})"
             );
+        }
+        if case == "stray segment files" {
+            assert!(!stray.exists(), "a stray segment file is removed on start");
+            assert!(foreign.exists(), "other files are left alone");
         }
         restarted.stop().await;
     }
