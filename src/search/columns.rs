@@ -52,12 +52,7 @@ impl FacetCombinations {
         column: StrColumn,
         keywords: &[(&'static str, Option<KeywordColumn>)],
     ) -> tantivy::Result<FacetCombinations> {
-        let facet_columns = FACETS.map(|dimension| {
-            keywords
-                .iter()
-                .find(|(name, _)| *name == dimension.field)
-                .and_then(|(_, column)| column.as_ref())
-        });
+        let facet_columns = FACETS.map(|dimension| keyword_in(keywords, dimension.field));
         let mut ordinals = Vec::with_capacity(column.num_terms());
         let mut terms = column.dictionary().stream()?;
         while terms.advance() {
@@ -123,11 +118,19 @@ impl SegmentColumns {
 
     /// A keyword column; `None` when no document of the segment has one.
     pub fn keyword(&self, field: &str) -> Option<&KeywordColumn> {
-        self.keywords
-            .iter()
-            .find(|(name, _)| *name == field)
-            .and_then(|(_, column)| column.as_ref())
+        keyword_in(&self.keywords, field)
     }
+}
+
+/// A segment's keyword column by field name, as `SegmentColumns::keyword`.
+fn keyword_in<'a>(
+    keywords: &'a [(&'static str, Option<KeywordColumn>)],
+    field: &str,
+) -> Option<&'a KeywordColumn> {
+    keywords
+        .iter()
+        .find(|(name, _)| *name == field)
+        .and_then(|(_, column)| column.as_ref())
 }
 
 /// The columns of the segments searched lately.
