@@ -179,6 +179,14 @@ pub struct Context<'a> {
 }
 
 impl SearchRequest {
+    /// Whether some matching offers may fail the request's filters.
+    pub fn filters_offers(&self) -> bool {
+        !self.filters.is_empty()
+            || self.radius_km.is_some()
+            || self.created_from.is_some()
+            || self.created_to.is_some()
+    }
+
     pub fn parse(
         pairs: &[(String, String)],
         context: &Context,

@@ -1,5 +1,7 @@
 //! Running a search: keywords go to tantivy; filters, facets and sorting are
-//! done in one pass over the matching documents' fast fields.
+//! done in one pass over the matching documents' fast fields. By relevance,
+//! the page's scores are computed along that pass, or after it for the
+//! documents that passed the filters (see `Ranking`).
 //!
 //! Facets ignore their own parameter's filter: a document that fails exactly
 //! one faceted filter still counts in that facet (and nowhere else), so that
@@ -10,9 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, StrColumn};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery, Weight,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::{
     COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
@@ -26,6 +29,9 @@ use super::params::{FACETS, Keyword, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 
 const TITLE_BOOST: Score = 2.0;
+
+/// Pages ending before this position are ranked with block-max pruning.
+const PRUNED_REACH: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FacetValue {
@@ -81,14 +87,48 @@ pub struct SearchResults {
 
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
     let searcher = index.searcher();
-    let query = keyword_query(index, &request.keywords);
+    let keywords = keyword_queries(index, &request.keywords);
+    let matching = keywords
+        .as_ref()
+        .map_or(&AllQuery as &dyn Query, |k| k.matching.as_ref())
+        .weight(EnableScoring::disabled_from_searcher(&searcher))?;
+    let ranking_weight = match (&keywords, request.sort) {
+        (Some(keywords), Sort::Relevance) => Some((
+            keywords
+                .ranking
+                .weight(EnableScoring::enabled_from_searcher(&searcher))?,
+            // Deep down a page, the worst score kept stays low: few blocks
+            // could be skipped, and skipping has its cost.
+            keywords.prunable && request.end < PRUNED_REACH,
+        )),
+        _ => None,
+    };
+    let ranking = match &ranking_weight {
+        None => Ranking::Unranked,
+        Some((weight, prunable)) if *prunable || request.filters_offers() => {
+            Ranking::Later(weight.as_ref())
+        }
+        Some((weight, _)) => Ranking::Along(weight.as_ref()),
+    };
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
         columns: index.columns.of(&searcher)?,
         keep: request.end + 1,
-        scoring: request.sort == Sort::Relevance && !request.keywords.is_empty(),
     };
-    let fruit = searcher.search(query.as_ref(), &collector)?;
+    let fruits = searcher
+        .segment_readers()
+        .iter()
+        .enumerate()
+        .map(|(segment, reader)| {
+            collector.collect_segment(
+                segment as SegmentOrdinal,
+                reader,
+                matching.as_ref(),
+                &ranking,
+            )
+        })
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let fruit = collector.merge_fruits(fruits);
     let mut offers = Vec::new();
     for address in fruit.page {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -110,12 +150,41 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     })
 }
 
-/// Every keyword must match (in any text field); the title weighs more. A
-/// phrase's words must follow each other, the gaps of its stop words kept
-/// ("chef de cuisine" finds "chef de cuisine", not "chef cuisine").
-fn keyword_query(index: &SearchIndex, keywords: &[Keyword]) -> Box<dyn Query> {
+/// The keywords as two queries over the same offers: which match (every
+/// keyword in the text, the title being part of it) and how they rank (the
+/// title weighs more). Matching alone reads no frequencies and scores
+/// nothing, so facets and totals are counted without it; ranking then
+/// scores only what may enter the page. `None` without keywords (or with
+/// stop words alone): every offer matches, none ranks above another.
+struct KeywordQueries {
+    matching: Box<dyn Query>,
+    ranking: Box<dyn Query>,
+    /// One word: ranking can skip the blocks of matches whose best score
+    /// cannot reach the page.
+    prunable: bool,
+}
+
+/// How the matches are ranked.
+#[derive(Clone, Copy)]
+enum Ranking<'a> {
+    /// Not by relevance: by date or distance (or without keywords).
+    Unranked,
+    /// Scored as they are matched, in one pass.
+    Along(&'a dyn Weight),
+    /// Matched and counted first; then those that passed are scored. Worth
+    /// a second pass when filters leave few to score, or when blocks of
+    /// matches can be skipped.
+    Later(&'a dyn Weight),
+}
+
+/// A phrase's words must follow each other, the gaps of its stop words
+/// kept ("chef de cuisine" finds "chef de cuisine", not "chef cuisine").
+fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
     let mut analyzer = index.analyzer.clone();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // By keyword (and, outside phrases, by word): its query in the text,
+    // its query in the title.
+    let mut clauses: Vec<(Box<dyn Query>, Box<dyn Query>)> = Vec::new();
+    let mut phrases = false;
     for keyword in keywords {
         let mut tokens: Vec<(usize, String)> = Vec::new();
         let mut stream = analyzer.token_stream(keyword.text());
@@ -142,22 +211,58 @@ fn keyword_query(index: &SearchIndex, keywords: &[Keyword]) -> Box<dyn Query> {
                     .collect(),
             }
         };
-        for (content, title) in in_field(index.fields.content)
-            .into_iter()
-            .zip(in_field(index.fields.title))
-        {
-            let either: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-                (Occur::Must, content),
-                (Occur::Should, Box::new(BoostQuery::new(title, TITLE_BOOST))),
-            ]));
-            clauses.push((Occur::Must, either));
-        }
+        phrases |= matches!(
+            (keyword, tokens.as_slice()),
+            (Keyword::Phrase(_), [_, _, ..])
+        );
+        clauses.extend(
+            in_field(index.fields.content)
+                .into_iter()
+                .zip(in_field(index.fields.title)),
+        );
+    }
+    let title =
+        |query: Box<dyn Query>| -> Box<dyn Query> { Box::new(BoostQuery::new(query, TITLE_BOOST)) };
+    if let ([_], false) = (clauses.as_slice(), phrases) {
+        // One word: found in the text or the title is found in the text,
+        // and a union of two terms ranks with block-max pruning.
+        let (content, in_title) = clauses.pop()?;
+        return Some(KeywordQueries {
+            matching: content.box_clone(),
+            ranking: Box::new(BooleanQuery::new(vec![
+                (Occur::Should, content),
+                (Occur::Should, title(in_title)),
+            ])),
+            prunable: true,
+        });
     }
     if clauses.is_empty() {
-        Box::new(AllQuery)
-    } else {
-        Box::new(BooleanQuery::new(clauses))
+        return None;
     }
+    // Each keyword's title query is sought only when its text matches: a
+    // union of all the titles would move along with every match.
+    let ranked = |(content, in_title): (Box<dyn Query>, Box<dyn Query>)| -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, content),
+            (Occur::Should, title(in_title)),
+        ]))
+    };
+    let all = |queries: Vec<Box<dyn Query>>| -> Box<dyn Query> {
+        match <[_; 1]>::try_from(queries) {
+            Ok([query]) => query,
+            Err(queries) => Box::new(BooleanQuery::new(
+                queries.into_iter().map(|q| (Occur::Must, q)).collect(),
+            )),
+        }
+    };
+    Some(KeywordQueries {
+        matching: all(clauses
+            .iter()
+            .map(|(content, _)| content.box_clone())
+            .collect()),
+        ranking: all(clauses.into_iter().map(ranked).collect()),
+        prunable: false,
+    })
 }
 
 /// A candidate for the page. Ordered best first: `primary` ascending (minus
@@ -214,7 +319,6 @@ struct OfferCollector {
     /// By segment ordinal.
     columns: Vec<Arc<SegmentColumns>>,
     keep: usize,
-    scoring: bool,
 }
 
 struct SegmentFruit {
@@ -288,27 +392,81 @@ struct OfferSegmentCollector {
     best: Vec<Hit>,
     /// The worst hit kept at the last cut: a worse one cannot enter the page.
     cutoff: Option<(f64, i64)>,
-    scored: ScoredBlock,
+    /// Documents with their rank so far, to be considered for the page.
+    pending: ScoredBlock,
+    /// By relevance, the documents that passed, in order: scored once all
+    /// are counted (see `Ranking::Later`).
+    ranked_later: bool,
+    to_rank: Vec<DocId>,
+    /// Documents the keywords matched, passing or not.
+    matched: usize,
 }
 
-/// Scored documents, handed over one at a time, gathered to be filtered
-/// and counted a block at a time like the others.
-#[derive(Clone, Copy)]
+/// Ranking seeks each document that passed when the filters leave fewer
+/// than one match in this many: otherwise scoring the matches in order
+/// (skipping blocks that cannot reach the page) is cheaper.
+const SEEK_WHEN_ONE_IN: usize = 4;
+
+/// Documents and their rank so far, gathered to be considered for the page
+/// a block at a time.
 struct ScoredBlock {
     docs: [DocId; BLOCK],
-    scores: [Score; BLOCK],
+    primaries: [f64; BLOCK],
     len: usize,
 }
 
-impl Collector for OfferCollector {
-    type Fruit = MergedFruit;
-    type Child = OfferSegmentCollector;
+impl Default for ScoredBlock {
+    fn default() -> ScoredBlock {
+        ScoredBlock {
+            docs: [0; BLOCK],
+            primaries: [0.0; BLOCK],
+            len: 0,
+        }
+    }
+}
 
-    fn for_segment(
+impl OfferCollector {
+    /// A segment's matching offers, filtered and counted a block at a
+    /// time, and its best for the page.
+    fn collect_segment(
         &self,
         segment: SegmentOrdinal,
-        _: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
+        reader: &SegmentReader,
+        matching: &dyn Weight,
+        ranking: &Ranking,
+    ) -> tantivy::Result<SegmentFruit> {
+        let mut collector = self.for_segment(segment, matches!(ranking, Ranking::Later(_)));
+        let alive = reader.alive_bitset();
+        if let Ranking::Along(ranking) = ranking {
+            let mut block = ScoredBlock::default();
+            ranking.for_each(reader, &mut |doc, score| {
+                if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                    block.push(doc, -f64::from(score));
+                    if block.is_full() {
+                        collector.collect_chunk(&block.docs, Some(&block.primaries));
+                        block.len = 0;
+                    }
+                }
+            })?;
+            collector.collect_chunk(&block.docs[..block.len], Some(&block.primaries));
+            return Ok(collector.harvest());
+        }
+        let mut living = Vec::with_capacity(BLOCK);
+        matching.for_each_no_score(reader, &mut |docs| match alive {
+            None => collector.collect_block(docs),
+            Some(alive) => {
+                living.clear();
+                living.extend(docs.iter().copied().filter(|&doc| alive.is_alive(doc)));
+                collector.collect_block(&living);
+            }
+        })?;
+        if let Ranking::Later(ranking) = ranking {
+            collector.rank(*ranking, reader)?;
+        }
+        Ok(collector.harvest())
+    }
+
+    fn for_segment(&self, segment: SegmentOrdinal, ranked_later: bool) -> OfferSegmentCollector {
         let columns = self.columns[segment as usize].clone();
         let mut filters = Vec::new();
         for (dimension, values) in &self.request.filters {
@@ -343,7 +501,7 @@ impl Collector for OfferCollector {
                 .as_ref()
                 .map_or(0, |c| c.ordinals.len())
         ];
-        Ok(OfferSegmentCollector {
+        OfferSegmentCollector {
             request: self.request.clone(),
             keep: self.keep,
             segment,
@@ -363,19 +521,14 @@ impl Collector for OfferCollector {
             total: 0,
             best: Vec::with_capacity(2 * self.keep + BLOCK),
             cutoff: None,
-            scored: ScoredBlock {
-                docs: [0; BLOCK],
-                scores: [0.0; BLOCK],
-                len: 0,
-            },
-        })
+            pending: ScoredBlock::default(),
+            ranked_later,
+            to_rank: Vec::new(),
+            matched: 0,
+        }
     }
 
-    fn requires_scoring(&self) -> bool {
-        self.scoring
-    }
-
-    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<MergedFruit> {
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> MergedFruit {
         // Values are named from the segments' columns, and copied only
         // when counted.
         let facets = FACETS
@@ -398,15 +551,13 @@ impl Collector for OfferCollector {
                     .collect()
             })
             .collect();
-        Ok(MergedFruit {
+        MergedFruit {
             total: fruits.iter().map(|fruit| fruit.total).sum(),
             facets,
             page: self.page(&fruits),
-        })
+        }
     }
-}
 
-impl OfferCollector {
     /// The requested page of the segments' hits. A deep page keeps
     /// thousands of hits: they are partitioned around the page, and only
     /// the page is sorted. Hits of the same rank in different segments are
@@ -531,8 +682,10 @@ impl OfferSegmentCollector {
     /// then each document in its bucket (see `PASSING`): those passing are
     /// counted by their combination of facet values, the others in the
     /// facet of the one filter they fail.
-    fn collect_chunk(&mut self, docs: &[DocId], scores: &[Score]) {
+    /// `relevance`: minus the documents' scores, when scored along.
+    fn collect_chunk(&mut self, docs: &[DocId], relevance: Option<&[f64]>) {
         let n = docs.len();
+        self.matched += n;
         let mut standings = [REJECTED; BLOCK];
         self.standings(docs, &mut standings[..n]);
         let request = &self.request;
@@ -602,32 +755,89 @@ impl OfferSegmentCollector {
             }
         }
         self.total += passing.len();
+        if self.ranked_later {
+            self.to_rank.extend_from_slice(passing);
+            return;
+        }
+        for (&doc, &i) in passing.iter().zip(&passing_at[..passing.len()]) {
+            self.pending.push(
+                doc,
+                match (relevance, self.request.sort) {
+                    (Some(relevance), _) => relevance[i],
+                    (None, Sort::Nearest) => remoteness[i].unwrap_or(f64::INFINITY),
+                    // Newest first (or without keywords): the date decides.
+                    (None, _) => 0.0,
+                },
+            );
+        }
+        self.consider_pending();
+    }
+
+    /// Scores the documents that passed, for the page: each is sought
+    /// when the filters left few of the matches; otherwise the matches are
+    /// scored in order, skipping the blocks whose best score cannot reach
+    /// the page, and those that passed are picked out.
+    fn rank(&mut self, ranking: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<()> {
+        let to_rank = std::mem::take(&mut self.to_rank);
+        if to_rank.len() * SEEK_WHEN_ONE_IN < self.matched {
+            let mut scorer = ranking.scorer(reader, 1.0)?;
+            for &doc in &to_rank {
+                // Both queries match the same documents.
+                if scorer.seek(doc) == doc {
+                    self.pending.push(doc, -f64::from(scorer.score()));
+                    if self.pending.is_full() {
+                        self.consider_pending();
+                    }
+                }
+            }
+        } else {
+            // Matches come in order: those that passed are among them.
+            let mut next = 0;
+            ranking.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                while to_rank.get(next).is_some_and(|&passed| passed < doc) {
+                    next += 1;
+                }
+                if to_rank.get(next) == Some(&doc) {
+                    self.pending.push(doc, -f64::from(score));
+                    if self.pending.is_full() {
+                        self.consider_pending();
+                    }
+                }
+                self.threshold()
+            })?;
+        }
+        self.consider_pending();
+        Ok(())
+    }
+
+    /// The score a match must pass to be handed over: just under the
+    /// worst of a full page (a tie may still enter by its date).
+    fn threshold(&self) -> Score {
+        match self.cutoff {
+            Some((worst, _)) => (-worst as Score).next_down(),
+            None => Score::MIN,
+        }
+    }
+
+    /// The pending documents that may enter the page.
+    fn consider_pending(&mut self) {
+        let n = self.pending.len;
+        self.pending.len = 0;
         let mut created = [0i64; BLOCK];
         read_block(
             &self.columns.created,
-            passing,
-            &mut created[..passing.len()],
+            &self.pending.docs[..n],
+            &mut created[..n],
             0,
         );
         let mut entering = Entering::default();
-        for (&i, created) in passing_at[..passing.len()].iter().zip(created) {
-            let primary = match self.request.sort {
-                Sort::Relevance => -f64::from(scores[i]),
-                Sort::Newest => 0.0,
-                Sort::Nearest => remoteness[i].unwrap_or(f64::INFINITY),
-            };
-            if !self.beaten(primary, created) {
-                entering.push(docs[i], primary, created);
+        for (i, created) in created[..n].iter().enumerate() {
+            let (doc, primary) = (self.pending.docs[i], self.pending.primaries[i]);
+            if !self.beaten(primary, *created) {
+                entering.push(doc, primary, *created);
             }
         }
         self.enter_page(&entering);
-    }
-
-    /// The scored documents waiting for a block.
-    fn collect_scored(&mut self) {
-        let ScoredBlock { docs, scores, len } = self.scored;
-        self.scored.len = 0;
-        self.collect_chunk(&docs[..len], &scores[..len]);
     }
 
     /// Whether a hit is worse than a full page of hits: it cannot enter
@@ -689,6 +899,18 @@ impl Default for Entering {
     }
 }
 
+impl ScoredBlock {
+    fn push(&mut self, doc: DocId, primary: f64) {
+        self.docs[self.len] = doc;
+        self.primaries[self.len] = primary;
+        self.len += 1;
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == BLOCK
+    }
+}
+
 impl Entering {
     fn push(&mut self, doc: DocId, primary: f64, created: i64) {
         self.docs[self.len] = doc;
@@ -698,30 +920,14 @@ impl Entering {
     }
 }
 
-impl SegmentCollector for OfferSegmentCollector {
-    type Fruit = SegmentFruit;
-
-    /// With scores (keywords, by relevance): documents come one at a time
-    /// and wait for a block.
-    fn collect(&mut self, doc: DocId, score: Score) {
-        self.scored.docs[self.scored.len] = doc;
-        self.scored.scores[self.scored.len] = score;
-        self.scored.len += 1;
-        if self.scored.len == BLOCK {
-            self.collect_scored();
-        }
-    }
-
-    /// Without scores (no keywords, or another order than relevance).
+impl OfferSegmentCollector {
     fn collect_block(&mut self, docs: &[DocId]) {
-        const NO_SCORES: [Score; BLOCK] = [0.0; BLOCK];
         for chunk in docs.chunks(BLOCK) {
-            self.collect_chunk(chunk, &NO_SCORES[..chunk.len()]);
+            self.collect_chunk(chunk, None);
         }
     }
 
-    fn harvest(mut self) -> SegmentFruit {
-        self.collect_scored();
+    fn harvest(self) -> SegmentFruit {
         // The best `keep`, in no order: the merge sorts them.
         let mut hits = self.best;
         if hits.len() > self.keep {

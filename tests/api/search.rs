@@ -207,7 +207,7 @@ on_each_backend! {
         let experience: u64 = facet(&body, "experience").values().sum();
         assert_eq!(experience as usize, total);
 
-        // The same with keywords (documents scored one at a time, then counted by blocks).
+        // The same with keywords (counted unscored by blocks, then those that passed scored).
         let response = app.search(&key, "motsCles=vendeur&typeContrat=CDI").await;
         let total: usize = response.headers()["content-range"].to_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
         let body: Value = response.json().await.unwrap();
@@ -264,6 +264,52 @@ on_each_backend! {
         }
         let newest = all_ids(&app, &key, "sort=1").await;
         assert_eq!(newest[0], "T00000", "newest first");
+    }
+
+    async fn the_order_by_relevance_holds_however_the_page_is_ranked(app) {
+        // Scores that differ (the word repeated) and scores that tie (the
+        // same text): the ties go newest first.
+        let documents: Vec<Value> = corpus(150)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut document)| {
+                let repeated = vec!["vendeur"; i % 4].join(" ");
+                document["description"] = json!(format!("Rayon boulangerie. {repeated}"));
+                document
+            })
+            .collect();
+        let key = load(&app, &documents).await;
+        let page = |query: String| {
+            let app = &app;
+            let key = &key;
+            async move {
+                let body: Value = app.search(key, &query).await.json().await.unwrap();
+                body["resultats"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        for words in ["vendeur", "vendeur,boulangerie"] {
+            // One page of all the matches, then pages of ten: the best
+            // scores are sought with another cut-off each time.
+            let whole = page(format!("motsCles={words}&range=0-149")).await;
+            let expected = documents
+                .iter()
+                .filter(|d| d["intitule"].as_str().unwrap().starts_with("Vendeur") || d["description"].as_str().unwrap().contains("vendeur"))
+                .count();
+            assert_eq!(whole.len(), expected, "{words}");
+            assert_eq!(all_ids(&app, &key, &format!("motsCles={words}")).await, whole, "{words}: paged");
+            // A filter leaving few of the matches: only those are scored.
+            for agency in AGENCIES {
+                let of_agency: Vec<String> = whole
+                    .iter()
+                    .filter(|id| documents.iter().any(|d| d["id"] == id.as_str() && d["codeAgence"] == agency))
+                    .cloned()
+                    .collect();
+                assert_eq!(page(format!("motsCles={words}&codeAgence={agency}&range=0-149")).await, of_agency, "{words}, {agency}");
+            }
+        }
+        // The word in the title and most often in the text ranks first
+        // (every fourth offer from the third: the same text, so newest first).
+        assert_eq!(page("motsCles=vendeur&range=0-1".into()).await, ["T00002", "T00006"]);
     }
 
     async fn offers_of_the_same_date_are_paged_by_id_across_segments(app) {
