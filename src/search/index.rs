@@ -189,6 +189,8 @@ pub fn rebuild(
         writing.writer.merge(&segments).wait()?;
     }
     writing.writer.wait_merging_threads()?;
+    // The merged segments' files go now rather than at the next start.
+    remove_stray_segment_files(path, &index)?;
     Ok(*writing.applied.borrow())
 }
 
