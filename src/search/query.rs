@@ -394,6 +394,9 @@ struct OfferSegmentCollector {
     cutoff: Option<(f64, i64)>,
     /// Documents with their rank so far, to be considered for the page.
     pending: ScoredBlock,
+    /// A block's documents by bucket (see `PASSING`): kept from block to
+    /// block rather than zeroed for each.
+    buckets: Box<[[DocId; BLOCK]; BUCKETS]>,
     /// By relevance, the documents that passed, in order: scored once all
     /// are counted (see `Ranking::Later`).
     ranked_later: bool,
@@ -522,6 +525,7 @@ impl OfferCollector {
             best: Vec::with_capacity(2 * self.keep + BLOCK),
             cutoff: None,
             pending: ScoredBlock::default(),
+            buckets: Box::new([[0; BLOCK]; BUCKETS]),
             ranked_later,
             to_rank: Vec::new(),
             matched: 0,
@@ -700,9 +704,9 @@ impl OfferSegmentCollector {
                 }
             }
         }
-        let mut remoteness = [None; BLOCK];
+        // Offers without a position are nowhere: infinitely far.
+        let mut remoteness = [f64::INFINITY; BLOCK];
         if !self.origins.is_empty() {
-            // Offers without a position are nowhere.
             let mut coordinates = [[0 as IndexedCoordinate; BLOCK]; 3];
             for (column, values) in self.columns.position.iter().zip(&mut coordinates) {
                 read_block(column, docs, &mut values[..n], geo::NO_POSITION);
@@ -712,18 +716,17 @@ impl OfferSegmentCollector {
                     continue;
                 }
                 let point = geo::from_indexed(std::array::from_fn(|axis| coordinates[axis][i]));
-                remoteness[i] = point.and_then(|point| self.remoteness(&point));
-                if self
-                    .within
-                    .is_some_and(|within| !remoteness[i].is_some_and(|r| r <= within))
-                {
+                remoteness[i] = point
+                    .and_then(|point| self.remoteness(&point))
+                    .unwrap_or(f64::INFINITY);
+                if self.within.is_some_and(|within| remoteness[i] > within) {
                     standings[i] = REJECTED;
                 }
             }
         }
         // A standing is its bucket. Without a branch per document: every
         // document is written, only its bucket's length moves.
-        let mut buckets = [[0 as DocId; BLOCK]; BUCKETS];
+        let buckets = &mut *self.buckets;
         let mut lengths = [0usize; BUCKETS];
         let mut passing_at = [0usize; BLOCK];
         for (i, (&doc, &standing)) in docs.iter().zip(&standings[..n]).enumerate() {
@@ -764,7 +767,7 @@ impl OfferSegmentCollector {
                 doc,
                 match (relevance, self.request.sort) {
                     (Some(relevance), _) => relevance[i],
-                    (None, Sort::Nearest) => remoteness[i].unwrap_or(f64::INFINITY),
+                    (None, Sort::Nearest) => remoteness[i],
                     // Newest first (or without keywords): the date decides.
                     (None, _) => 0.0,
                 },
@@ -961,6 +964,10 @@ const BLOCK: usize = COLLECT_BLOCK_BUFFER_LEN;
 
 /// Adds the documents of a block to the counts of their values' ordinals.
 fn count_ordinals(column: &Column<u64>, docs: &[DocId], counts: &mut [u64]) {
+    // Most facets' buckets of failing documents are empty.
+    if docs.is_empty() {
+        return;
+    }
     let mut ords = [0u64; BLOCK];
     read_block(column, docs, &mut ords[..docs.len()], u64::MAX);
     for ord in &ords[..docs.len()] {
