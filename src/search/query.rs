@@ -93,22 +93,20 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         .map_or(&AllQuery as &dyn Query, |k| k.matching.as_ref())
         .weight(EnableScoring::disabled_from_searcher(&searcher))?;
     let ranking_weight = match (&keywords, request.sort) {
-        (Some(keywords), Sort::Relevance) => Some((
+        (Some(keywords), Sort::Relevance) => Some(
             keywords
                 .ranking
                 .weight(EnableScoring::enabled_from_searcher(&searcher))?,
-            // Deep down a page, the worst score kept stays low: few blocks
-            // could be skipped, and skipping has its cost.
-            keywords.prunable && request.end < PRUNED_REACH,
-        )),
+        ),
         _ => None,
     };
+    // Deep down a page, the worst score kept stays low: few blocks could be
+    // skipped, and skipping has its cost.
+    let prunable = keywords.as_ref().is_some_and(|k| k.prunable) && request.end < PRUNED_REACH;
     let ranking = match &ranking_weight {
         None => Ranking::Unranked,
-        Some((weight, prunable)) if *prunable || request.filters_offers() => {
-            Ranking::Later(weight.as_ref())
-        }
-        Some((weight, _)) => Ranking::Along(weight.as_ref()),
+        Some(weight) if prunable || request.filters_offers() => Ranking::Later(weight.as_ref()),
+        Some(weight) => Ranking::Along(weight.as_ref()),
     };
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
@@ -124,7 +122,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
                 segment as SegmentOrdinal,
                 reader,
                 matching.as_ref(),
-                &ranking,
+                ranking,
             )
         })
         .collect::<tantivy::Result<Vec<_>>>()?;
@@ -154,8 +152,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
 /// keyword in the text, the title being part of it) and how they rank (the
 /// title weighs more). Matching alone reads no frequencies and scores
 /// nothing, so facets and totals are counted without it; ranking then
-/// scores only what may enter the page. `None` without keywords (or with
-/// stop words alone): every offer matches, none ranks above another.
+/// scores only what may enter the page.
 struct KeywordQueries {
     matching: Box<dyn Query>,
     ranking: Box<dyn Query>,
@@ -179,6 +176,8 @@ enum Ranking<'a> {
 
 /// A phrase's words must follow each other, the gaps of its stop words
 /// kept ("chef de cuisine" finds "chef de cuisine", not "chef cuisine").
+/// `None` without keywords (or with stop words alone): every offer matches,
+/// none ranks above another.
 fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
     let mut analyzer = index.analyzer.clone();
     // By keyword (and, outside phrases, by word): its query in the text,
@@ -191,30 +190,26 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
         while let Some(token) = stream.next() {
             tokens.push((token.position, token.text.clone()));
         }
+        let phrase = matches!(keyword, Keyword::Phrase(_)) && tokens.len() > 1;
+        phrases |= phrase;
         let in_field = |field: Field| -> Vec<Box<dyn Query>> {
-            match (keyword, tokens.as_slice()) {
-                (Keyword::Phrase(_), [_, _, ..]) => {
-                    let terms = tokens
-                        .iter()
-                        .map(|(position, text)| (*position, Term::from_field_text(field, text)))
-                        .collect();
-                    vec![Box::new(PhraseQuery::new_with_offset(terms))]
-                }
-                _ => tokens
+            if phrase {
+                let terms = tokens
                     .iter()
-                    .map(|(_, text)| {
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(field, text),
-                            IndexRecordOption::WithFreqs,
-                        )) as Box<dyn Query>
-                    })
-                    .collect(),
+                    .map(|(position, text)| (*position, Term::from_field_text(field, text)))
+                    .collect();
+                return vec![Box::new(PhraseQuery::new_with_offset(terms))];
             }
+            tokens
+                .iter()
+                .map(|(_, text)| {
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, text),
+                        IndexRecordOption::WithFreqs,
+                    )) as Box<dyn Query>
+                })
+                .collect()
         };
-        phrases |= matches!(
-            (keyword, tokens.as_slice()),
-            (Keyword::Phrase(_), [_, _, ..])
-        );
         clauses.extend(
             in_field(index.fields.content)
                 .into_iter()
@@ -436,7 +431,7 @@ impl OfferCollector {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
         matching: &dyn Weight,
-        ranking: &Ranking,
+        ranking: Ranking,
     ) -> tantivy::Result<SegmentFruit> {
         let mut collector = self.for_segment(segment, matches!(ranking, Ranking::Later(_)));
         let alive = reader.alive_bitset();
@@ -464,7 +459,7 @@ impl OfferCollector {
             }
         })?;
         if let Ranking::Later(ranking) = ranking {
-            collector.rank(*ranking, reader)?;
+            collector.rank(ranking, reader)?;
         }
         Ok(collector.harvest())
     }

@@ -95,19 +95,22 @@ async fn all_ids(app: &TestApp, key: &str, query: &str) -> Vec<String> {
             return ids;
         }
         let last_page = response.status() == 200;
-        let body: Value = response.json().await.unwrap();
-        ids.extend(
-            body["resultats"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["id"].as_str().unwrap().to_owned()),
-        );
+        ids.extend(ids_of(&response.json().await.unwrap()));
         if last_page {
             return ids;
         }
         start += 10;
     }
+}
+
+/// The ids of a page's offers, in order.
+fn ids_of(body: &Value) -> Vec<String> {
+    body["resultats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn facet(body: &Value, name: &str) -> BTreeMap<String, u64> {
@@ -282,10 +285,7 @@ on_each_backend! {
         let page = |query: String| {
             let app = &app;
             let key = &key;
-            async move {
-                let body: Value = app.search(key, &query).await.json().await.unwrap();
-                body["resultats"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
-            }
+            async move { ids_of(&app.search(key, &query).await.json().await.unwrap()) }
         };
         for words in ["vendeur", "vendeur,boulangerie"] {
             // One page of all the matches, then pages of ten: the best
