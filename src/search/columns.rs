@@ -2,12 +2,13 @@
 //! segment never changes, and opening its columns and naming the values of
 //! its keyword columns cost a search more than reading them did.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Column, ColumnIndex, StrColumn};
 use tantivy::index::SegmentId;
-use tantivy::{Searcher, SegmentReader};
+use tantivy::{DocId, Searcher, SegmentReader};
 
 use super::params::FACETS;
 use super::schema::{self, CREATED, FACET_VALUES, ID_ORDER, KEYWORDS, POSITION, keyword};
@@ -85,6 +86,13 @@ pub struct SegmentColumns {
     pub position: [Column<i64>; 3],
     /// `None` when the segment has no documents.
     pub facet_combinations: Option<FacetCombinations>,
+    max_doc: DocId,
+    /// Sorted at the first search that needs it (see `newest_first`).
+    newest_first: OnceLock<Box<[DocId]>>,
+    /// The counts of `living_combinations`, with the number of deleted
+    /// offers they were counted with: offers are only ever deleted from a
+    /// segment, so the same number means the same offers.
+    living_combinations: Mutex<Option<(DocId, Arc<[u64]>)>>,
 }
 
 impl SegmentColumns {
@@ -113,7 +121,70 @@ impl SegmentColumns {
                 fast.i64(POSITION[1])?,
                 fast.i64(POSITION[2])?,
             ],
+            max_doc: reader.max_doc(),
+            newest_first: OnceLock::new(),
+            living_combinations: Mutex::new(None),
         })
+    }
+
+    /// The segment's offers newest first, then by id (`id_order`, then the
+    /// id's ordinal): the order of a page without keywords, deleted offers
+    /// included (a search skips them). Sorted once, when first browsed (about
+    /// a tenth of a second at a million offers).
+    pub fn newest_first(&self) -> &[DocId] {
+        self.newest_first.get_or_init(|| {
+            let mut keys = Vec::with_capacity(self.max_doc as usize);
+            let (mut created, mut id_orders, mut id_ordinals) =
+                ([0i64; CHUNK], [0u64; CHUNK], [u64::MAX; CHUNK]);
+            for_each_chunk(0..self.max_doc, |docs| {
+                let n = docs.len();
+                read_block(&self.created, docs, &mut created[..n], 0);
+                read_block(&self.id_order, docs, &mut id_orders[..n], u64::MAX);
+                if let Some(ids) = &self.ids {
+                    read_block(ids.ords(), docs, &mut id_ordinals[..n], u64::MAX);
+                }
+                for i in 0..n {
+                    keys.push((Reverse(created[i]), id_orders[i], id_ordinals[i], docs[i]));
+                }
+            });
+            keys.sort_unstable();
+            keys.into_iter().map(|(_, _, _, doc)| doc).collect()
+        })
+    }
+
+    /// How many living offers of the segment hold each combination of
+    /// facet values (by its ordinal): counted again only when offers of the
+    /// segment were deleted since.
+    pub fn living_combinations(&self, reader: &SegmentReader) -> Arc<[u64]> {
+        let deleted = reader.num_deleted_docs();
+        let mut cached = self
+            .living_combinations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((counted_with, counts)) = &*cached
+            && *counted_with == deleted
+        {
+            return counts.clone();
+        }
+        let counts: Arc<[u64]> = match &self.facet_combinations {
+            None => Arc::new([]),
+            Some(combinations) => {
+                let mut counts = vec![0; combinations.ordinals.len()];
+                let mut ords = [0u64; CHUNK];
+                for_each_chunk(reader.doc_ids_alive(), |docs| {
+                    let ords = &mut ords[..docs.len()];
+                    read_block(combinations.column.ords(), docs, ords, u64::MAX);
+                    for &ord in ords.iter() {
+                        if let Some(count) = counts.get_mut(ord as usize) {
+                            *count += 1;
+                        }
+                    }
+                });
+                counts.into()
+            }
+        };
+        *cached = Some((deleted, counts.clone()));
+        counts
     }
 
     /// A keyword column; `None` when no document of the segment has one.
@@ -170,5 +241,39 @@ impl ColumnCache {
             segments.retain(|id, _| current.contains(id));
         }
         Ok(columns)
+    }
+}
+
+/// Documents are read from columns by chunks of this many.
+const CHUNK: usize = 1024;
+
+/// Hands the documents to `each` a chunk at a time.
+fn for_each_chunk(docs: impl Iterator<Item = DocId>, mut each: impl FnMut(&[DocId])) {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for doc in docs {
+        chunk.push(doc);
+        if chunk.len() == CHUNK {
+            each(&chunk);
+            chunk.clear();
+        }
+    }
+    if !chunk.is_empty() {
+        each(&chunk);
+    }
+}
+
+/// The values of a block of documents in a column where every indexed
+/// offer has one (keyword columns hold `NOT_STATED` when it states none, so
+/// they are dense and a document's row is its id); `missing` otherwise.
+pub fn read_block<T>(column: &Column<T>, docs: &[DocId], values: &mut [T], missing: T)
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+{
+    if matches!(column.index, ColumnIndex::Full) {
+        column.values.get_vals(docs, values);
+    } else {
+        for (value, &doc) in values.iter_mut().zip(docs) {
+            *value = column.first(doc).unwrap_or(missing);
+        }
     }
 }

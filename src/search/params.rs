@@ -187,6 +187,18 @@ impl SearchRequest {
             || self.created_to.is_some()
     }
 
+    /// Whether an offer passing or not depends on its facet values alone:
+    /// every filter is on a facet (no other dimension, place or date).
+    pub fn filters_on_facets_alone(&self) -> bool {
+        self.filters
+            .iter()
+            .all(|(dimension, _)| dimension.facet.is_some())
+            && self.origins.is_empty()
+            && self.radius_km.is_none()
+            && self.created_from.is_none()
+            && self.created_to.is_none()
+    }
+
     pub fn parse(
         pairs: &[(String, String)],
         context: &Context,

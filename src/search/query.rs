@@ -1,7 +1,10 @@
 //! Running a search: keywords go to tantivy; filters, facets and sorting are
 //! done in one pass over the matching documents' fast fields. By relevance,
 //! the page's scores are computed along that pass, or after it for the
-//! documents that passed the filters (see `Ranking`).
+//! documents that passed the filters (see `Ranking`). Without keywords and
+//! with filters on facets alone, there is no pass: the counts come by
+//! combination of facet values, the page from the offers newest first, read
+//! until it is full (see `browse_segment`).
 //!
 //! Facets ignore their own parameter's filter: a document that fails exactly
 //! one faceted filter still counts in that facet (and nowhere else), so that
@@ -12,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
-use tantivy::columnar::{Column, ColumnIndex, StrColumn};
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery, Weight,
 };
@@ -22,7 +25,7 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
-use super::columns::SegmentColumns;
+use super::columns::{SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
@@ -108,6 +111,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         Some(weight) if prunable || request.filters_offers() => Ranking::Later(weight.as_ref()),
         Some(weight) => Ranking::Along(weight.as_ref()),
     };
+    let browsing = keywords.is_none() && request.filters_on_facets_alone();
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
         columns: index.columns.of(&searcher)?,
@@ -118,12 +122,12 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         .iter()
         .enumerate()
         .map(|(segment, reader)| {
-            collector.collect_segment(
-                segment as SegmentOrdinal,
-                reader,
-                matching.as_ref(),
-                ranking,
-            )
+            let segment = segment as SegmentOrdinal;
+            if browsing {
+                collector.browse_segment(segment, reader)
+            } else {
+                collector.collect_segment(segment, reader, matching.as_ref(), ranking)
+            }
         })
         .collect::<tantivy::Result<Vec<_>>>()?;
     let fruit = collector.merge_fruits(fruits);
@@ -349,6 +353,15 @@ const PASSING: usize = PASSES as usize;
 const OUT: usize = FACETS.len() + 1;
 const BUCKETS: usize = OUT + 1;
 
+/// Where a document stands after its failures are added up.
+fn standing_of(failures: Failures) -> Standing {
+    match failures / ONE_FAILURE {
+        0 => PASSES,
+        1 => (failures % ONE_FAILURE) as Standing,
+        _ => REJECTED,
+    }
+}
+
 /// What failing a filter adds to a document's failures: a faceted filter
 /// adds one failure and its facet's standing (its slot + 1) in the low
 /// byte, another filter two failures. Added up over the filters, the high
@@ -360,6 +373,8 @@ const ONE_FAILURE: Failures = 1 << 8;
 /// A keyword filter resolved to this segment's term ordinals.
 struct SegmentFilter {
     column: Option<StrColumn>,
+    /// The filter's facet slot, when its dimension is a facet.
+    facet: Option<usize>,
     /// By ordinal, what the value adds to a document's failures (0 when
     /// accepted); one more entry at the end for a document without one.
     failures: Vec<Failures>,
@@ -464,6 +479,64 @@ impl OfferCollector {
         Ok(collector.harvest())
     }
 
+    /// A segment browsed without keywords, its filters all on facets: an
+    /// offer's standing follows from its combination of facet values, so
+    /// the counts come from the segment's counts by combination, and the
+    /// page from its offers newest first, read until the page is full.
+    fn browse_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFruit> {
+        let mut collector = self.for_segment(segment, false);
+        let columns = collector.columns.clone();
+        let Some(combinations) = &columns.facet_combinations else {
+            return Ok(collector.harvest());
+        };
+        let standings: Vec<Standing> = combinations
+            .ordinals
+            .iter()
+            .map(|ordinals| collector.combination_standing(ordinals))
+            .collect();
+        let living = columns.living_combinations(reader);
+        for (combination, (&count, &standing)) in living.iter().zip(&standings).enumerate() {
+            match standing {
+                PASSES => {
+                    collector.combination_counts[combination] += count;
+                    collector.total += count as usize;
+                }
+                REJECTED => {}
+                failed_facet => {
+                    let slot = usize::from(failed_facet) - 1;
+                    let ordinal = combinations.ordinals[combination][slot] as usize;
+                    if let Some(counted) = collector.facet_counts[slot].get_mut(ordinal) {
+                        *counted += count;
+                    }
+                }
+            }
+        }
+        let wanted = collector.total.min(self.keep);
+        let ords = combinations.column.ords();
+        let alive = reader.alive_bitset();
+        let mut found = 0;
+        for &doc in columns.newest_first() {
+            if found == wanted {
+                break;
+            }
+            let passes = alive.is_none_or(|alive| alive.is_alive(doc))
+                && ords.first(doc).and_then(|c| standings.get(c as usize)) == Some(&PASSES);
+            if passes {
+                found += 1;
+                collector.pending.push(doc, 0.0);
+                if collector.pending.is_full() {
+                    collector.consider_pending();
+                }
+            }
+        }
+        collector.consider_pending();
+        Ok(collector.harvest())
+    }
+
     fn for_segment(&self, segment: SegmentOrdinal, ranked_later: bool) -> OfferSegmentCollector {
         let columns = self.columns[segment as usize].clone();
         let mut filters = Vec::new();
@@ -481,6 +554,7 @@ impl OfferCollector {
             }
             filters.push(SegmentFilter {
                 column: column.map(|c| c.column.clone()),
+                facet: dimension.facet,
                 failures,
             });
         }
@@ -669,12 +743,25 @@ impl OfferSegmentCollector {
             }
         }
         for (standing, failures) in standings.iter_mut().zip(failures) {
-            *standing = match failures / ONE_FAILURE {
-                0 => PASSES,
-                1 => (failures % ONE_FAILURE) as Standing,
-                _ => REJECTED,
-            };
+            *standing = standing_of(failures);
         }
+    }
+
+    /// The standing of the offers holding a combination of facet values
+    /// (each facet's ordinal), when every filter is on a facet.
+    fn combination_standing(&self, ordinals: &[u32; FACETS.len()]) -> Standing {
+        let failures = self
+            .filters
+            .iter()
+            .map(|filter| {
+                let without_value = filter.failures.len() - 1;
+                let ord = filter.facet.map_or(without_value, |slot| {
+                    (ordinals[slot] as usize).min(without_value)
+                });
+                filter.failures[ord]
+            })
+            .sum();
+        standing_of(failures)
     }
 
     /// A block of documents: the keyword filters, dates and distance,
@@ -968,22 +1055,6 @@ fn count_ordinals(column: &Column<u64>, docs: &[DocId], counts: &mut [u64]) {
     for ord in &ords[..docs.len()] {
         if let Some(count) = counts.get_mut(*ord as usize) {
             *count += 1;
-        }
-    }
-}
-
-/// The values of a block of documents in a column where every indexed
-/// offer has one (keyword columns hold `NOT_STATED` when it states none, so
-/// they are dense and a document's row is its id); `missing` otherwise.
-fn read_block<T>(column: &Column<T>, docs: &[DocId], values: &mut [T], missing: T)
-where
-    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
-{
-    if matches!(column.index, ColumnIndex::Full) {
-        column.values.get_vals(docs, values);
-    } else {
-        for (value, &doc) in values.iter_mut().zip(docs) {
-            *value = column.first(doc).unwrap_or(missing);
         }
     }
 }

@@ -312,6 +312,53 @@ on_each_backend! {
         assert_eq!(page("motsCles=vendeur&range=0-1".into()).await, ["T00002", "T00006"]);
     }
 
+    async fn browsing_without_keywords_counts_and_pages_the_living_offers_only(app) {
+        // Without keywords and with facet filters alone, counts come from
+        // each segment's counts by combination of facet values and pages
+        // from its offers newest first: suspended and changed offers must
+        // leave both at once.
+        let mut documents = corpus(90);
+        let key = load(&app, &documents).await;
+        let query = "typeContrat=CDI,MIS&avecPreselection=false";
+        let check = |documents: Vec<Value>, when: &'static str| {
+            let app = &app;
+            let key = &key;
+            async move {
+                let contract = |d: &Value| d["typeContrat"] != "CDD";
+                let not_preselected = |d: &Value| d["avecPreselection"] == false;
+                let mut expected: Vec<&Value> = documents.iter().filter(|d| contract(d) && not_preselected(d)).collect();
+                expected.sort_by(|a, b| b["dateCreation"].as_str().cmp(&a["dateCreation"].as_str()).then(a["id"].as_str().cmp(&b["id"].as_str())));
+                let expected: Vec<String> = expected.iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+                assert_eq!(all_ids(app, key, query).await, expected, "{when}: the pages");
+                let body: Value = app.search(key, &format!("{query}&range=0-149")).await.json().await.unwrap();
+                assert_eq!(facet(&body, "typeContrat"), brute_force(&documents, not_preselected, "typeContrat"), "{when}");
+                assert_eq!(facet(&body, "avecPreselection"), brute_force(&documents, contract, "avecPreselection"), "{when}");
+                assert_eq!(facet(&body, "codeAgence"), brute_force(&documents, |d| contract(d) && not_preselected(d), "codeAgence"), "{when}");
+            }
+        };
+        check(documents.clone(), "loaded").await;
+
+        let ingest = app.key(Scope::Ingest).await;
+        for document in documents.iter().step_by(7) {
+            let id = document["id"].as_str().unwrap();
+            assert_eq!(app.put_status(&ingest, id, "suspendue").await.status(), 200);
+        }
+        documents = documents.into_iter().enumerate().filter(|(i, _)| i % 7 != 0).map(|(_, d)| d).collect();
+        app.wait_for_index().await;
+        check(documents.clone(), "suspended").await;
+
+        // A CDD becomes the newest CDI; a CDI is preselected from now on.
+        let changed = [("T00001", "typeContrat", json!("CDI")), ("T00003", "avecPreselection", json!(true))];
+        for (id, field, value) in changed {
+            let document = documents.iter_mut().find(|d| d["id"] == id).unwrap();
+            document[field] = value;
+            document["dateCreation"] = json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            assert!(app.put_offer(&ingest, document).await.status().is_success());
+        }
+        app.wait_for_index().await;
+        check(documents, "changed").await;
+    }
+
     async fn offers_of_the_same_date_are_paged_by_id_across_segments(app) {
         let ingest = app.key(Scope::Ingest).await;
         let mut expected = Vec::new();
