@@ -19,7 +19,7 @@ pub use store::Upserted;
 use crate::db::{DbConnection, DbError};
 
 /// Offers written per transaction by bulk loads: one commit for many offers
-/// instead of one each (each offer still gets its own savepoint).
+/// instead of one each.
 pub const INGEST_BATCH: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +56,18 @@ pub fn ingest_many<E>(
 where
     E: From<DbError> + From<diesel::result::Error>,
 {
+    let documents: Vec<Value> = documents.into_iter().collect();
     conn.transaction(|conn| {
-        for document in documents {
-            let outcome = match ingest(conn, agencies, document, now) {
-                Ok(done) => Ok(done),
-                Err(IngestError::Invalid(errors)) => Err(errors),
-                Err(IngestError::Database(error)) => return Err(error.into()),
+        // The batch's sequences in one statement; a database error rolls
+        // the whole batch back, so offers need no savepoint of their own.
+        let first = store::take_sequences(conn, documents.len())?;
+        for (document, sequence) in documents.into_iter().zip(first..) {
+            let outcome = match Offer::parse(document, agencies) {
+                Ok(offer) => {
+                    let upserted = store::write(conn, &offer, now, sequence)?;
+                    Ok((offer.id, upserted))
+                }
+                Err(errors) => Err(errors),
             };
             each(outcome)?;
         }

@@ -68,17 +68,21 @@ struct OfferRow<'a> {
     received_at: NaiveDateTime,
 }
 
-/// Takes the next feed sequence. Runs first in a write transaction: on
-/// PostgreSQL the row lock it takes orders concurrent writers, so that
-/// sequences become visible in order; SQLite has a single writer anyway.
-fn next_sequence(conn: &mut DbConnection) -> Result<i64, DbError> {
+/// Takes the next `count` feed sequences; returns the first. Runs first in
+/// a write transaction: on PostgreSQL the row lock it takes orders
+/// concurrent writers, so that sequences become visible in order; SQLite
+/// has a single writer anyway. A sequence left unused leaves a gap, which
+/// the feed's readers pass over.
+pub fn take_sequences(conn: &mut DbConnection, count: usize) -> Result<i64, DbError> {
+    let count = count as i64;
     diesel::update(offer_feed::table.find(1))
-        .set(offer_feed::last_sequence.eq(offer_feed::last_sequence + 1))
+        .set(offer_feed::last_sequence.eq(offer_feed::last_sequence + count))
         .execute(conn)?;
-    Ok(offer_feed::table
+    let last: i64 = offer_feed::table
         .find(1)
         .select(offer_feed::last_sequence)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    Ok(last - count + 1)
 }
 
 /// Creates or replaces an offer. A replaced offer keeps its status: only the
@@ -88,48 +92,58 @@ pub fn upsert(
     offer: &Offer,
     now: NaiveDateTime,
 ) -> Result<Upserted, DbError> {
-    let document = Value::Object(offer.document.clone()).to_string();
     conn.transaction(|conn| {
-        let sequence = next_sequence(conn)?;
-        let existing: Option<String> = offers::table
-            .find(offer.id.as_str())
-            .select(offers::document)
-            .get_result(conn)
-            .optional()?;
-        if existing.as_deref() == Some(document.as_str()) {
-            return Ok(Upserted::Unchanged);
-        }
-        let facts = &offer.facts;
-        let row = OfferRow {
-            id: offer.id.as_str(),
-            agency_code: &facts.agency_code,
-            title: &facts.title,
-            created_at: facts.created_at,
-            updated_at: facts.updated_at,
-            contract_type: facts.contract_type.as_deref(),
-            rome_code: facts.rome_code.as_deref(),
-            commune: facts.commune.as_deref(),
-            department: facts.department.as_deref(),
-            published: facts.published,
-            with_preselection: facts.with_preselection,
-            aided_contract: facts.aided_contract,
-            iae: facts.iae,
-            document: &document,
-            sequence,
-            received_at: now,
-        };
-        if existing.is_some() {
-            diesel::update(offers::table.find(offer.id.as_str()))
-                .set(&row)
-                .execute(conn)?;
-            Ok(Upserted::Updated)
-        } else {
-            diesel::insert_into(offers::table)
-                .values((&row, offers::status.eq(OfferStatus::Active.as_str())))
-                .execute(conn)?;
-            Ok(Upserted::Created)
-        }
+        let sequence = take_sequences(conn, 1)?;
+        write(conn, offer, now, sequence)
     })
+}
+
+/// `upsert` within the caller's transaction, with a sequence it took.
+pub fn write(
+    conn: &mut DbConnection,
+    offer: &Offer,
+    now: NaiveDateTime,
+    sequence: i64,
+) -> Result<Upserted, DbError> {
+    let document = Value::Object(offer.document.clone()).to_string();
+    let existing: Option<String> = offers::table
+        .find(offer.id.as_str())
+        .select(offers::document)
+        .get_result(conn)
+        .optional()?;
+    if existing.as_deref() == Some(document.as_str()) {
+        return Ok(Upserted::Unchanged);
+    }
+    let facts = &offer.facts;
+    let row = OfferRow {
+        id: offer.id.as_str(),
+        agency_code: &facts.agency_code,
+        title: &facts.title,
+        created_at: facts.created_at,
+        updated_at: facts.updated_at,
+        contract_type: facts.contract_type.as_deref(),
+        rome_code: facts.rome_code.as_deref(),
+        commune: facts.commune.as_deref(),
+        department: facts.department.as_deref(),
+        published: facts.published,
+        with_preselection: facts.with_preselection,
+        aided_contract: facts.aided_contract,
+        iae: facts.iae,
+        document: &document,
+        sequence,
+        received_at: now,
+    };
+    if existing.is_some() {
+        diesel::update(offers::table.find(offer.id.as_str()))
+            .set(&row)
+            .execute(conn)?;
+        Ok(Upserted::Updated)
+    } else {
+        diesel::insert_into(offers::table)
+            .values((&row, offers::status.eq(OfferStatus::Active.as_str())))
+            .execute(conn)?;
+        Ok(Upserted::Created)
+    }
 }
 
 /// Sets an offer's status; `false` when the offer is unknown.
@@ -139,7 +153,7 @@ pub fn set_status(
     status: OfferStatus,
 ) -> Result<bool, DbError> {
     conn.transaction(|conn| {
-        let sequence = next_sequence(conn)?;
+        let sequence = take_sequences(conn, 1)?;
         let updated = diesel::update(offers::table.find(id.as_str()))
             .set((
                 offers::status.eq(status.as_str()),
