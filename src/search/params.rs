@@ -181,10 +181,7 @@ pub struct Context<'a> {
 impl SearchRequest {
     /// Whether some matching offers may fail the request's filters.
     pub fn filters_offers(&self) -> bool {
-        !self.filters.is_empty()
-            || self.radius_km.is_some()
-            || self.created_from.is_some()
-            || self.created_to.is_some()
+        !self.filters.is_empty() || self.bounds_place_or_date()
     }
 
     /// Whether an offer passing or not depends on its facet values alone:
@@ -194,9 +191,13 @@ impl SearchRequest {
             .iter()
             .all(|(dimension, _)| dimension.facet.is_some())
             && self.origins.is_empty()
-            && self.radius_km.is_none()
-            && self.created_from.is_none()
-            && self.created_to.is_none()
+            && !self.bounds_place_or_date()
+    }
+
+    /// Whether offers must lie within a distance or between dates: the
+    /// filters beyond the keyword dimensions, listed once for both above.
+    fn bounds_place_or_date(&self) -> bool {
+        self.radius_km.is_some() || self.created_from.is_some() || self.created_to.is_some()
     }
 
     pub fn parse(
