@@ -172,7 +172,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         out.flush()?;
         return Ok(());
     }
-    telemetry::init(&settings.log);
+    let mut log = settings.log.clone();
+    if matches!(cli.command, Command::Bench { .. }) {
+        // The peers' HTTP servers run in the bench's process: their start
+        // and stop would be logged among the bench's progress lines.
+        log.level = format!("{},actix_server=warn", log.level);
+    }
+    telemetry::init(&log);
     match cli.command {
         Command::Serve => serve(settings, None).await,
         Command::Demo => {
