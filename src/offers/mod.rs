@@ -56,17 +56,21 @@ pub fn ingest_many<E>(
 where
     E: From<DbError> + From<diesel::result::Error>,
 {
-    let documents: Vec<Value> = documents.into_iter().collect();
+    let parsed: Vec<Result<Offer, Vec<FieldError>>> = documents
+        .into_iter()
+        .map(|document| Offer::parse(document, agencies))
+        .collect();
     conn.transaction(|conn| {
-        // The batch's sequences in one statement; a database error rolls
-        // the whole batch back, so offers need no savepoint of their own.
-        let first = store::take_sequences(conn, documents.len())?;
-        for (document, sequence) in documents.into_iter().zip(first..) {
-            let outcome = match Offer::parse(document, agencies) {
-                Ok(offer) => {
-                    let upserted = store::write(conn, &offer, now, sequence)?;
-                    Ok((offer.id, upserted))
-                }
+        // The batch's sequences in one statement, its valid offers written
+        // together; a database error rolls the whole batch back, so offers
+        // need no savepoint of their own.
+        let first = store::take_sequences(conn, parsed.len())?;
+        let valid: Vec<&Offer> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut written = store::write(conn, &valid, now, first)?.into_iter();
+        for outcome in parsed {
+            let outcome = match outcome {
+                // One outcome per valid offer, in order.
+                Ok(offer) => Ok((offer.id, written.next().unwrap_or(Upserted::Unchanged))),
                 Err(errors) => Err(errors),
             };
             each(outcome)?;

@@ -4,6 +4,8 @@
 //! Single rows are read with `get_result`, not `first`: the bound `LIMIT ?`
 //! of `first` makes SQLite prepare the statement again on every call.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -68,6 +70,30 @@ struct OfferRow<'a> {
     received_at: NaiveDateTime,
 }
 
+impl<'a> OfferRow<'a> {
+    fn of(offer: &'a Offer, document: &'a str, sequence: i64, now: NaiveDateTime) -> Self {
+        let facts = &offer.facts;
+        OfferRow {
+            id: offer.id.as_str(),
+            agency_code: &facts.agency_code,
+            title: &facts.title,
+            created_at: facts.created_at,
+            updated_at: facts.updated_at,
+            contract_type: facts.contract_type.as_deref(),
+            rome_code: facts.rome_code.as_deref(),
+            commune: facts.commune.as_deref(),
+            department: facts.department.as_deref(),
+            published: facts.published,
+            with_preselection: facts.with_preselection,
+            aided_contract: facts.aided_contract,
+            iae: facts.iae,
+            document,
+            sequence,
+            received_at: now,
+        }
+    }
+}
+
 /// Takes the next `count` feed sequences; returns the first. Runs first in
 /// a write transaction: on PostgreSQL the row lock it takes orders
 /// concurrent writers, so that sequences become visible in order; SQLite
@@ -94,56 +120,93 @@ pub fn upsert(
 ) -> Result<Upserted, DbError> {
     conn.transaction(|conn| {
         let sequence = take_sequences(conn, 1)?;
-        write(conn, offer, now, sequence)
+        // One outcome per offer written.
+        Ok(write(conn, &[offer], now, sequence)?[0])
     })
 }
 
-/// `upsert` within the caller's transaction, with a sequence it took.
+/// Offers read or inserted per statement: well under the bound parameters
+/// SQLite and PostgreSQL accept in one (a row binds eighteen).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `upsert` for offers in order, within the caller's transaction, with the
+/// sequences from `first` on (one each, used or not). Their stored
+/// documents are read and the new offers inserted a few hundred at a time:
+/// a statement per offer cost more than the writing. An offer given twice
+/// is written as its last version.
 pub fn write(
     conn: &mut DbConnection,
-    offer: &Offer,
+    batch: &[&Offer],
     now: NaiveDateTime,
-    sequence: i64,
-) -> Result<Upserted, DbError> {
-    let document = Value::Object(offer.document.clone()).to_string();
-    let existing: Option<String> = offers::table
-        .find(offer.id.as_str())
-        .select(offers::document)
-        .get_result(conn)
-        .optional()?;
-    if existing.as_deref() == Some(document.as_str()) {
-        return Ok(Upserted::Unchanged);
+    first: i64,
+) -> Result<Vec<Upserted>, DbError> {
+    let documents: Vec<String> = batch
+        .iter()
+        .map(|offer| serde_json::to_string(&offer.document))
+        .collect::<Result<_, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    // By offer id, its document as stored.
+    let mut stored: HashMap<String, String> = HashMap::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let ids: Vec<&str> = chunk.iter().map(|offer| offer.id.as_str()).collect();
+        stored.extend(
+            offers::table
+                .filter(offers::id.eq_any(&ids))
+                .select((offers::id, offers::document))
+                .load::<(String, String)>(conn)?,
+        );
     }
-    let facts = &offer.facts;
-    let row = OfferRow {
-        id: offer.id.as_str(),
-        agency_code: &facts.agency_code,
-        title: &facts.title,
-        created_at: facts.created_at,
-        updated_at: facts.updated_at,
-        contract_type: facts.contract_type.as_deref(),
-        rome_code: facts.rome_code.as_deref(),
-        commune: facts.commune.as_deref(),
-        department: facts.department.as_deref(),
-        published: facts.published,
-        with_preselection: facts.with_preselection,
-        aided_contract: facts.aided_contract,
-        iae: facts.iae,
-        document: &document,
-        sequence,
-        received_at: now,
-    };
-    if existing.is_some() {
-        diesel::update(offers::table.find(offer.id.as_str()))
-            .set(&row)
-            .execute(conn)?;
-        Ok(Upserted::Updated)
-    } else {
-        diesel::insert_into(offers::table)
-            .values((&row, offers::status.eq(OfferStatus::Active.as_str())))
-            .execute(conn)?;
-        Ok(Upserted::Created)
+    // By offer id, the position in the batch of its row to insert.
+    let mut inserting: HashMap<&str, usize> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (position, (offer, document)) in batch.iter().zip(&documents).enumerate() {
+        let id = offer.id.as_str();
+        let known = inserting
+            .get(id)
+            .map(|&earlier| documents[earlier].as_str())
+            .or(stored.get(id).map(String::as_str));
+        let outcome = match known {
+            Some(known) if known == document => Upserted::Unchanged,
+            Some(_) => Upserted::Updated,
+            None => Upserted::Created,
+        };
+        outcomes.push(outcome);
+        match (outcome, inserting.get_mut(id)) {
+            (Upserted::Unchanged, _) => {}
+            // Given again before its insert: the later version is inserted.
+            (_, Some(earlier)) => *earlier = position,
+            (Upserted::Created, None) => {
+                inserting.insert(id, position);
+            }
+            (Upserted::Updated, None) => {
+                let row = OfferRow::of(offer, document, first + position as i64, now);
+                diesel::update(offers::table.find(id))
+                    .set(&row)
+                    .execute(conn)?;
+                stored.insert(id.to_owned(), document.clone());
+            }
+        }
     }
+    let mut positions: Vec<usize> = inserting.into_values().collect();
+    positions.sort_unstable();
+    let rows: Vec<_> = positions
+        .iter()
+        .map(|&position| {
+            let sequence = first + position as i64;
+            let row = OfferRow::of(batch[position], &documents[position], sequence, now);
+            (row, offers::status.eq(OfferStatus::Active.as_str()))
+        })
+        .collect();
+    for rows in rows.chunks(ROWS_PER_STATEMENT) {
+        // The connection over both backends has no multi-row insert; each
+        // backend's own connection has.
+        let insert = diesel::insert_into(offers::table).values(rows);
+        match conn {
+            DbConnection::Sqlite(conn) => insert.execute(conn)?,
+            DbConnection::Postgres(conn) => insert.execute(conn)?,
+        };
+    }
+    Ok(outcomes)
 }
 
 /// Sets an offer's status; `false` when the offer is unknown.

@@ -158,35 +158,51 @@ on_each_backend! {
         bad["codeAgence"] = json!("00000");
         let lines = [offer("600GGG1").to_string(), "{pas du json}".to_owned(), bad.to_string(), offer("600GGG2").to_string()];
         std::fs::write(&path, lines.join("\n")).unwrap();
-        let codes: std::collections::HashSet<String> =
-            ["13013", "13483", "13181", "13501", "13196", "84526"].map(String::from).into();
-        let run = |codes: std::collections::HashSet<String>, path: std::path::PathBuf| {
-            let database = app.database.clone();
-            async move {
-                database
-                    .run(move |conn| {
-                        Ok::<_, relais::db::DbError>(relais::offers::import::import_file(
-                            conn, &codes, &path, chrono::Utc::now().naive_utc(), &|_| {},
-                        ))
-                    })
-                    .await
-                    .unwrap()
-                    .unwrap()
-            }
-        };
-        let report = run(codes.clone(), path.clone()).await;
+        let report = import(&app, &path).await;
         assert_eq!(report.created, 2);
         let places: Vec<&str> = report.rejected.iter().map(|r| r.place.as_str()).collect();
         assert_eq!(places, ["ligne 2", "ligne 3"]);
         assert!(report.rejected[1].reason.contains("codeAgence"), "{:?}", report.rejected);
 
-        let again = run(codes.clone(), path).await;
+        let again = import(&app, &path).await;
         assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2), "idempotent");
 
         let page = app.dir.path().join("page.json");
         std::fs::write(&page, serde_json::to_string_pretty(&json!({"resultats": [offer("600GGG3")]})).unwrap()).unwrap();
-        let report = run(codes, page).await;
+        let report = import(&app, &page).await;
         assert_eq!(report.created, 1);
+    }
+
+    async fn an_offer_given_twice_in_an_import_is_kept_at_its_last_version(app) {
+        // Offers are written by batches: the versions of one offer within a
+        // batch must still count, and be kept, as if written one by one.
+        let titled = |id: &str, title: &str| {
+            let mut document = offer(id);
+            document["intitule"] = json!(format!("{title} {id} (H/F)"));
+            document
+        };
+        let versions = |id: &str| (titled(id, "Plombier"), titled(id, "Couvreur"));
+        let ((a, a_changed), (b, b_changed)) = (versions("700AAA1"), versions("700BBB1"));
+        let path = app.dir.path().join("deux-fois.jsonl");
+        let lines = [&a, &a, &b, &b_changed, &a_changed].map(|line| line.to_string());
+        std::fs::write(&path, lines.join("\n")).unwrap();
+
+        let first = import(&app, &path).await;
+        assert_eq!((first.created, first.updated, first.unchanged), (2, 2, 1));
+        let again = import(&app, &path).await;
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 4, 1), "each version against the one before");
+
+        let search = app.key(Scope::Search).await;
+        for id in ["700AAA1", "700BBB1"] {
+            let read: Value = app.client.get(format!("{}/api/v1/offres/{id}", app.address))
+                .bearer_auth(&search).send().await.unwrap().json().await.unwrap();
+            assert_eq!(read["intitule"], format!("Couvreur {id} (H/F)"), "{id}");
+        }
+        app.wait_for_index().await;
+        let found = app.search(&search, "motsCles=couvreur").await;
+        assert_eq!(found.headers()["content-range"], "offres 0-1/2");
+        let first_versions = app.search(&search, "motsCles=plombier").await;
+        assert_eq!(first_versions.status(), 204, "the first versions left the index");
     }
 
     async fn referentials_are_served(app) {
@@ -203,4 +219,29 @@ on_each_backend! {
             .bearer_auth(&search).send().await.unwrap();
         assert_eq!(unknown.status(), 404);
     }
+}
+
+/// Runs the import command's work on a file, as `relais import` does.
+async fn import(
+    app: &crate::helpers::TestApp,
+    path: &std::path::Path,
+) -> relais::offers::import::ImportReport {
+    let codes: std::collections::HashSet<String> =
+        ["13013", "13483", "13181", "13501", "13196", "84526"]
+            .map(String::from)
+            .into();
+    let path = path.to_owned();
+    app.database
+        .run(move |conn| {
+            Ok::<_, relais::db::DbError>(relais::offers::import::import_file(
+                conn,
+                &codes,
+                &path,
+                chrono::Utc::now().naive_utc(),
+                &|_| {},
+            ))
+        })
+        .await
+        .unwrap()
+        .unwrap()
 }
