@@ -8,5 +8,6 @@ pub mod index;
 pub mod params;
 pub mod query;
 pub mod schema;
+mod word_cache;
 
 pub use index::{Indexer, IndexerWaker, SearchError, SearchIndex};

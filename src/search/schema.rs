@@ -6,13 +6,14 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
+    Stemmer, StopWordFilter, TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
 };
 use tantivy::{Index, IndexSettings, TantivyDocument};
 
 use super::geo;
 use super::params::FACETS;
+use super::word_cache::CachedWords;
 use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
@@ -147,8 +148,22 @@ pub fn settings() -> IndexSettings {
 }
 
 pub fn register_analyzer(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+    index.tokenizers().register(FRENCH, french_analyzer());
+}
+
+/// Words of at most 40 bytes, normalised one by one and remembered.
+fn french_analyzer() -> TextAnalyzer {
+    let words = normalised(TextAnalyzer::builder(RawTokenizer::default())).build();
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
+        .filter(CachedWords::new(words))
+        .build()
+}
+
+/// Words as offers are indexed and sought: in lower case, without French
+/// stop words, accents folded, stemmed.
+fn normalised<T: Tokenizer>(words: TextAnalyzerBuilder<T>) -> TextAnalyzerBuilder<impl Tokenizer> {
+    words
         .filter(LowerCaser)
         .filter(
             StopWordFilter::new(Language::French)
@@ -158,8 +173,6 @@ pub fn register_analyzer(index: &Index) {
         // the same stem, whatever the person typed.
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::French))
-        .build();
-    index.tokenizers().register(FRENCH, analyzer);
 }
 
 /// The first eight bytes of an id, zero-padded, as a big-endian number:
@@ -262,7 +275,41 @@ impl OfferFields {
 
 #[cfg(test)]
 mod tests {
-    use super::{facet_values, id_order, split_facet_values};
+    use tantivy::tokenizer::{
+        RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenStream as _,
+    };
+
+    use super::{facet_values, french_analyzer, id_order, normalised, split_facet_values};
+
+    #[test]
+    fn remembered_words_are_the_words_normalised_each_time() {
+        let text = "Chef de cuisine (H/F) : les cuisiniers et la cuisine, Activités \
+                    ACTIVITES activites ; l'été à Aix-en-Provence 13090, \
+                    anticonstitutionnellementanticonstitutionnellement chef DE cuisine";
+        let tokens = |analyzer: &mut TextAnalyzer| {
+            let mut stream = analyzer.token_stream(text);
+            let mut tokens: Vec<Token> = Vec::new();
+            while let Some(token) = stream.next() {
+                tokens.push(token.clone());
+            }
+            tokens
+        };
+        let mut each_time = normalised(
+            TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)),
+        )
+        .build();
+        let expected = tokens(&mut each_time);
+        let words: Vec<&str> = expected.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            &words[..5],
+            ["chef", "cuisin", "h", "f", "cuisini"],
+            "stop words out, stems in"
+        );
+        let mut remembering = french_analyzer();
+        // Then again, from what it remembered: text, positions and offsets.
+        assert_eq!(tokens(&mut remembering), expected);
+        assert_eq!(tokens(&mut remembering), expected);
+    }
 
     #[test]
     fn facet_values_read_back_whatever_they_hold() {
