@@ -20,7 +20,7 @@ use self::runs::{Counts, RunStatus};
 use self::upstream::{Page, Query, Upstream};
 use self::windows::{READABLE, Window};
 use super::model::text_at;
-use super::{IngestError, OfferStatus, Upserted, ingest, store};
+use super::{OfferStatus, Upserted, ingest_many, store};
 use crate::agencies;
 use crate::clock::Clock;
 use crate::config::SyncSettings;
@@ -228,30 +228,35 @@ impl Pass<'_> {
         let (rule, agencies, run_id) = (self.rule, self.agencies, self.run_id);
         let counts = &mut self.counts;
         self.conn.transaction(|conn| {
-            let mut seen = Vec::with_capacity(page.offers.len());
-            for document in page.offers {
-                counts.fetched += 1;
-                let Some(document) = with_agency(document, rule) else {
-                    counts.out_of_territory += 1;
-                    continue;
-                };
-                match ingest(conn, agencies, document, now) {
-                    Ok((id, outcome)) => {
-                        match outcome {
+            counts.fetched += page.offers.len() as i64;
+            let in_territory: Vec<Value> = page
+                .offers
+                .into_iter()
+                .filter_map(|document| {
+                    let with_agency = with_agency(document, rule);
+                    counts.out_of_territory += i64::from(with_agency.is_none());
+                    with_agency
+                })
+                .collect();
+            let mut seen = Vec::with_capacity(in_territory.len());
+            ingest_many(conn, agencies, in_territory, now, |outcome| {
+                match outcome {
+                    Ok((id, upserted)) => {
+                        match upserted {
                             Upserted::Created => counts.created += 1,
                             Upserted::Updated => counts.updated += 1,
                             Upserted::Unchanged => counts.unchanged += 1,
                         }
                         seen.push(id);
                     }
-                    Err(IngestError::Invalid(errors)) => {
+                    Err(errors) => {
                         counts.rejected += 1;
                         let fields: Vec<&str> = errors.iter().map(|e| e.champ.as_str()).collect();
                         tracing::warn!(run_id, ?fields, "upstream offer rejected");
                     }
-                    Err(IngestError::Database(error)) => return Err(error),
                 }
-            }
+                Ok::<_, DbError>(())
+            })?;
             let ids: Vec<&str> = seen.iter().map(|id| id.as_str()).collect();
             store::mark_seen_upstream(conn, &ids, run_id)?;
             Ok::<_, DbError>(())
