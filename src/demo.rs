@@ -67,9 +67,15 @@ pub fn load_offers(
     progress: &dyn Fn(),
 ) -> Result<i64, IngestError> {
     if offers::store::count(conn)? == 0 {
-        for document in demo_data::DemoOffers::new(DEMO_OFFERS, 1, anchor()) {
-            offers::ingest(conn, agencies, document, Utc::now().naive_utc())?;
-            progress();
+        let mut documents = demo_data::DemoOffers::new(DEMO_OFFERS, 1, anchor());
+        loop {
+            let batch: Vec<_> = documents.by_ref().take(offers::INGEST_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            offers::ingest_many(conn, agencies, batch, Utc::now().naive_utc(), |outcome| {
+                outcome.map(|_| progress()).map_err(IngestError::Invalid)
+            })?;
         }
     }
     Ok(offers::store::count(conn)?)

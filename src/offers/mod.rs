@@ -30,6 +30,14 @@ pub enum IngestError {
     Database(#[from] DbError),
 }
 
+/// A bulk load's database errors, as `ingest_many` gets them from its
+/// transaction.
+impl From<diesel::result::Error> for IngestError {
+    fn from(error: diesel::result::Error) -> IngestError {
+        IngestError::Database(error.into())
+    }
+}
+
 /// Checks a submitted offer and stores it: the one path for the ingest API,
 /// the import command, the demo data and the upstream sync.
 pub fn ingest(
