@@ -145,45 +145,48 @@ pub fn write(
         .map(|offer| serde_json::to_string(&offer.document))
         .collect::<Result<_, _>>()
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    // By offer id, its document as stored.
-    let mut stored: HashMap<String, String> = HashMap::with_capacity(batch.len());
+    let mut found: Vec<(String, String)> = Vec::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let ids: Vec<&str> = chunk.iter().map(|offer| offer.id.as_str()).collect();
-        stored.extend(
+        found.extend(
             offers::table
                 .filter(offers::id.eq_any(&ids))
                 .select((offers::id, offers::document))
                 .load::<(String, String)>(conn)?,
         );
     }
+    // By offer id, its document as it stands: stored, or written earlier
+    // in the batch.
+    let mut current: HashMap<&str, &str> = found
+        .iter()
+        .map(|(id, document)| (id.as_str(), document.as_str()))
+        .collect();
     // By offer id, the position in the batch of its row to insert.
     let mut inserting: HashMap<&str, usize> = HashMap::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (position, (offer, document)) in batch.iter().zip(&documents).enumerate() {
         let id = offer.id.as_str();
-        let known = inserting
-            .get(id)
-            .map(|&earlier| documents[earlier].as_str())
-            .or(stored.get(id).map(String::as_str));
-        let outcome = match known {
-            Some(known) if known == document => Upserted::Unchanged,
+        let outcome = match current.get(id) {
+            Some(&known) if known == document => Upserted::Unchanged,
             Some(_) => Upserted::Updated,
             None => Upserted::Created,
         };
         outcomes.push(outcome);
-        match (outcome, inserting.get_mut(id)) {
-            (Upserted::Unchanged, _) => {}
+        if outcome == Upserted::Unchanged {
+            continue;
+        }
+        current.insert(id, document);
+        match inserting.get_mut(id) {
             // Given again before its insert: the later version is inserted.
-            (_, Some(earlier)) => *earlier = position,
-            (Upserted::Created, None) => {
+            Some(earlier) => *earlier = position,
+            None if outcome == Upserted::Created => {
                 inserting.insert(id, position);
             }
-            (Upserted::Updated, None) => {
+            None => {
                 let row = OfferRow::of(offer, document, first + position as i64, now);
                 diesel::update(offers::table.find(id))
                     .set(&row)
                     .execute(conn)?;
-                stored.insert(id.to_owned(), document.clone());
             }
         }
     }
