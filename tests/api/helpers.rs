@@ -320,19 +320,7 @@ impl TestApp {
 
     /// The CSRF token of the form on that page.
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let html = client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let start = html
-            .find(r#"name="csrf" value=""#)
-            .expect("a form with a CSRF field")
-            + 19;
-        html[start..start + 64].to_owned()
+        csrf_at(client, &format!("{}{path}", self.address)).await
     }
 
     pub async fn post_form(
@@ -390,6 +378,16 @@ impl TestApp {
             }
         }
     }
+}
+
+/// The CSRF token of the form on the page at `url`.
+pub async fn csrf_at(client: &reqwest::Client, url: &str) -> String {
+    let html = client.get(url).send().await.unwrap().text().await.unwrap();
+    let start = html
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF field")
+        + 19;
+    html[start..start + 64].to_owned()
 }
 
 /// The relais binary built for these tests.
