@@ -18,7 +18,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -137,12 +137,15 @@ pub fn build() -> (Schema, OfferFields) {
     )
 }
 
-/// Stored documents in small compressed blocks: a page reads each of its
-/// offers from a different block, and every block read is decompressed
-/// whole (16 KB by default, seven offers, for the one wanted).
+/// Each stored offer compressed on its own: a page reads each of its
+/// offers from a different block, and a block is decompressed whole for the
+/// one offer wanted. Measured at 100,000 offers against three offers to a
+/// 4 KB block (callgrind, searches alone): 18 % fewer instructions for a
+/// deep page, 10 % for three keywords, 5 % for a common keyword; the store
+/// takes 43 % more room (115 MB against 80 MB, the index 131 against 97).
 pub fn settings() -> IndexSettings {
     IndexSettings {
-        docstore_blocksize: 4096,
+        docstore_blocksize: 1,
         ..IndexSettings::default()
     }
 }
