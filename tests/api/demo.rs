@@ -126,13 +126,16 @@ impl Demo {
         }
     }
 
-    /// Stops it as Ctrl+C would; its exit status and its logs.
+    /// Stops it as Ctrl+C would (unless it stopped already); its exit status
+    /// and its logs.
     fn stop(mut self) -> (ExitStatus, String) {
-        let signalled = std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(signalled.success());
+        if self.child.try_wait().unwrap().is_none() {
+            let signalled = std::process::Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(signalled.success());
+        }
         let status = self.child.wait().unwrap();
         (status, self.stderr.join().unwrap())
     }
