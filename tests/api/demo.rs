@@ -10,7 +10,7 @@ use reqwest::Client;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::helpers::{client, csrf_at, relais_binary};
+use crate::helpers::{browser, client, log_in_at, relais_binary};
 
 /// A running `relais demo` and what it printed before "Ctrl+C pour arrêter.".
 struct Demo {
@@ -113,6 +113,17 @@ impl Demo {
             .collect()
     }
 
+    /// Signs in at its login page, in a new browser.
+    async fn log_in(&self, login: &str, password: &str) -> reqwest::Response {
+        log_in_at(
+            &browser(),
+            self.url().trim_end_matches('/'),
+            login,
+            password,
+        )
+        .await
+    }
+
     async fn wait_until_ready(&self, http: &Client) {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -139,27 +150,6 @@ impl Demo {
         let status = self.child.wait().unwrap();
         (status, self.stderr.join().unwrap())
     }
-}
-
-/// Signs in at the login page; the answer, redirects not followed.
-async fn log_in(url: &str, login: &str, password: &str) -> reqwest::Response {
-    let browser = client()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let form = format!("{url}connexion");
-    let token = csrf_at(&browser, &form).await;
-    browser
-        .post(&form)
-        .form(&[
-            ("csrf", token.as_str()),
-            ("identifiant", login),
-            ("mot_de_passe", password),
-        ])
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -203,7 +193,7 @@ async fn the_demo_serves_its_offers_and_prints_logins_that_work() {
         ]
     );
     for (role, login, password) in &logins {
-        let signed_in = log_in(first.url(), login, password).await;
+        let signed_in = first.log_in(login, password).await;
         assert_eq!(signed_in.status(), 303, "{role} {login}");
         assert_eq!(signed_in.headers()["location"], "/mot-de-passe", "{role}");
     }
@@ -222,9 +212,9 @@ async fn the_demo_serves_its_offers_and_prints_logins_that_work() {
     assert_ne!(key, new_key);
     let old_key = http.get(address).bearer_auth(&key).send().await.unwrap();
     assert_eq!(old_key.status(), 401, "the previous start's key is revoked");
-    let refused = log_in(second.url(), coach, old_password).await;
+    let refused = second.log_in(coach, old_password).await;
     assert_eq!(refused.status(), 401);
-    let signed_in = log_in(second.url(), coach, new_password).await;
+    let signed_in = second.log_in(coach, new_password).await;
     assert_eq!(signed_in.status(), 303);
     let (stopped, logs) = second.stop();
     assert!(stopped.success(), "{logs}");

@@ -311,11 +311,7 @@ impl TestApp {
 
     /// A client that keeps cookies and shows redirects instead of following them.
     pub fn browser(&self) -> reqwest::Client {
-        client()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        browser()
     }
 
     /// The CSRF token of the form on that page.
@@ -378,6 +374,37 @@ impl TestApp {
             }
         }
     }
+}
+
+/// A client that keeps cookies and shows redirects instead of following them.
+pub fn browser() -> reqwest::Client {
+    client()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Posts the login form of the server at `base` (no trailing slash), with
+/// the token of the form as served; the answer, redirects not followed.
+pub async fn log_in_at(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    let form = format!("{base}/connexion");
+    let token = csrf_at(client, &form).await;
+    client
+        .post(&form)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("identifiant", login),
+            ("mot_de_passe", password),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The CSRF token of the form on the page at `url`.

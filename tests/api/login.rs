@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
 use reqwest::{Client, Response};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, log_in_at, spawn_app};
 use crate::on_each_backend;
 
 /// A partner with one coach; the coach's first credentials.
@@ -44,17 +44,7 @@ fn far_future() -> NaiveDate {
 }
 
 async fn log_in(app: &TestApp, client: &Client, login: &str, password: &str) -> Response {
-    let token = app.csrf(client, "/connexion").await;
-    app.post_form(
-        client,
-        "/connexion",
-        &[
-            ("csrf", &token),
-            ("identifiant", login),
-            ("mot_de_passe", password),
-        ],
-    )
-    .await
+    log_in_at(client, &app.address, login, password).await
 }
 
 fn location(response: &Response) -> &str {

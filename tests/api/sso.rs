@@ -16,7 +16,7 @@ use relais::config::Settings;
 use relais::db::schema::users;
 use reqwest::{Client, Url};
 
-use crate::helpers::{Backend, TestApp, free_port, spawn_app_with};
+use crate::helpers::{Backend, TestApp, free_port, log_in_at, spawn_app_with};
 use crate::structure::terms;
 
 pub const PROVIDER_NAME: &str = "Fournisseur de test";
@@ -291,18 +291,13 @@ async fn links_by_verified_email_then_matches_on_subject(backend: Backend) {
 
     // The password still works, and still asks for a personal one first.
     let local = app.browser();
-    let token = app.csrf(&local, "/connexion").await;
-    let answer = app
-        .post_form(
-            &local,
-            "/connexion",
-            &[
-                ("csrf", &token),
-                ("identifiant", &credentials.login),
-                ("mot_de_passe", &credentials.password),
-            ],
-        )
-        .await;
+    let answer = log_in_at(
+        &local,
+        &app.address,
+        &credentials.login,
+        &credentials.password,
+    )
+    .await;
     assert_eq!(answer.headers()["location"], "/mot-de-passe");
 }
 

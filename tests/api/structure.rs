@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
 use reqwest::Client;
 
-use crate::helpers::{self, TestApp};
+use crate::helpers::{self, TestApp, log_in_at};
 use crate::on_each_backend;
 
 /// A partner of Aix Galice with 6 seats and a running agreement; with the
@@ -55,15 +55,11 @@ pub async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
 
 /// Logs in and replaces the first password.
 pub async fn sign_in_for_good(app: &TestApp, client: &Client, credentials: &Credentials) -> String {
-    let token = app.csrf(client, "/connexion").await;
-    app.post_form(
+    log_in_at(
         client,
-        "/connexion",
-        &[
-            ("csrf", &token),
-            ("identifiant", &credentials.login),
-            ("mot_de_passe", &credentials.password),
-        ],
+        &app.address,
+        &credentials.login,
+        &credentials.password,
     )
     .await;
     let new_password = "une phrase assez longue pour relais";
@@ -223,8 +219,7 @@ on_each_backend! {
         assert!(accounts::find_by_email(&mut conn, &relais::mail::EmailAddress::parse("awa@plie.example").unwrap()).unwrap().is_none());
         drop(conn);
         let attempt = app.browser();
-        let token = app.csrf(&attempt, "/connexion").await;
-        let refused = app.post_form(&attempt, "/connexion", &[("csrf", &token), ("identifiant", &credentials.login), ("mot_de_passe", &credentials.password)]).await;
+        let refused = log_in_at(&attempt, &app.address, &credentials.login, &credentials.password).await;
         assert_eq!(refused.status(), 401);
         let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;
         assert_eq!(shown_credentials(&html).login, "adiallo2", "the login is never reused");
@@ -245,8 +240,7 @@ on_each_backend! {
             .local_address(Some("127.0.0.2".parse().unwrap()))
             .build()
             .unwrap();
-        let token = app.csrf(&elsewhere, "/connexion").await;
-        let signed_in = app.post_form(&elsewhere, "/connexion", &[("csrf", &token), ("identifiant", &credentials.login), ("mot_de_passe", &password)]).await;
+        let signed_in = log_in_at(&elsewhere, &app.address, &credentials.login, &password).await;
         assert_eq!(signed_in.status(), 303);
 
         let home = here.get(format!("{}/", app.address)).send().await.unwrap().text().await.unwrap();
