@@ -22,6 +22,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use tokio::sync::watch;
 
 use super::columns::ColumnCache;
+use super::directory::{self, IndexDirectory};
 use super::schema::{self, OfferFields, SCHEMA_VERSION};
 use crate::db::{Database, DbError};
 use crate::offers::model::{Offer, OfferStatus};
@@ -340,16 +341,15 @@ fn open_or_create(path: &Path) -> Result<(Index, Option<i64>), SearchError> {
         }
     }
     let (schema, _) = schema::build();
-    let index = Index::builder()
-        .schema(schema)
-        .settings(schema::settings())
-        .create_in_dir(path)?;
+    let directory = IndexDirectory::open(path).map_err(tantivy::TantivyError::from)?;
+    let index = Index::create(directory, schema, schema::settings())?;
     schema::register_analyzer(&index);
     Ok((index, None))
 }
 
 fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
-    let index = Index::open_in_dir(path).map_err(|e| e.to_string())?;
+    let directory = IndexDirectory::open(path).map_err(|e| e.to_string())?;
+    let index = Index::open(directory).map_err(|e| e.to_string())?;
     schema::register_analyzer(&index);
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let payload: Option<CommitPayload> = metas
@@ -381,8 +381,10 @@ fn clear_index_files(path: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(path)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let tantivy_file = matches!(name.as_str(), "meta.json" | ".managed.json")
-            || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
+        let tantivy_file = matches!(
+            name.as_str(),
+            "meta.json" | ".managed.json" | directory::FILE_LIST_DRAFT
+        ) || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
         if (segment_of(&name).is_some() || tantivy_file) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
         }

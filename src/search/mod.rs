@@ -3,6 +3,7 @@
 //! the pages).
 
 mod columns;
+mod directory;
 pub mod geo;
 pub mod index;
 pub mod params;

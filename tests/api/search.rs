@@ -485,6 +485,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         "stray segment files",
         "index deleted",
         "index damaged",
+        "file list damaged",
     ] {
         match case {
             "stray segment files" => {
@@ -494,6 +495,11 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             "index deleted" => std::fs::remove_dir_all(&settings.index.path).unwrap(),
             "index damaged" => {
                 std::fs::write(settings.index.path.join("meta.json"), "{ abîmé").unwrap()
+            }
+            // tantivy's list of its files, written without waiting for the
+            // disk (search::directory): a power cut may leave it so.
+            "file list damaged" => {
+                std::fs::write(settings.index.path.join(".managed.json"), "[ abîmé").unwrap()
             }
             _ => {}
         }
