@@ -1,6 +1,7 @@
 //! Update-to-visible latency: a writer changes or suspends offers at a
 //! steady rate through the real write paths (ingest, status), waking the
-//! indexer as the API does, while a reader searches until each change shows.
+//! indexer as the API does, while a reader searches for each change as it
+//! is written and after every commit, until it shows.
 //!
 //! Every other write renames an offer with a word no other offer has: it is
 //! visible when searching the word finds the offer. The others suspend an
@@ -9,10 +10,10 @@
 //! change can hide another.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::BenchError;
 use super::report::nearest_rank;
@@ -95,58 +96,74 @@ pub fn measure(
     context: &Context<'_>,
     duration: Duration,
 ) -> Result<Freshness, BenchError> {
-    let (sender, receiver) = mpsc::channel::<Written>();
+    let (sender, receiver) = mpsc::unbounded_channel::<Written>();
     let count = changes_in(duration);
-    let mut latencies = Vec::with_capacity(count);
     let to_suspend = mark_offers(&writer, index, context, count / 2)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
     std::thread::scope(|scope| {
         let writing = scope.spawn(move || write_changes(&writer, &to_suspend, count, &sender));
-        let mut pending: Vec<Written> = Vec::new();
-        let mut writer_done = false;
-        while !(writer_done && pending.is_empty()) {
-            if pending.is_empty() {
-                match receiver.recv() {
-                    Ok(written) => pending.push(written),
-                    Err(_) => writer_done = true,
-                }
-            }
-            loop {
-                match receiver.try_recv() {
-                    Ok(written) => pending.push(written),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => {
-                        writer_done = true;
-                        break;
-                    }
-                }
-            }
-            let mut still = Vec::with_capacity(pending.len());
-            for written in pending {
-                if visible(index, context, &written)? {
-                    latencies.push(written.at.elapsed());
-                } else if written.at.elapsed() > GIVE_UP_AFTER {
-                    return Err(BenchError::Invalid(format!(
-                        "{} n'est pas visible dans la recherche après {} s (mot « {} »)",
-                        if written.present {
-                            "un renommage"
-                        } else {
-                            "une suspension"
-                        },
-                        GIVE_UP_AFTER.as_secs(),
-                        written.word
-                    )));
-                } else {
-                    still.push(written);
-                }
-            }
-            pending = still;
-        }
+        let latencies = runtime.block_on(watch_changes(index, context, receiver, count))?;
         writing
             .join()
-            .map_err(|_| BenchError::Invalid("l'écrivain de la mesure s'est arrêté".into()))?
-    })?;
+            .map_err(|_| BenchError::Invalid("l'écrivain de la mesure s'est arrêté".into()))??;
+        Ok(Freshness { latencies })
+    })
+}
+
+/// The reader: searches for each pending change when it is written and
+/// whenever the index takes in a commit (a search can only change then),
+/// rather than in a loop that would take a core from the indexer.
+async fn watch_changes(
+    index: &SearchIndex,
+    context: &Context<'_>,
+    mut writes: mpsc::UnboundedReceiver<Written>,
+    count: usize,
+) -> Result<Vec<Duration>, BenchError> {
+    let mut latencies = Vec::with_capacity(count);
+    let mut pending: Vec<Written> = Vec::new();
+    let mut writer_done = false;
+    while !(writer_done && pending.is_empty()) {
+        // Read before searching: a commit landing during the searches
+        // ends the wait below at once.
+        let seen = index.applied_sequence();
+        let mut still = Vec::with_capacity(pending.len());
+        for written in pending {
+            if visible(index, context, &written)? {
+                latencies.push(written.at.elapsed());
+            } else if written.at.elapsed() > GIVE_UP_AFTER {
+                return Err(BenchError::Invalid(format!(
+                    "{} n'est pas visible dans la recherche après {} s (mot « {} »)",
+                    if written.present {
+                        "un renommage"
+                    } else {
+                        "une suspension"
+                    },
+                    GIVE_UP_AFTER.as_secs(),
+                    written.word
+                )));
+            } else {
+                still.push(written);
+            }
+        }
+        pending = still;
+        // Bounded, so that a change never shown is reported, not waited for.
+        let next_commit = tokio::time::timeout(GIVE_UP_AFTER, index.wait_for(seen + 1));
+        if writer_done {
+            let _ = next_commit.await;
+            continue;
+        }
+        tokio::select! {
+            written = writes.recv() => match written {
+                Some(written) => pending.push(written),
+                None => writer_done = true,
+            },
+            _ = next_commit, if !pending.is_empty() => {}
+        }
+    }
     latencies.sort();
-    Ok(Freshness { latencies })
+    Ok(latencies)
 }
 
 fn visible(
@@ -213,7 +230,7 @@ fn write_changes(
     writer: &Writer<'_>,
     to_suspend: &[(OfferId, String)],
     count: usize,
-    sender: &mpsc::Sender<Written>,
+    sender: &mpsc::UnboundedSender<Written>,
 ) -> Result<(), BenchError> {
     let mut conn = writer.database.connection()?;
     let spacing = Duration::from_secs(1) / CHANGES_PER_SECOND;

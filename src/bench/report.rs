@@ -304,8 +304,9 @@ impl Report {
         let _ = writeln!(
             out,
             "A writer renames or suspends {} offers a second through relais's write paths \
-             (ingest, status) and wakes the indexer as the API does; a reader searches until \
-             each change shows (a renamed offer found by its new word, a suspended one gone).\n",
+             (ingest, status) and wakes the indexer as the API does; a reader searches for each \
+             change when it is written and after every commit until it shows (a renamed offer \
+             found by its new word, a suspended one gone).\n",
             freshness::CHANGES_PER_SECOND
         );
         let _ = writeln!(
