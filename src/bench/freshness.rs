@@ -124,7 +124,7 @@ async fn watch_changes(
     let mut latencies = Vec::with_capacity(count);
     let mut pending: Vec<Written> = Vec::new();
     let mut writer_done = false;
-    while !(writer_done && pending.is_empty()) {
+    loop {
         // Read before searching: a commit landing during the searches
         // ends the wait below at once.
         let seen = index.applied_sequence();
@@ -148,6 +148,9 @@ async fn watch_changes(
             }
         }
         pending = still;
+        if writer_done && pending.is_empty() {
+            break;
+        }
         // Bounded, so that a change never shown is reported, not waited for.
         let next_commit = tokio::time::timeout(GIVE_UP_AFTER, index.wait_for(seen + 1));
         if writer_done {

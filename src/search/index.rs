@@ -383,7 +383,7 @@ fn clear_index_files(path: &Path) -> std::io::Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let tantivy_file = matches!(
             name.as_str(),
-            "meta.json" | ".managed.json" | directory::FILE_LIST_DRAFT
+            "meta.json" | directory::FILE_LIST | directory::FILE_LIST_DRAFT
         ) || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
         if (segment_of(&name).is_some() || tantivy_file) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
