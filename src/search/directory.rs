@@ -1,37 +1,57 @@
-//! The index's folder: tantivy's memory-mapped directory, except for the
-//! list of files tantivy keeps for its garbage collection (`.managed.json`),
-//! which is replaced without waiting for the disk.
+//! The index's folder: tantivy's memory-mapped directory, written without
+//! waiting for the disk, and checked instead after a stop that did not wait.
 //!
-//! tantivy rewrites that list, and waits for the disk, each time it creates
-//! a file: a live change of one offer makes a segment of eight files, and
-//! merges make more; such a change waited for the disk 23 times, 13 now. The
-//! segments' files and `meta.json` (what a search reads) are still written
-//! durably before a commit is acknowledged. The list only says which files
-//! tantivy may delete: if a power cut loses its last version, the files it
-//! no longer names stay behind until the next rebuild removes them; if it
-//! leaves it unreadable, the index does not open and is rebuilt from the
-//! database (`index::open_or_create`).
+//! tantivy waits for the disk (fsync) after each file it writes, after each
+//! rewrite of `meta.json` and of its list of files, and for the folder: a
+//! live change of one offer waited 23 times, and on a shared virtual disk
+//! one wait now and then takes hundreds of milliseconds, while a change must
+//! reach searches well within a second. The index is derived from the
+//! database and rebuilt from it at will, so its durability is traded for a
+//! check:
+//!
+//! - before its first write, the writer leaves a marker ([`UNSYNCED`]),
+//!   written durably: the folder may now hold writes the disk has not
+//!   confirmed;
+//! - a clean stop waits for the disk once for every file, then removes it;
+//! - an index found with the marker is checked file by file against the
+//!   checksums tantivy writes at the end of each file (`index.rs`); a
+//!   missing or damaged file, or an unreadable `meta.json`, means a rebuild.
+//!
+//! A process that dies leaves its writes in the page cache, where the check
+//! finds them whole. Only a machine that stops (power cut, kernel crash) can
+//! lose some: then either the last `meta.json` and its files survive, and
+//! the indexer replays the feed from the sequence it records, or the check
+//! fails and the index is rebuilt.
 
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use tantivy::directory::error::OpenWriteError;
-use tantivy::directory::error::{DeleteError, LockError, OpenDirectoryError, OpenReadError};
+use tantivy::directory::error::{
+    DeleteError, LockError, OpenDirectoryError, OpenReadError, OpenWriteError,
+};
 use tantivy::directory::{
-    Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, WatchCallback, WatchHandle, WritePtr,
+    AntiCallToken, Directory, DirectoryLock, FileHandle, Lock, MmapDirectory, TerminatingWrite,
+    WatchCallback, WatchHandle, WritePtr,
 };
 
-/// tantivy's name for its list of files.
+/// tantivy's list of its files.
 pub const FILE_LIST: &str = ".managed.json";
-/// Where the new list is written before it replaces the old one (a name
-/// starting with a dot: tantivy never deletes it).
-pub const FILE_LIST_DRAFT: &str = ".managed.json.draft";
+/// Present while the folder may hold writes the disk has not confirmed.
+pub const UNSYNCED: &str = ".relais-unsynced";
+/// Held by the process that writes the index, from before it opens the
+/// index (tantivy's own lock comes later, with its writer).
+const OWNER_LOCK: &str = ".relais-owner.lock";
+/// A file replaced whole is first written under its name with this suffix.
+pub const DRAFT_SUFFIX: &str = ".draft";
 
 #[derive(Clone, Debug)]
 pub struct IndexDirectory {
     files: MmapDirectory,
     root: PathBuf,
+    /// One whole-file replacement at a time: they share draft names.
+    replacing: Arc<Mutex<()>>,
 }
 
 impl IndexDirectory {
@@ -39,16 +59,61 @@ impl IndexDirectory {
         Ok(IndexDirectory {
             files: MmapDirectory::open(root)?,
             root: root.to_owned(),
+            replacing: Arc::default(),
         })
     }
 
-    /// Written whole, then renamed over the old one: a reader sees either.
-    fn replace_file_list(&self, data: &[u8]) -> io::Result<()> {
-        let draft = self.root.join(FILE_LIST_DRAFT);
-        let mut file = std::fs::File::create(&draft)?;
-        file.write_all(data)?;
-        drop(file);
-        std::fs::rename(draft, self.root.join(FILE_LIST))
+    /// Makes this process the folder's only writer until the lock is
+    /// dropped; `LockBusy` when another process writes it.
+    pub fn own(&self) -> Result<DirectoryLock, LockError> {
+        self.files.acquire_lock(&Lock {
+            filepath: PathBuf::from(OWNER_LOCK),
+            is_blocking: false,
+        })
+    }
+
+    /// Whether the last writer stopped without waiting for the disk.
+    pub fn is_unsynced(&self) -> bool {
+        self.root.join(UNSYNCED).exists()
+    }
+
+    /// Leaves the marker, durably, before anything is written.
+    pub fn mark_unsynced(&self) -> io::Result<()> {
+        File::create(self.root.join(UNSYNCED))?.sync_all()?;
+        self.files.sync_directory()
+    }
+
+    /// Waits for the disk for every file of the folder, then removes the
+    /// marker. Runs once tantivy's writer is gone.
+    pub fn sync_and_unmark(&self) -> io::Result<()> {
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                File::open(entry.path())?.sync_all()?;
+            }
+        }
+        self.files.sync_directory()?;
+        std::fs::remove_file(self.root.join(UNSYNCED))?;
+        self.files.sync_directory()
+    }
+}
+
+/// A new file of the index, closed without waiting for the disk.
+struct NewFile(File);
+
+impl Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl TerminatingWrite for NewFile {
+    fn terminate_ref(&mut self, _: AntiCallToken) -> io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -66,23 +131,37 @@ impl Directory for IndexDirectory {
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
-        self.files.open_write(path)
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.root.join(path))
+            .map_err(|error| match error.kind() {
+                io::ErrorKind::AlreadyExists => OpenWriteError::FileAlreadyExists(path.to_owned()),
+                _ => OpenWriteError::wrap_io_error(error, path.to_owned()),
+            })?;
+        Ok(io::BufWriter::new(Box::new(NewFile(file))))
     }
 
     fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
         self.files.atomic_read(path)
     }
 
+    /// Written whole, then renamed over the old one: a reader sees either.
     fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        if path == Path::new(FILE_LIST) {
-            self.replace_file_list(data)
-        } else {
-            self.files.atomic_write(path, data)
-        }
+        let _one_at_a_time = self
+            .replacing
+            .lock()
+            .map_err(|_| io::Error::other("écriture d'un fichier de l'index interrompue"))?;
+        let target = self.root.join(path);
+        let mut draft = target.clone().into_os_string();
+        draft.push(DRAFT_SUFFIX);
+        std::fs::write(&draft, data)?;
+        std::fs::rename(draft, target)
     }
 
+    /// The folder is synced once, at a clean stop (`sync_and_unmark`).
     fn sync_directory(&self) -> io::Result<()> {
-        self.files.sync_directory()
+        Ok(())
     }
 
     fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
@@ -99,7 +178,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_file_list_is_replaced_whole_and_other_files_go_to_tantivy() {
+    fn files_are_replaced_whole_and_written_in_full() {
         let root = tempfile::tempdir().expect("temporary folder");
         let directory = IndexDirectory::open(root.path()).expect("folder opens");
         for list in [&b"[\"a.idx\"]\n"[..], b"[\"a.idx\",\"b.idx\"]\n"] {
@@ -108,10 +187,48 @@ mod tests {
                 .expect("list written");
             assert_eq!(directory.atomic_read(Path::new(FILE_LIST)).unwrap(), list);
         }
-        assert!(!root.path().join(FILE_LIST_DRAFT).exists());
+        let names: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [FILE_LIST], "no draft left behind");
+
+        let mut file = directory.open_write(Path::new("a.idx")).expect("opened");
+        file.write_all(b"segment").unwrap();
+        file.terminate().expect("closed");
+        assert_eq!(
+            std::fs::read(root.path().join("a.idx")).unwrap(),
+            b"segment"
+        );
+        assert!(matches!(
+            directory.open_write(Path::new("a.idx")),
+            Err(OpenWriteError::FileAlreadyExists(_))
+        ));
+    }
+
+    #[test]
+    fn the_marker_lasts_from_the_first_write_to_a_clean_stop() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let directory = IndexDirectory::open(root.path()).expect("folder opens");
+        assert!(!directory.is_unsynced());
+        directory.mark_unsynced().expect("marked");
         directory
             .atomic_write(Path::new("meta.json"), b"{}")
-            .expect("meta written");
+            .expect("written");
+        assert!(IndexDirectory::open(root.path()).unwrap().is_unsynced());
+        directory.sync_and_unmark().expect("synced");
+        assert!(!directory.is_unsynced());
         assert_eq!(std::fs::read(root.path().join("meta.json")).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn one_process_owns_the_folder() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let first = IndexDirectory::open(root.path()).unwrap();
+        let second = IndexDirectory::open(root.path()).unwrap();
+        let owned = first.own().expect("free");
+        assert!(matches!(second.own(), Err(LockError::LockBusy)));
+        drop(owned);
+        second.own().expect("free again");
     }
 }

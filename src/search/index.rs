@@ -8,7 +8,7 @@
 //! indexer at once.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -16,6 +16,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tantivy::directory::DirectoryLock;
+use tantivy::directory::error::LockError;
+use tantivy::index::SegmentComponent;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
@@ -118,6 +121,13 @@ struct Writing {
     reader: IndexReader,
     fields: OfferFields,
     applied: watch::Sender<i64>,
+    folder: Folder,
+}
+
+/// The index folder, written by this process alone.
+struct Folder {
+    directory: IndexDirectory,
+    _owner: DirectoryLock,
 }
 
 /// Opens the index at `path` (rebuilding it when it is missing, damaged or
@@ -127,8 +137,8 @@ pub fn start(
     database: Database,
     poll: Duration,
 ) -> Result<(SearchIndex, Indexer), SearchError> {
-    let (index, stored) = open_or_create(path)?;
-    let writing = writing(&index)?;
+    let (index, stored, folder) = open_or_create(path)?;
+    let writing = writing(&index, folder)?;
     remove_stray_segment_files(path, &index)?;
     let caught_up = Arc::new(AtomicBool::new(false));
     let latest = store::latest_sequence(&mut *database.connection()?)?;
@@ -171,8 +181,8 @@ pub fn rebuild(
     database: &Database,
     progress: &dyn Fn(usize),
 ) -> Result<i64, SearchError> {
-    let (index, _) = open_or_create(path)?;
-    let mut writing = writing(&index)?;
+    let (index, _, folder) = open_or_create(path)?;
+    let mut writing = writing(&index, folder)?;
     remove_stray_segment_files(path, &index)?;
     // No merges along the way: the rebuild merges everything once at the
     // end, and a background merge would take segments from under it.
@@ -189,10 +199,17 @@ pub fn rebuild(
     if segments.len() > 1 {
         writing.writer.merge(&segments).wait()?;
     }
-    writing.writer.wait_merging_threads()?;
+    let Writing {
+        writer,
+        applied,
+        folder,
+        ..
+    } = writing;
+    writer.wait_merging_threads()?;
     // The merged segments' files go now rather than at the next start.
     remove_stray_segment_files(path, &index)?;
-    Ok(*writing.applied.borrow())
+    folder.directory.sync_and_unmark()?;
+    Ok(*applied.borrow())
 }
 
 impl Indexer {
@@ -200,7 +217,8 @@ impl Indexer {
         IndexerWaker(self.signals.clone())
     }
 
-    /// Stops the thread after its current batch; the writer lock is released.
+    /// Stops the thread after its current batch and waits until the index
+    /// is on disk; the folder is released for the next process.
     pub fn stop(mut self) {
         let _ = self.signals.send(Signal::Stop);
         if let Some(thread) = self.thread.take() {
@@ -215,7 +233,7 @@ impl Drop for Indexer {
     }
 }
 
-fn writing(index: &Index) -> Result<Writing, SearchError> {
+fn writing(index: &Index, folder: Folder) -> Result<Writing, SearchError> {
     let (_, fields) = schema::build();
     let writer: IndexWriter<TantivyDocument> = index
         .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
@@ -241,6 +259,7 @@ fn writing(index: &Index) -> Result<Writing, SearchError> {
         reader,
         fields,
         applied,
+        folder,
     })
 }
 
@@ -251,7 +270,7 @@ fn follow(
     poll: Duration,
     caught_up: Arc<AtomicBool>,
 ) {
-    loop {
+    'following: loop {
         match catch_up(&mut writing, &database, FOLLOW_BATCH, &|_| {}) {
             Ok(_) => caught_up.store(true, Ordering::Release),
             Err(error) => {
@@ -265,9 +284,16 @@ fn follow(
         // Wakes that came meanwhile are served by the next pass.
         while let Ok(signal) = signals.try_recv() {
             if matches!(signal, Signal::Stop) {
-                return;
+                break 'following;
             }
         }
+    }
+    let Writing { writer, folder, .. } = writing;
+    // Merges under way are dropped with the writer: their files are
+    // removed at the next start.
+    drop(writer);
+    if let Err(error) = folder.directory.sync_and_unmark() {
+        tracing::error!(%error, "search index not synced at stop; it will be checked at the next start");
     }
 }
 
@@ -328,28 +354,44 @@ fn commit(writer: &mut IndexWriter<TantivyDocument>, sequence: i64) -> Result<()
     Ok(())
 }
 
-/// The index and the sequence it holds, or `None` when it must be rebuilt.
-fn open_or_create(path: &Path) -> Result<(Index, Option<i64>), SearchError> {
+/// Takes the folder, then opens the index and the sequence it holds, or
+/// `None` when it must be rebuilt.
+fn open_or_create(path: &Path) -> Result<(Index, Option<i64>, Folder), SearchError> {
     std::fs::create_dir_all(path)?;
+    let directory = IndexDirectory::open(path).map_err(tantivy::TantivyError::from)?;
+    let owner = directory.own().map_err(|error| match error {
+        LockError::LockBusy => SearchError::Busy,
+        other => SearchError::Index(tantivy::TantivyError::LockFailure(other, None)),
+    })?;
+    let mut opened = None;
     if path.join("meta.json").exists() {
-        match open_existing(path) {
-            Ok(opened) => return Ok(opened),
+        match open_existing(&directory) {
+            Ok(index) => opened = Some(index),
             Err(reason) => {
                 tracing::warn!(%reason, "search index unusable; rebuilding it from the database");
                 clear_index_files(path)?;
             }
         }
     }
-    let (schema, _) = schema::build();
-    let directory = IndexDirectory::open(path).map_err(tantivy::TantivyError::from)?;
-    let index = Index::create(directory, schema, schema::settings())?;
-    schema::register_analyzer(&index);
-    Ok((index, None))
+    directory.mark_unsynced()?;
+    let (index, sequence) = match opened {
+        Some((index, sequence)) => (index, Some(sequence)),
+        None => {
+            let (schema, _) = schema::build();
+            let index = Index::create(directory.clone(), schema, schema::settings())?;
+            schema::register_analyzer(&index);
+            (index, None)
+        }
+    };
+    let folder = Folder {
+        directory,
+        _owner: owner,
+    };
+    Ok((index, sequence, folder))
 }
 
-fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
-    let directory = IndexDirectory::open(path).map_err(|e| e.to_string())?;
-    let index = Index::open(directory).map_err(|e| e.to_string())?;
+fn open_existing(directory: &IndexDirectory) -> Result<(Index, i64), String> {
+    let index = Index::open(directory.clone()).map_err(|e| e.to_string())?;
     schema::register_analyzer(&index);
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let payload: Option<CommitPayload> = metas
@@ -358,6 +400,9 @@ fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
         .and_then(|p| serde_json::from_str(p).ok());
     match payload {
         Some(p) if p.schema_version == SCHEMA_VERSION => {
+            if directory.is_unsynced() {
+                check_segment_files(&index)?;
+            }
             // Opening every segment proves the files are all there.
             index
                 .reader_builder()
@@ -365,7 +410,7 @@ fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
                 .try_into()
                 .map(|_: IndexReader| ())
                 .map_err(|e| e.to_string())?;
-            Ok((index, Some(p.sequence)))
+            Ok((index, p.sequence))
         }
         Some(p) => Err(format!(
             "schema version {} instead of {SCHEMA_VERSION}",
@@ -375,16 +420,36 @@ fn open_existing(path: &Path) -> Result<(Index, Option<i64>), String> {
     }
 }
 
+/// After a stop that did not wait for the disk (`directory`): every file of
+/// every segment is there, whole, as its checksum says.
+fn check_segment_files(index: &Index) -> Result<(), String> {
+    let metas = index.load_metas().map_err(|e| e.to_string())?;
+    // tantivy lists a file of deletes for every segment, even those without.
+    let no_such_file: HashSet<PathBuf> = metas
+        .segments
+        .iter()
+        .filter(|segment| segment.delete_opstamp().is_none())
+        .map(|segment| segment.relative_path(SegmentComponent::Delete))
+        .collect();
+    for file in metas.list_segment_files().difference(&no_such_file) {
+        match index.directory().validate_checksum(file) {
+            Ok(true) => {}
+            Ok(false) => return Err(format!("{} damaged", file.display())),
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(())
+}
+
 /// Removes tantivy's files only, never anything else a misconfigured path
 /// might point at.
 fn clear_index_files(path: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(path)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let tantivy_file = matches!(
-            name.as_str(),
-            "meta.json" | directory::FILE_LIST | directory::FILE_LIST_DRAFT
-        ) || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
+        let replaced = name.strip_suffix(directory::DRAFT_SUFFIX).unwrap_or(&name);
+        let tantivy_file = matches!(replaced, "meta.json" | directory::FILE_LIST)
+            || (name.starts_with(".tantivy-") && name.ends_with(".lock"));
         if (segment_of(&name).is_some() || tantivy_file) && entry.file_type()?.is_file() {
             std::fs::remove_file(entry.path())?;
         }

@@ -480,13 +480,20 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         .path
         .join("0123456789abcdef0123456789abcdef.store");
     let foreign = settings.index.path.join("LISEZ-MOI.txt");
+    // Left while the index may hold writes the disk has not confirmed
+    // (search::directory): a process or a machine that stopped leaves it.
+    let unsynced = settings.index.path.join(".relais-unsynced");
+    let mut kept_segment_files = BTreeSet::new();
     for case in [
         "restart",
         "stray segment files",
         "index deleted",
         "index damaged",
         "file list damaged",
+        "stopped without syncing",
+        "stopped without syncing, a file damaged",
     ] {
+        assert!(!unsynced.exists(), "a clean stop syncs the index ({case})");
         match case {
             "stray segment files" => {
                 std::fs::write(&stray, b"merge interrompue").unwrap();
@@ -500,6 +507,25 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             // disk (search::directory): a power cut may leave it so.
             "file list damaged" => {
                 std::fs::write(settings.index.path.join(".managed.json"), "[ abîmé").unwrap()
+            }
+            "stopped without syncing" => {
+                std::fs::write(&unsynced, b"").unwrap();
+                kept_segment_files = segment_files(&settings.index.path);
+            }
+            // What a power cut may leave of a file the disk had not
+            // confirmed; it is caught before any search reads it.
+            "stopped without syncing, a file damaged" => {
+                std::fs::write(&unsynced, b"").unwrap();
+                let store = settings.index.path.join(
+                    kept_segment_files
+                        .iter()
+                        .find(|f| f.ends_with(".store"))
+                        .unwrap(),
+                );
+                let mut bytes = std::fs::read(&store).unwrap();
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0xff;
+                std::fs::write(&store, bytes).unwrap();
             }
             _ => {}
         }
@@ -539,9 +565,34 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             assert!(!stray.exists(), "a stray segment file is removed on start");
             assert!(foreign.exists(), "other files are left alone");
         }
+        let now = segment_files(&settings.index.path);
+        match case {
+            "stopped without syncing" => {
+                assert_eq!(now, kept_segment_files, "whole files: the index is kept")
+            }
+            "stopped without syncing, a file damaged" => assert!(
+                now.is_disjoint(&kept_segment_files),
+                "a damaged file: the index is rebuilt"
+            ),
+            _ => {}
+        }
         restarted.stop().await;
     }
     drop(dir);
+}
+
+/// The names of the index's segment files (32 hexadecimal digits, then an
+/// extension).
+fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_dir(index)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.split_once('.').is_some_and(|(stem, _)| {
+                stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
+        .collect()
 }
 
 /// The target is one second; the bound here is generous because the test
