@@ -93,7 +93,10 @@ impl IndexDirectory {
             }
         }
         self.files.sync_directory()?;
-        std::fs::remove_file(self.root.join(UNSYNCED))?;
+        match std::fs::remove_file(self.root.join(UNSYNCED)) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
         self.files.sync_directory()
     }
 }
@@ -219,6 +222,9 @@ mod tests {
         directory.sync_and_unmark().expect("synced");
         assert!(!directory.is_unsynced());
         assert_eq!(std::fs::read(root.path().join("meta.json")).unwrap(), b"{}");
+        directory
+            .sync_and_unmark()
+            .expect("a marker already gone is no error");
     }
 
     #[test]
