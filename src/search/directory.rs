@@ -12,7 +12,9 @@
 //! - before its first write, the writer leaves a marker ([`UNSYNCED`]),
 //!   written durably: the folder may now hold writes the disk has not
 //!   confirmed;
-//! - a clean stop waits for the disk once for every file, then removes it;
+//! - a clean stop closes the folder for writing (a merge tantivy's writer
+//!   left running can no longer change `meta.json`), waits for the disk once
+//!   for every file, then removes the marker;
 //! - an index found with the marker is checked file by file against the
 //!   checksums tantivy writes at the end of each file (`index.rs`); a
 //!   missing or damaged file, or an unreadable `meta.json`, means a rebuild.
@@ -26,7 +28,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tantivy::directory::error::{
     DeleteError, LockError, OpenDirectoryError, OpenReadError, OpenWriteError,
@@ -50,8 +52,10 @@ pub const DRAFT_SUFFIX: &str = ".draft";
 pub struct IndexDirectory {
     files: MmapDirectory,
     root: PathBuf,
-    /// One whole-file replacement at a time: they share draft names.
-    replacing: Arc<Mutex<()>>,
+    /// Whether the folder is closed for writing (`sync_and_unmark`). Held
+    /// by each whole-file replacement: they share draft names, and one under
+    /// way ends before the folder closes.
+    closed: Arc<Mutex<bool>>,
 }
 
 impl IndexDirectory {
@@ -59,7 +63,7 @@ impl IndexDirectory {
         Ok(IndexDirectory {
             files: MmapDirectory::open(root)?,
             root: root.to_owned(),
-            replacing: Arc::default(),
+            closed: Arc::default(),
         })
     }
 
@@ -83,13 +87,21 @@ impl IndexDirectory {
         self.files.sync_directory()
     }
 
-    /// Waits for the disk for every file of the folder, then removes the
-    /// marker. Runs once tantivy's writer is gone.
+    /// Closes the folder for writing, waits for the disk for every file,
+    /// then removes the marker. Runs once tantivy's writer is dropped: a
+    /// merge it leaves running may still end, but can no longer write.
     pub fn sync_and_unmark(&self) -> io::Result<()> {
+        *self.lock_closed()? = true;
         for entry in std::fs::read_dir(&self.root)? {
             let entry = entry?;
-            if entry.file_type()?.is_file() {
-                File::open(entry.path())?.sync_all()?;
+            if !entry.file_type()?.is_file() {
+                continue;
+            }
+            match File::open(entry.path()) {
+                Ok(file) => file.sync_all()?,
+                // Removed meanwhile by tantivy's clean-up: nothing to keep.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
             }
         }
         self.files.sync_directory()?;
@@ -98,6 +110,21 @@ impl IndexDirectory {
             _ => {}
         }
         self.files.sync_directory()
+    }
+
+    fn lock_closed(&self) -> io::Result<MutexGuard<'_, bool>> {
+        self.closed
+            .lock()
+            .map_err(|_| io::Error::other("écriture dans l'index interrompue"))
+    }
+
+    /// Refuses a write once the folder is closed.
+    fn open_for_writing(&self) -> io::Result<MutexGuard<'_, bool>> {
+        let closed = self.lock_closed()?;
+        if *closed {
+            return Err(io::Error::other("l'index est fermé en écriture"));
+        }
+        Ok(closed)
     }
 }
 
@@ -134,6 +161,12 @@ impl Directory for IndexDirectory {
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        // Checked, not held: a file begun as the folder closes is named by
+        // no `meta.json` and is removed at the next start.
+        drop(
+            self.open_for_writing()
+                .map_err(|error| OpenWriteError::wrap_io_error(error, path.to_owned()))?,
+        );
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -151,10 +184,7 @@ impl Directory for IndexDirectory {
 
     /// Written whole, then renamed over the old one: a reader sees either.
     fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        let _one_at_a_time = self
-            .replacing
-            .lock()
-            .map_err(|_| io::Error::other("écriture d'un fichier de l'index interrompue"))?;
+        let _one_at_a_time = self.open_for_writing()?;
         let target = self.root.join(path);
         let mut draft = target.clone().into_os_string();
         draft.push(DRAFT_SUFFIX);
@@ -225,6 +255,14 @@ mod tests {
         directory
             .sync_and_unmark()
             .expect("a marker already gone is no error");
+        assert!(
+            directory
+                .atomic_write(Path::new("meta.json"), b"[]")
+                .is_err()
+                && directory.open_write(Path::new("b.idx")).is_err(),
+            "a synced folder takes no more writes"
+        );
+        assert_eq!(std::fs::read(root.path().join("meta.json")).unwrap(), b"{}");
     }
 
     #[test]
