@@ -21,7 +21,9 @@ use tantivy::directory::error::LockError;
 use tantivy::index::SegmentComponent;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    Index, IndexMeta, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 use tokio::sync::watch;
 
 use super::columns::ColumnCache;
@@ -401,7 +403,7 @@ fn open_existing(directory: &IndexDirectory) -> Result<(Index, i64), String> {
     match payload {
         Some(p) if p.schema_version == SCHEMA_VERSION => {
             if directory.is_unsynced() {
-                check_segment_files(&index)?;
+                check_segment_files(&index, &metas)?;
             }
             // Opening every segment proves the files are all there.
             index
@@ -422,8 +424,7 @@ fn open_existing(directory: &IndexDirectory) -> Result<(Index, i64), String> {
 
 /// After a stop that did not wait for the disk (`directory`): every file of
 /// every segment is there, whole, as its checksum says.
-fn check_segment_files(index: &Index) -> Result<(), String> {
-    let metas = index.load_metas().map_err(|e| e.to_string())?;
+fn check_segment_files(index: &Index, metas: &IndexMeta) -> Result<(), String> {
     // tantivy lists a file of deletes for every segment, even those without.
     let no_such_file: HashSet<PathBuf> = metas
         .segments
