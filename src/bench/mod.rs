@@ -483,7 +483,7 @@ fn ingest_all(
     now: chrono::NaiveDateTime,
     after_batch: &dyn Fn(),
 ) -> Result<Duration, BenchError> {
-    let mut conn = database.connection()?;
+    let mut conn = database.bulk_connection()?;
     let started = Instant::now();
     in_batches(
         documents.into_iter().map(Ok),

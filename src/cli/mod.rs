@@ -263,7 +263,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn load_demo(settings: &Settings) -> anyhow::Result<Vec<demo::DemoLogin>> {
     let database = startup::prepare(settings).await?;
     tokio::task::spawn_blocking(move || {
-        let mut conn = database.connection()?;
+        let mut conn = database.bulk_connection()?;
         let codes = agency_codes(&mut conn)?;
         let bar =
             ProgressBar::new(demo::DEMO_OFFERS as u64).with_message("Offres de démonstration");
@@ -324,7 +324,7 @@ fn agency_codes(conn: &mut crate::db::DbConnection) -> anyhow::Result<HashSet<St
 async fn import(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> {
     let database = startup::prepare(settings).await?;
     tokio::task::spawn_blocking(move || {
-        let mut conn = database.connection()?;
+        let mut conn = database.bulk_connection()?;
         let codes = agency_codes(&mut conn)?;
         let mut rejected = 0;
         for path in files {

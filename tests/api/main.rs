@@ -12,6 +12,7 @@ mod bench;
 mod browser;
 mod commands;
 mod configuration;
+mod database;
 mod demo;
 mod france_travail;
 mod health;
