@@ -67,16 +67,12 @@ pub fn load_offers(
     progress: &dyn Fn(),
 ) -> Result<i64, IngestError> {
     if offers::store::count(conn)? == 0 {
-        let mut documents = demo_data::DemoOffers::new(DEMO_OFFERS, 1, anchor());
-        loop {
-            let batch: Vec<_> = documents.by_ref().take(offers::INGEST_BATCH).collect();
-            if batch.is_empty() {
-                break;
-            }
+        let documents = demo_data::DemoOffers::new(DEMO_OFFERS, 1, anchor());
+        offers::in_batches(documents.map(Ok), offers::INGEST_BATCH, |batch| {
             offers::ingest_many(conn, agencies, batch, Utc::now().naive_utc(), |outcome| {
                 outcome.map(|_| progress()).map_err(IngestError::Invalid)
-            })?;
-        }
+            })
+        })?;
     }
     Ok(offers::store::count(conn)?)
 }

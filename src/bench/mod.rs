@@ -454,7 +454,7 @@ fn timed_by_slice<T>(
     mut load: impl FnMut(Vec<T>) -> Result<(), BenchError>,
 ) -> Result<Duration, BenchError> {
     let mut spent = Duration::ZERO;
-    in_batches(items, CORPUS_SLICE, |slice| {
+    offers::in_batches(items, CORPUS_SLICE, |slice| {
         let started = Instant::now();
         load(slice)?;
         spent += started.elapsed();
@@ -485,8 +485,8 @@ fn ingest_all(
 ) -> Result<Duration, BenchError> {
     let mut conn = database.bulk_connection()?;
     let started = Instant::now();
-    in_batches(
-        documents.into_iter().map(Ok),
+    offers::in_batches(
+        documents.into_iter().map(Ok::<_, BenchError>),
         offers::INGEST_BATCH,
         |batch| {
             offers::ingest_many(&mut conn, agencies, batch, now, |outcome| {
@@ -499,21 +499,6 @@ fn ingest_all(
         },
     )?;
     Ok(started.elapsed())
-}
-
-/// Hands `items` to `each` by batches of `size`, stopping at the first error.
-fn in_batches<T>(
-    mut items: impl Iterator<Item = Result<T, BenchError>>,
-    size: usize,
-    mut each: impl FnMut(Vec<T>) -> Result<(), BenchError>,
-) -> Result<(), BenchError> {
-    loop {
-        let batch = items.by_ref().take(size).collect::<Result<Vec<T>, _>>()?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        each(batch)?;
-    }
 }
 
 /// Which requests the peers answer: the first `per_class` of each class.

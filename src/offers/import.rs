@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::{FieldError, INGEST_BATCH, Upserted, ingest_many};
+use super::{FieldError, INGEST_BATCH, Upserted, in_batches, ingest_many};
 use crate::db::{DbConnection, DbError};
 
 #[derive(Debug, Default)]
@@ -142,13 +142,13 @@ pub fn import_file(
             let Some(Value::Array(offers)) = page.get("resultats") else {
                 return Err(format_error());
             };
-            let places = (0..offers.len()).map(|position| format!("resultats[{position}]"));
-            let mut records: Vec<(String, Value)> = places.zip(offers.iter().cloned()).collect();
-            while !records.is_empty() {
-                let rest = records.split_off(records.len().min(INGEST_BATCH));
-                ingest_batch(&mut report, records)?;
-                records = rest;
-            }
+            let records = offers
+                .iter()
+                .enumerate()
+                .map(|(position, offer)| Ok((format!("resultats[{position}]"), offer.clone())));
+            in_batches(records, INGEST_BATCH, |batch| {
+                ingest_batch(&mut report, batch)
+            })?;
         }
     }
     Ok(report)

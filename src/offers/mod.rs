@@ -25,6 +25,22 @@ use crate::db::{DbConnection, DbError};
 /// commit meanwhile, a few tenths of a second.
 pub const INGEST_BATCH: usize = 5000;
 
+/// Hands `items` to `load` `size` at a time (the last batch may be
+/// shorter), stopping at the first error: how bulk loads feed `ingest_many`.
+pub fn in_batches<T, E>(
+    mut items: impl Iterator<Item = Result<T, E>>,
+    size: usize,
+    mut load: impl FnMut(Vec<T>) -> Result<(), E>,
+) -> Result<(), E> {
+    loop {
+        let batch = items.by_ref().take(size).collect::<Result<Vec<T>, E>>()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        load(batch)?;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("offre invalide")]
