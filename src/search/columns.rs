@@ -2,7 +2,7 @@
 //! segment never changes, and opening its columns and naming the values of
 //! its keyword columns cost a search more than reading them did.
 
-use std::cmp::Reverse;
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -74,6 +74,30 @@ impl FacetCombinations {
     }
 }
 
+/// The order of offers that nothing else tells apart (no keywords, or the
+/// same score or distance): the newest first, then by the first eight bytes
+/// of their ids (`id_order`; the rare tie left goes to the ids themselves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewestFirst {
+    pub created: i64,
+    pub id_order: u64,
+}
+
+impl Ord for NewestFirst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .created
+            .cmp(&self.created)
+            .then_with(|| self.id_order.cmp(&other.id_order))
+    }
+}
+
+impl PartialOrd for NewestFirst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 pub struct SegmentColumns {
     /// Every keyword column but the id's, by field name.
     keywords: Vec<(&'static str, Option<KeywordColumn>)>,
@@ -127,8 +151,8 @@ impl SegmentColumns {
         })
     }
 
-    /// The segment's offers newest first, then by id (`id_order`, then the
-    /// id's ordinal): the order of a page without keywords, deleted offers
+    /// The segment's offers in `NewestFirst` order, then by the id's
+    /// ordinal: the order of a page without keywords, deleted offers
     /// included (a search skips them). Sorted once, when first browsed (about
     /// a tenth of a second at a million offers).
     pub fn newest_first(&self) -> &[DocId] {
@@ -144,11 +168,15 @@ impl SegmentColumns {
                     read_block(ids.ords(), docs, &mut id_ordinals[..n], u64::MAX);
                 }
                 for i in 0..n {
-                    keys.push((Reverse(created[i]), id_orders[i], id_ordinals[i], docs[i]));
+                    let order = NewestFirst {
+                        created: created[i],
+                        id_order: id_orders[i],
+                    };
+                    keys.push((order, id_ordinals[i], docs[i]));
                 }
             });
             keys.sort_unstable();
-            keys.into_iter().map(|(_, _, _, doc)| doc).collect()
+            keys.into_iter().map(|(_, _, doc)| doc).collect()
         })
     }
 

@@ -25,7 +25,7 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
-use super::columns::{SegmentColumns, read_block};
+use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
@@ -265,13 +265,12 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
 }
 
 /// A candidate for the page. Ordered best first: `primary` ascending (minus
-/// the score, or the distance), then newest, then by offer id: its first
-/// eight bytes (`id_order`), then its ordinal among the segment's ids.
+/// the score, or the distance), then `NewestFirst`, then by the id's
+/// ordinal among the segment's ids.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     primary: f64,
-    created: i64,
-    id_order: u64,
+    newest_first: NewestFirst,
     /// Orders ids within a segment only.
     id_ordinal: u64,
     address: DocAddress,
@@ -284,8 +283,7 @@ impl Hit {
     fn rank(&self, other: &Self) -> Ordering {
         self.primary
             .total_cmp(&other.primary)
-            .then_with(|| other.created.cmp(&self.created))
-            .then_with(|| self.id_order.cmp(&other.id_order))
+            .then_with(|| self.newest_first.cmp(&other.newest_first))
     }
 
     /// A total order, exact within a segment.
@@ -950,8 +948,10 @@ impl OfferSegmentCollector {
         for i in 0..n {
             self.best.push(Hit {
                 primary: entering.primaries[i],
-                created: entering.created[i],
-                id_order: id_orders[i],
+                newest_first: NewestFirst {
+                    created: entering.created[i],
+                    id_order: id_orders[i],
+                },
                 id_ordinal: id_ordinals[i],
                 address: DocAddress::new(self.segment, docs[i]),
             });
@@ -959,7 +959,7 @@ impl OfferSegmentCollector {
         // A block may take the list past twice the page's reach.
         if self.best.len() >= 2 * self.keep {
             let (_, worst, _) = self.best.select_nth_unstable(self.keep - 1);
-            self.cutoff = Some((worst.primary, worst.created));
+            self.cutoff = Some((worst.primary, worst.newest_first.created));
             self.best.truncate(self.keep);
         }
     }
