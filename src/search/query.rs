@@ -399,7 +399,7 @@ struct OfferSegmentCollector {
     /// heap's work on every hit: a deep page keeps thousands).
     best: Vec<Hit>,
     /// The worst hit kept at the last cut: a worse one cannot enter the page.
-    cutoff: Option<(f64, i64)>,
+    cutoff: Option<Cutoff>,
     /// Documents with their rank so far, to be considered for the page.
     pending: ScoredBlock,
     /// A block's documents by bucket (see `PASSING`): kept from block to
@@ -525,10 +525,7 @@ impl OfferCollector {
                 && ords.first(doc).and_then(|c| standings.get(c as usize)) == Some(&PASSES);
             if passes {
                 found += 1;
-                collector.pending.push(doc, 0.0);
-                if collector.pending.is_full() {
-                    collector.consider_pending();
-                }
+                collector.pend(doc, 0.0);
             }
         }
         collector.consider_pending();
@@ -843,15 +840,17 @@ impl OfferSegmentCollector {
             return;
         }
         for (&doc, &i) in passing.iter().zip(&passing_at[..passing.len()]) {
-            self.pending.push(
-                doc,
-                match (relevance, self.request.sort) {
-                    (Some(relevance), _) => relevance[i],
-                    (None, Sort::Nearest) => remoteness[i],
-                    // Newest first (or without keywords): the date decides.
-                    (None, _) => 0.0,
-                },
-            );
+            let primary = match (relevance, self.request.sort) {
+                (Some(relevance), _) => relevance[i],
+                (None, Sort::Nearest) => remoteness[i],
+                // Newest first (or without keywords): the date decides.
+                (None, _) => 0.0,
+            };
+            // `pend`, written out: `passing` borrows the buckets, and a
+            // chunk cannot fill the pending block before its end.
+            if !self.cutoff.is_some_and(|worst| worst.outranks(primary)) {
+                self.pending.push(doc, primary);
+            }
         }
         self.consider_pending();
     }
@@ -867,10 +866,7 @@ impl OfferSegmentCollector {
             for &doc in &to_rank {
                 // Both queries match the same documents.
                 if scorer.seek(doc) == doc {
-                    self.pending.push(doc, -f64::from(scorer.score()));
-                    if self.pending.is_full() {
-                        self.consider_pending();
-                    }
+                    self.pend(doc, -f64::from(scorer.score()));
                 }
             }
         } else {
@@ -881,10 +877,7 @@ impl OfferSegmentCollector {
                     next += 1;
                 }
                 if to_rank.get(next) == Some(&doc) {
-                    self.pending.push(doc, -f64::from(score));
-                    if self.pending.is_full() {
-                        self.consider_pending();
-                    }
+                    self.pend(doc, -f64::from(score));
                 }
                 self.threshold()
             })?;
@@ -897,8 +890,20 @@ impl OfferSegmentCollector {
     /// worst of a full page (a tie may still enter by its date).
     fn threshold(&self) -> Score {
         match self.cutoff {
-            Some((worst, _)) => (-worst as Score).next_down(),
+            Some(worst) => (-worst.primary as Score).next_down(),
             None => Score::MIN,
+        }
+    }
+
+    /// Gathers a document to be considered for the page, unless a full
+    /// page outranks it whatever its date.
+    fn pend(&mut self, doc: DocId, primary: f64) {
+        if self.cutoff.is_some_and(|worst| worst.outranks(primary)) {
+            return;
+        }
+        self.pending.push(doc, primary);
+        if self.pending.is_full() {
+            self.consider_pending();
         }
     }
 
@@ -916,22 +921,14 @@ impl OfferSegmentCollector {
         let mut entering = Entering::default();
         for (i, created) in created[..n].iter().enumerate() {
             let (doc, primary) = (self.pending.docs[i], self.pending.primaries[i]);
-            if !self.beaten(primary, *created) {
+            if !self
+                .cutoff
+                .is_some_and(|worst| worst.beats(primary, *created))
+            {
                 entering.push(doc, primary, *created);
             }
         }
         self.enter_page(&entering);
-    }
-
-    /// Whether a hit is worse than a full page of hits: it cannot enter
-    /// the page, and its id need not be read.
-    fn beaten(&self, primary: f64, created: i64) -> bool {
-        self.cutoff.is_some_and(|(worst_primary, worst_created)| {
-            primary
-                .total_cmp(&worst_primary)
-                .then_with(|| worst_created.cmp(&created))
-                == Ordering::Greater
-        })
     }
 
     /// The hits of a block that may enter the page, with their ids' order
@@ -959,9 +956,37 @@ impl OfferSegmentCollector {
         // A block may take the list past twice the page's reach.
         if self.best.len() >= 2 * self.keep {
             let (_, worst, _) = self.best.select_nth_unstable(self.keep - 1);
-            self.cutoff = Some((worst.primary, worst.newest_first.created));
+            self.cutoff = Some(Cutoff {
+                primary: worst.primary,
+                created: worst.newest_first.created,
+            });
             self.best.truncate(self.keep);
         }
+    }
+}
+
+/// The worst hit kept at the last cut of the best: a worse one cannot
+/// enter the page.
+#[derive(Clone, Copy)]
+struct Cutoff {
+    primary: f64,
+    created: i64,
+}
+
+impl Cutoff {
+    /// Whether a hit is worse whatever its date: its date (a random access
+    /// into a column) need not be read.
+    fn outranks(&self, primary: f64) -> bool {
+        primary > self.primary
+    }
+
+    /// Whether a hit is worse: it cannot enter the page, and its id need
+    /// not be read.
+    fn beats(&self, primary: f64, created: i64) -> bool {
+        primary
+            .total_cmp(&self.primary)
+            .then_with(|| self.created.cmp(&created))
+            == Ordering::Greater
     }
 }
 

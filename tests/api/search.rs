@@ -282,7 +282,10 @@ on_each_backend! {
                 document
             })
             .collect();
-        let key = load(&app, &documents).await;
+        // Written oldest first: ties met later in the index are newer, and
+        // must still enter a page that is already full.
+        let oldest_first: Vec<Value> = documents.iter().rev().cloned().collect();
+        let key = load(&app, &oldest_first).await;
         let page = |query: String| {
             let app = &app;
             let key = &key;
