@@ -19,10 +19,10 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery, Weight,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value as _};
+use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
-    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, Term,
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term,
 };
 
 use super::columns::{NewestFirst, SegmentColumns, read_block};
@@ -91,10 +91,6 @@ pub struct SearchResults {
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
     let searcher = index.searcher();
     let keywords = keyword_queries(index, &request.keywords);
-    let matching = keywords
-        .as_ref()
-        .map_or(&AllQuery as &dyn Query, |k| k.matching.as_ref())
-        .weight(EnableScoring::disabled_from_searcher(&searcher))?;
     let ranking_weight = match (&keywords, request.sort) {
         (Some(keywords), Sort::Relevance) => Some(
             keywords
@@ -111,6 +107,18 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         Some(weight) if prunable || request.filters_offers() => Ranking::Later(weight.as_ref()),
         Some(weight) => Ranking::Along(weight.as_ref()),
     };
+    let matching_alone;
+    let matching: &dyn Weight = match ranking {
+        // Scored along, the ranking query finds the same matches itself.
+        Ranking::Along(weight) => weight,
+        _ => {
+            matching_alone = keywords
+                .as_ref()
+                .map_or(&AllQuery as &dyn Query, |k| k.matching.as_ref())
+                .weight(EnableScoring::disabled_from_searcher(&searcher))?;
+            matching_alone.as_ref()
+        }
+    };
     let browsing = keywords.is_none() && request.filters_on_facets_alone();
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
@@ -126,18 +134,21 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
             if browsing {
                 collector.browse_segment(segment, reader)
             } else {
-                collector.collect_segment(segment, reader, matching.as_ref(), ranking)
+                collector.collect_segment(segment, reader, matching, ranking)
             }
         })
         .collect::<tantivy::Result<Vec<_>>>()?;
     let fruit = collector.merge_fruits(fruits);
     let mut offers = Vec::new();
     for address in fruit.page {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let stored = |field: Field| doc.get_first(field).and_then(|v| v.as_str());
+        let StoredText(mut fields) = searcher.doc(address)?;
+        let mut stored = |wanted: Field| {
+            let at = fields.iter().position(|(field, _)| *field == wanted)?;
+            Some(fields.swap_remove(at).1)
+        };
         offers.push(FoundOffer {
-            id: stored(index.fields.id).unwrap_or_default().to_owned(),
-            document: stored(index.fields.document).unwrap_or("null").to_owned(),
+            id: stored(index.fields.id).unwrap_or_default(),
+            document: stored(index.fields.document).unwrap_or_else(|| "null".to_owned()),
         });
     }
     let facets = FACETS
@@ -150,6 +161,24 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         offers,
         facets,
     })
+}
+
+/// An offer's stored fields (all text), read straight into the strings
+/// answered: a page's offers are large, and a general document would be
+/// built only to be copied from.
+struct StoredText(Vec<(Field, String)>);
+
+impl DocumentDeserialize for StoredText {
+    fn deserialize<'de, D>(mut deserializer: D) -> Result<StoredText, DeserializeError>
+    where
+        D: DocumentDeserializer<'de>,
+    {
+        let mut fields = Vec::with_capacity(deserializer.size_hint());
+        while let Some(field) = deserializer.next_field()? {
+            fields.push(field);
+        }
+        Ok(StoredText(fields))
+    }
 }
 
 /// The keywords as two queries over the same offers: which match (every
@@ -183,68 +212,51 @@ enum Ranking<'a> {
 /// `None` without keywords (or with stop words alone): every offer matches,
 /// none ranks above another.
 fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
-    let mut analyzer = index.analyzer.clone();
-    // By keyword (and, outside phrases, by word): its query in the text,
-    // its query in the title.
-    let mut clauses: Vec<(Box<dyn Query>, Box<dyn Query>)> = Vec::new();
-    let mut phrases = false;
-    for keyword in keywords {
-        let mut tokens: Vec<(usize, String)> = Vec::new();
-        let mut stream = analyzer.token_stream(keyword.text());
-        while let Some(token) = stream.next() {
-            tokens.push((token.position, token.text.clone()));
-        }
-        let phrase = matches!(keyword, Keyword::Phrase(_)) && tokens.len() > 1;
-        phrases |= phrase;
-        let in_field = |field: Field| -> Vec<Box<dyn Query>> {
-            if phrase {
-                let terms = tokens
+    let asked = asked_once_each(index, keywords);
+    let in_field = |words: &[(usize, String)], field: Field| -> Box<dyn Query> {
+        match words {
+            [(_, word)] => Box::new(TermQuery::new(
+                Term::from_field_text(field, word),
+                IndexRecordOption::WithFreqs,
+            )),
+            phrase => Box::new(PhraseQuery::new_with_offset(
+                phrase
                     .iter()
-                    .map(|(position, text)| (*position, Term::from_field_text(field, text)))
-                    .collect();
-                return vec![Box::new(PhraseQuery::new_with_offset(terms))];
-            }
-            tokens
-                .iter()
-                .map(|(_, text)| {
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(field, text),
-                        IndexRecordOption::WithFreqs,
-                    )) as Box<dyn Query>
-                })
-                .collect()
-        };
-        clauses.extend(
-            in_field(index.fields.content)
-                .into_iter()
-                .zip(in_field(index.fields.title)),
-        );
-    }
+                    .map(|(position, word)| (*position, Term::from_field_text(field, word)))
+                    .collect(),
+            )),
+        }
+    };
     let title =
         |query: Box<dyn Query>| -> Box<dyn Query> { Box::new(BoostQuery::new(query, TITLE_BOOST)) };
-    if let ([_], false) = (clauses.as_slice(), phrases) {
-        // One word: found in the text or the title is found in the text,
-        // and a union of two terms ranks with block-max pruning.
-        let (content, in_title) = clauses.pop()?;
+    if let [(words, _)] = asked.as_slice()
+        && words.len() == 1
+    {
+        // One word (however often asked): found in the text or the title is
+        // found in the text, and a union of two terms ranks with block-max
+        // pruning.
+        let content = in_field(words, index.fields.content);
         return Some(KeywordQueries {
             matching: content.box_clone(),
             ranking: Box::new(BooleanQuery::new(vec![
                 (Occur::Should, content),
-                (Occur::Should, title(in_title)),
+                (Occur::Should, title(in_field(words, index.fields.title))),
             ])),
             prunable: true,
         });
     }
-    if clauses.is_empty() {
-        return None;
-    }
     // Each keyword's title query is sought only when its text matches: a
-    // union of all the titles would move along with every match.
-    let ranked = |(content, in_title): (Box<dyn Query>, Box<dyn Query>)| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, content),
-            (Occur::Should, title(in_title)),
-        ]))
+    // union of all the titles would move along with every match. A word
+    // asked twice counts twice in the score, as two clauses would.
+    let ranked = |(words, times): &(Vec<(usize, String)>, usize)| -> Box<dyn Query> {
+        let clause: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+            (Occur::Must, in_field(words, index.fields.content)),
+            (Occur::Should, title(in_field(words, index.fields.title))),
+        ]));
+        match times {
+            1 => clause,
+            times => Box::new(BoostQuery::new(clause, *times as Score)),
+        }
     };
     let all = |queries: Vec<Box<dyn Query>>| -> Box<dyn Query> {
         match <[_; 1]>::try_from(queries) {
@@ -254,14 +266,48 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
             )),
         }
     };
-    Some(KeywordQueries {
-        matching: all(clauses
-            .iter()
-            .map(|(content, _)| content.box_clone())
-            .collect()),
-        ranking: all(clauses.into_iter().map(ranked).collect()),
-        prunable: false,
-    })
+    match asked.as_slice() {
+        [] => None,
+        asked => Some(KeywordQueries {
+            matching: all(asked
+                .iter()
+                .map(|(words, _)| in_field(words, index.fields.content))
+                .collect()),
+            ranking: all(asked.iter().map(ranked).collect()),
+            prunable: false,
+        }),
+    }
+}
+
+/// The analysed words to find, each word (outside phrases) or phrase once,
+/// with its positions in the phrase, and how many times it was asked:
+/// "gardien, gardienne" is one word asked twice. Every one must match, so a
+/// repeat adds no condition, only work.
+fn asked_once_each(
+    index: &SearchIndex,
+    keywords: &[Keyword],
+) -> Vec<(Vec<(usize, String)>, usize)> {
+    let mut analyzer = index.analyzer.clone();
+    let mut asked: Vec<(Vec<(usize, String)>, usize)> = Vec::new();
+    let mut ask = |words: Vec<(usize, String)>| match asked.iter_mut().find(|(w, _)| *w == words) {
+        Some((_, times)) => *times += 1,
+        None => asked.push((words, 1)),
+    };
+    for keyword in keywords {
+        let mut tokens: Vec<(usize, String)> = Vec::new();
+        let mut stream = analyzer.token_stream(keyword.text());
+        while let Some(token) = stream.next() {
+            tokens.push((token.position, token.text.clone()));
+        }
+        if matches!(keyword, Keyword::Phrase(_)) && tokens.len() > 1 {
+            ask(tokens);
+        } else {
+            for (_, word) in tokens {
+                ask(vec![(0, word)]);
+            }
+        }
+    }
+    asked
 }
 
 /// A candidate for the page. Ordered best first: `primary` ascending (minus

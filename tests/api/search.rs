@@ -167,6 +167,39 @@ on_each_backend! {
         assert!(all_ids(&app, &key, "motsCles=plombier electricien").await.is_empty(), "all keywords must match");
     }
 
+    async fn a_word_asked_twice_finds_the_same_offers_and_weighs_twice(app) {
+        let described = |id: &str, description: &str| {
+            let mut document = offer(id);
+            document["description"] = json!(description);
+            document
+        };
+        // Both words in as many offers: they weigh alike, but for how often
+        // an offer says them.
+        let key = load(&app, &[
+            described("TW00001", "immeuble immeuble immeuble immeuble gardien"),
+            described("TW00002", "gardien gardien gardien gardien immeuble"),
+            described("TW00003", "gardien immeuble"),
+            described("TW00004", "gardien"),
+            described("TW00005", "immeuble"),
+        ]).await;
+        let sorted = |mut ids: Vec<String>| { ids.sort(); ids };
+        let both = ["TW00001", "TW00002", "TW00003"];
+        assert_eq!(sorted(all_ids(&app, &key, "motsCles=gardien,immeuble").await), both);
+        // "gardienne" is "gardien" once analysed.
+        let gardien_twice = all_ids(&app, &key, "motsCles=gardien,gardienne,immeuble").await;
+        let immeuble_twice = all_ids(&app, &key, "motsCles=immeubles,gardien,immeuble").await;
+        assert_eq!(sorted(gardien_twice.clone()), both);
+        assert_eq!(sorted(immeuble_twice.clone()), both);
+        let rank = |ids: &[String], id: &str| ids.iter().position(|i| i == id);
+        assert!(rank(&gardien_twice, "TW00002") < rank(&gardien_twice, "TW00001"), "{gardien_twice:?}");
+        assert!(rank(&immeuble_twice, "TW00001") < rank(&immeuble_twice, "TW00002"), "{immeuble_twice:?}");
+        // The same phrase twice is that phrase.
+        assert_eq!(
+            sorted(all_ids(&app, &key, "motsCles=%22gardien%20immeuble%22,%22gardienne%20immeuble%22").await),
+            ["TW00002", "TW00003"]
+        );
+    }
+
     async fn a_quoted_phrase_needs_its_words_in_order_accents_and_plurals_ignored(app) {
         let titled = |id: &str, title: &str, description: &str| {
             let mut document = offer(id);
