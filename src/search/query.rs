@@ -229,7 +229,7 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
     };
     let title =
         |query: Box<dyn Query>| -> Box<dyn Query> { Box::new(BoostQuery::new(query, TITLE_BOOST)) };
-    if let [(words, _)] = asked.as_slice()
+    if let [Asked { words, .. }] = asked.as_slice()
         && words.len() == 1
     {
         // One word (however often asked): found in the text or the title is
@@ -248,7 +248,7 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
     // Each keyword's title query is sought only when its text matches: a
     // union of all the titles would move along with every match. A word
     // asked twice counts twice in the score, as two clauses would.
-    let ranked = |(words, times): &(Vec<(usize, String)>, usize)| -> Box<dyn Query> {
+    let ranked = |Asked { words, times }: &Asked| -> Box<dyn Query> {
         let clause: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
             (Occur::Must, in_field(words, index.fields.content)),
             (Occur::Should, title(in_field(words, index.fields.title))),
@@ -271,7 +271,7 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
         asked => Some(KeywordQueries {
             matching: all(asked
                 .iter()
-                .map(|(words, _)| in_field(words, index.fields.content))
+                .map(|asked| in_field(&asked.words, index.fields.content))
                 .collect()),
             ranking: all(asked.iter().map(ranked).collect()),
             prunable: false,
@@ -279,19 +279,22 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
     }
 }
 
-/// The analysed words to find, each word (outside phrases) or phrase once,
-/// with its positions in the phrase, and how many times it was asked:
-/// "gardien, gardienne" is one word asked twice. Every one must match, so a
-/// repeat adds no condition, only work.
-fn asked_once_each(
-    index: &SearchIndex,
-    keywords: &[Keyword],
-) -> Vec<(Vec<(usize, String)>, usize)> {
+/// A word (outside phrases) or a phrase to find, as analysed, and how many
+/// times it was asked: "gardien, gardienne" is one word asked twice.
+struct Asked {
+    /// The words with their positions (a word alone is at 0).
+    words: Vec<(usize, String)>,
+    times: usize,
+}
+
+/// Each word or phrase once: every one must match, so a repeat adds no
+/// condition, only work.
+fn asked_once_each(index: &SearchIndex, keywords: &[Keyword]) -> Vec<Asked> {
     let mut analyzer = index.analyzer.clone();
-    let mut asked: Vec<(Vec<(usize, String)>, usize)> = Vec::new();
-    let mut ask = |words: Vec<(usize, String)>| match asked.iter_mut().find(|(w, _)| *w == words) {
-        Some((_, times)) => *times += 1,
-        None => asked.push((words, 1)),
+    let mut asked: Vec<Asked> = Vec::new();
+    let mut ask = |words: Vec<(usize, String)>| match asked.iter_mut().find(|a| a.words == words) {
+        Some(again) => again.times += 1,
+        None => asked.push(Asked { words, times: 1 }),
     };
     for keyword in keywords {
         let mut tokens: Vec<(usize, String)> = Vec::new();
