@@ -10,5 +10,6 @@ pub mod params;
 pub mod query;
 pub mod schema;
 mod word_cache;
+mod word_pairs;
 
 pub use index::{Indexer, IndexerWaker, SearchError, SearchIndex};

@@ -29,7 +29,8 @@ use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
-use super::schema::NOT_STATED;
+use super::schema::{NOT_STATED, TextFields};
+use super::word_pairs::pair_term;
 
 const TITLE_BOOST: Score = 2.0;
 
@@ -213,18 +214,13 @@ enum Ranking<'a> {
 /// none ranks above another.
 fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
     let asked = asked_once_each(index, keywords);
-    let in_field = |words: &[(usize, String)], field: Field| -> Box<dyn Query> {
+    let in_field = |words: &[(usize, String)], text: TextFields| -> Box<dyn Query> {
         match words {
             [(_, word)] => Box::new(TermQuery::new(
-                Term::from_field_text(field, word),
+                Term::from_field_text(text.words, word),
                 IndexRecordOption::WithFreqs,
             )),
-            phrase => Box::new(PhraseQuery::new_with_offset(
-                phrase
-                    .iter()
-                    .map(|(position, word)| (*position, Term::from_field_text(field, word)))
-                    .collect(),
-            )),
+            phrase => phrase_query(phrase, text),
         }
     };
     let title =
@@ -258,24 +254,54 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
             times => Box::new(BoostQuery::new(clause, *times as Score)),
         }
     };
-    let all = |queries: Vec<Box<dyn Query>>| -> Box<dyn Query> {
-        match <[_; 1]>::try_from(queries) {
-            Ok([query]) => query,
-            Err(queries) => Box::new(BooleanQuery::new(
-                queries.into_iter().map(|q| (Occur::Must, q)).collect(),
-            )),
-        }
-    };
     match asked.as_slice() {
         [] => None,
         asked => Some(KeywordQueries {
-            matching: all(asked
-                .iter()
-                .map(|asked| in_field(&asked.words, index.fields.content))
-                .collect()),
-            ranking: all(asked.iter().map(ranked).collect()),
+            matching: all_of(
+                asked
+                    .iter()
+                    .map(|asked| in_field(&asked.words, index.fields.content))
+                    .collect(),
+            ),
+            ranking: all_of(asked.iter().map(ranked).collect()),
             prunable: false,
         }),
+    }
+}
+
+/// A phrase found by its pairs of words that follow each other: two words
+/// are one pair, looked up as a word is. Longer, its pairs may each be
+/// elsewhere in a text, and the positions of its words then decide, only
+/// for the texts holding all its pairs.
+fn phrase_query(words: &[(usize, String)], text: TextFields) -> Box<dyn Query> {
+    let mut pairs: Vec<Box<dyn Query>> = words
+        .iter()
+        .zip(words.iter().skip(1))
+        .map(|((at, first), (next, second))| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(text.pairs, &pair_term(first, next - at, second)),
+                IndexRecordOption::WithFreqs,
+            ))
+        })
+        .collect();
+    if pairs.len() > 1 {
+        pairs.push(Box::new(PhraseQuery::new_with_offset(
+            words
+                .iter()
+                .map(|(position, word)| (*position, Term::from_field_text(text.words, word)))
+                .collect(),
+        )));
+    }
+    all_of(pairs)
+}
+
+/// Offers matching every one of `queries`.
+fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    match <[_; 1]>::try_from(queries) {
+        Ok([query]) => query,
+        Err(queries) => Box::new(BooleanQuery::new(
+            queries.into_iter().map(|q| (Occur::Must, q)).collect(),
+        )),
     }
 }
 

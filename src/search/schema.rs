@@ -14,17 +14,20 @@ use tantivy::{Index, IndexSettings, TantivyDocument};
 use super::geo;
 use super::params::FACETS;
 use super::word_cache::CachedWords;
+use super::word_pairs::WordPairs;
 use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
 pub const NOT_STATED: &str = "";
 
 pub const FRENCH: &str = "fr";
+/// The French analyzer's words, as the pairs that follow each other.
+pub const FRENCH_PAIRS: &str = "fr_pairs";
 
 /// Categorical fields: raw strings, fast for filters, facets and tie-breaks.
 /// (parameter name of the search API, fast field name)
@@ -61,11 +64,19 @@ pub const ID_ORDER: &str = "id_order";
 /// read at once.
 pub const POSITION: [&str; 3] = ["position_x", "position_y", "position_z"];
 
+/// A text, indexed twice: its words with their positions, and the pairs of
+/// words that follow each other (`word_pairs`), with how often each occurs.
+#[derive(Clone, Copy)]
+pub struct TextFields {
+    pub words: Field,
+    pub pairs: Field,
+}
+
 #[derive(Clone)]
 pub struct OfferFields {
     pub id: Field,
-    pub title: Field,
-    pub content: Field,
+    pub title: TextFields,
+    pub content: TextFields,
     pub document: Field,
     pub created: Field,
     pub id_order: Field,
@@ -101,8 +112,17 @@ pub fn build() -> (Schema, OfferFields) {
             .set_tokenizer(FRENCH)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let title = builder.add_text_field("title", french.clone());
-    let content = builder.add_text_field("content", french);
+    let pairs = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(FRENCH_PAIRS)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let mut text = |name: &str| TextFields {
+        words: builder.add_text_field(name, french.clone()),
+        pairs: builder.add_text_field(&format!("{name}_pairs"), pairs.clone()),
+    };
+    let title = text("title");
+    let content = text("content");
     let document = builder.add_text_field("document", STORED);
     let created = builder.add_i64_field(CREATED, FAST);
     let id_order = builder.add_u64_field(ID_ORDER, FAST);
@@ -158,15 +178,21 @@ pub fn settings() -> IndexSettings {
 
 pub fn register_analyzer(index: &Index) {
     index.tokenizers().register(FRENCH, french_analyzer());
+    index
+        .tokenizers()
+        .register(FRENCH_PAIRS, french_words().filter(WordPairs).build());
+}
+
+fn french_analyzer() -> TextAnalyzer {
+    french_words().build()
 }
 
 /// Words of at most 40 bytes, normalised one by one and remembered.
-fn french_analyzer() -> TextAnalyzer {
+fn french_words() -> TextAnalyzerBuilder<impl Tokenizer> {
     let words = normalised(TextAnalyzer::builder(RawTokenizer::default())).build();
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(CachedWords::new(words))
-        .build()
 }
 
 /// Words as offers are indexed and sought: in lower case, without French
@@ -230,9 +256,13 @@ impl OfferFields {
     /// The index document of an active offer.
     pub fn document(&self, id: &str, facts: &OfferFacts, json: &str) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
-        doc.add_text(self.title, &facts.title);
-        doc.add_text(self.content, &facts.title);
-        doc.add_text(self.content, &facts.searchable_text);
+        for field in [self.title.words, self.title.pairs] {
+            doc.add_text(field, &facts.title);
+        }
+        for field in [self.content.words, self.content.pairs] {
+            doc.add_text(field, &facts.title);
+            doc.add_text(field, &facts.searchable_text);
+        }
         doc.add_text(self.document, json);
         doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
         doc.add_u64(self.id_order, id_order(id));

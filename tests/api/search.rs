@@ -116,6 +116,13 @@ fn ids_of(body: &Value) -> Vec<String> {
 
 /// Ids in their own order, for queries whose matches tie or whose order
 /// is not the point.
+/// An offer saying `description`.
+fn described(id: &str, description: &str) -> Value {
+    let mut document = offer(id);
+    document["description"] = json!(description);
+    document
+}
+
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
@@ -175,11 +182,6 @@ on_each_backend! {
     }
 
     async fn a_word_asked_twice_finds_the_same_offers_and_weighs_twice(app) {
-        let described = |id: &str, description: &str| {
-            let mut document = offer(id);
-            document["description"] = json!(description);
-            document
-        };
         // Both words in as many offers: they weigh alike, but for how often
         // an offer says them.
         let key = load(&app, &[
@@ -229,6 +231,21 @@ on_each_backend! {
         assert_eq!(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22,entr%C3%A9es").await, ["PH00003"]);
         // The title still weighs more.
         assert_eq!(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22").await[0], "PH00001");
+    }
+
+    async fn a_phrase_is_its_words_one_after_the_other_however_long(app) {
+        let key = load(&app, &[
+            described("PL00001", "Responsable de la propreté urbaine du quartier."),
+            // Both pairs of the phrase, but not one after the other.
+            described("PL00002", "Responsable de la propreté des écoles ; propreté urbaine assurée par d'autres."),
+            // The gap of the phrase's stop word, filled by another word.
+            described("PL00003", "Chef pâtissier cuisine maison."),
+            described("PL00004", "Chef de cuisine, responsable propreté."),
+        ]).await;
+        assert_eq!(all_ids(&app, &key, "motsCles=%22responsable%20de%20la%20propret%C3%A9%20urbaine%22").await, ["PL00001"]);
+        assert_eq!(sorted(all_ids(&app, &key, "motsCles=%22propret%C3%A9%20urbaine%22").await), ["PL00001", "PL00002"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=%22chef%20de%20cuisine%22").await, ["PL00004"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=%22responsable%20propret%C3%A9%22").await, ["PL00004"]);
     }
 
     async fn facet_counts_match_a_brute_force_count_and_ignore_their_own_filter(app) {
