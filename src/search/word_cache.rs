@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer};
 
 /// Words remembered by one analyzer at most: enough for the vocabulary of
@@ -31,7 +33,7 @@ impl TokenFilter for CachedWords {
         CachedWordsFilter {
             inner: tokenizer,
             words: self.words,
-            seen: HashMap::new(),
+            seen: Words::default(),
         }
     }
 }
@@ -40,8 +42,12 @@ pub struct CachedWordsFilter<T> {
     inner: T,
     words: TextAnalyzer,
     /// By word as written, what it became (`None`: a stop word).
-    seen: HashMap<String, Option<String>>,
+    seen: Words,
 }
+
+/// Hashed with foldhash: SipHash took a third of the time of looking a
+/// word up, on an indexing thread that spends a tenth of its time here.
+type Words = HashMap<String, Option<String>, RandomState>;
 
 /// A copy starts with nothing remembered: the memory only spares work, and
 /// searches copy the analyzer for each query.
@@ -50,7 +56,7 @@ impl<T: Clone> Clone for CachedWordsFilter<T> {
         CachedWordsFilter {
             inner: self.inner.clone(),
             words: self.words.clone(),
-            seen: HashMap::new(),
+            seen: Words::default(),
         }
     }
 }
@@ -70,7 +76,7 @@ impl<T: Tokenizer> Tokenizer for CachedWordsFilter<T> {
 pub struct CachedWordsStream<'a, T> {
     tail: T,
     words: &'a mut TextAnalyzer,
-    seen: &'a mut HashMap<String, Option<String>>,
+    seen: &'a mut Words,
 }
 
 impl<T: TokenStream> TokenStream for CachedWordsStream<'_, T> {
