@@ -226,11 +226,11 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
     let title =
         |query: Box<dyn Query>| -> Box<dyn Query> { Box::new(BoostQuery::new(query, TITLE_BOOST)) };
     if let [Asked { words, .. }] = asked.as_slice()
-        && words.len() == 1
+        && words.len() <= 2
     {
-        // One word (however often asked): found in the text or the title is
-        // found in the text, and a union of two terms ranks with block-max
-        // pruning.
+        // One word or a phrase of two (one pair), however often asked: found
+        // in the text or the title is found in the text, and a union of two
+        // terms ranks with block-max pruning.
         let content = in_field(words, index.fields.content);
         return Some(KeywordQueries {
             matching: content.box_clone(),
