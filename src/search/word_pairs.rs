@@ -2,9 +2,9 @@
 //! follow each other, with the gap between them (the stop words passed
 //! over): "chef de cuisine" gives the one term "chef 2 cuisin". A phrase is
 //! then found by looking its pairs up, as a word is, rather than by reading
-//! the positions of its words in every offer holding them all — at a
-//! million offers, "employé de rayon" read the positions of 14,000 offers
-//! to keep 12,000.
+//! the positions of its words in every offer holding them all: at a
+//! million offers, "employé de rayon" (12,450 offers) took 3.6 ms by
+//! positions, 0.44 ms by its pair.
 
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
