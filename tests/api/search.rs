@@ -114,8 +114,6 @@ fn ids_of(body: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Ids in their own order, for queries whose matches tie or whose order
-/// is not the point.
 /// An offer saying `description`.
 fn described(id: &str, description: &str) -> Value {
     let mut document = offer(id);
@@ -123,6 +121,8 @@ fn described(id: &str, description: &str) -> Value {
     document
 }
 
+/// Ids in their own order, for queries whose matches tie or whose order
+/// is not the point.
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids.sort();
     ids
