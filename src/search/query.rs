@@ -270,29 +270,26 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
 }
 
 /// A phrase found by its pairs of words that follow each other: two words
-/// are one pair, looked up as a word is. Longer, its pairs may each be
-/// elsewhere in a text, and the positions of its words then decide, only
-/// for the texts holding all its pairs.
+/// are one pair, looked up as a word is. Longer, its pairs must follow each
+/// other in the text as its words do: each pair stands at the position of
+/// its first word, so the pairs' positions decide, read only where all the
+/// pairs are (rarer than any of the words).
 fn phrase_query(words: &[(usize, String)], text: TextFields) -> Box<dyn Query> {
-    let mut pairs: Vec<Box<dyn Query>> = words
+    let mut pairs: Vec<(usize, Term)> = words
         .iter()
         .zip(words.iter().skip(1))
-        .map(|((at, first), (next, second))| -> Box<dyn Query> {
-            Box::new(TermQuery::new(
-                Term::from_field_text(text.pairs, &pair_term(first, next - at, second)),
-                IndexRecordOption::WithFreqs,
-            ))
+        .map(|((at, first), (next, second))| {
+            let pair = pair_term(first, next - at, second);
+            (*at, Term::from_field_text(text.pairs, &pair))
         })
         .collect();
-    if pairs.len() > 1 {
-        pairs.push(Box::new(PhraseQuery::new_with_offset(
-            words
-                .iter()
-                .map(|(position, word)| (*position, Term::from_field_text(text.words, word)))
-                .collect(),
-        )));
+    match pairs.len() {
+        1 => Box::new(TermQuery::new(
+            pairs.remove(0).1,
+            IndexRecordOption::WithFreqs,
+        )),
+        _ => Box::new(PhraseQuery::new_with_offset(pairs)),
     }
-    all_of(pairs)
 }
 
 /// Offers matching every one of `queries`.
@@ -465,9 +462,8 @@ struct OfferSegmentCollector {
     facet_columns: Vec<Option<StrColumn>>,
     /// By facet slot, the count of each value by its ordinal.
     facet_counts: Vec<Vec<u64>>,
-    /// Passing documents by their combination of facet values (ordinal
-    /// in `SegmentColumns::facet_combinations`).
-    combination_counts: Vec<u64>,
+    /// Passing documents by their combination of facet values.
+    combination_counts: CombinationCounts,
     total: usize,
     /// The best hits so far: up to twice the page's reach (and a block),
     /// then cut back to it (a partial sort now and then instead of a
@@ -575,7 +571,7 @@ impl OfferCollector {
         for (combination, (&count, &standing)) in living.iter().zip(&standings).enumerate() {
             match standing {
                 PASSES => {
-                    collector.combination_counts[combination] += count;
+                    collector.combination_counts.add(combination, count);
                     collector.total += count as usize;
                 }
                 REJECTED => {}
@@ -636,13 +632,12 @@ impl OfferCollector {
             .iter()
             .map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())])
             .collect();
-        let combination_counts = vec![
-            0;
+        let combination_counts = CombinationCounts::new(
             columns
                 .facet_combinations
                 .as_ref()
-                .map_or(0, |c| c.ordinals.len())
-        ];
+                .map_or(0, |c| c.ordinals.len()),
+        );
         OfferSegmentCollector {
             request: self.request.clone(),
             keep: self.keep,
@@ -890,12 +885,19 @@ impl OfferSegmentCollector {
         let passing = &buckets[PASSING][..lengths[PASSING]];
         // Passing documents count in every facet: their combinations of
         // values are counted, and spread over the facets at harvest.
-        if let Some(combinations) = &self.columns.facet_combinations {
-            count_ordinals(
+        if let Some(combinations) = &self.columns.facet_combinations
+            && !passing.is_empty()
+        {
+            let mut ords = [0u64; BLOCK];
+            read_block(
                 combinations.column.ords(),
                 passing,
-                &mut self.combination_counts,
+                &mut ords[..passing.len()],
+                u64::MAX,
             );
+            for &ord in &ords[..passing.len()] {
+                self.combination_counts.add(ord as usize, 1);
+            }
         }
         // The others count in the facet of the one filter they fail.
         for (slot, (column, counts)) in self
@@ -1121,22 +1123,94 @@ impl OfferSegmentCollector {
         }
         let mut facet_counts = self.facet_counts;
         if let Some(combinations) = &self.columns.facet_combinations {
-            for (ordinals, &count) in combinations.ordinals.iter().zip(&self.combination_counts) {
-                if count == 0 {
-                    continue;
-                }
-                for (counts, &ordinal) in facet_counts.iter_mut().zip(ordinals) {
+            self.combination_counts.for_each(|combination, count| {
+                for (counts, &ordinal) in facet_counts
+                    .iter_mut()
+                    .zip(&combinations.ordinals[combination])
+                {
                     if let Some(counted) = counts.get_mut(ordinal as usize) {
                         *counted += count;
                     }
                 }
-            }
+            });
         }
         SegmentFruit {
             segment: self.segment,
             total: self.total,
             facet_counts,
             hits,
+        }
+    }
+}
+
+/// Documents counted by their combination of facet values (ordinals in
+/// `SegmentColumns::facet_combinations`). A segment of a million offers
+/// holds tens of thousands of combinations (about 41,000 in the generated
+/// corpus): while the documents are fewer than an eighth of them, each
+/// one's combination is listed, rather than an array of them all zeroed
+/// and read through for a few hundred matches.
+enum CombinationCounts {
+    Listed {
+        combinations: usize,
+        listed: Vec<u32>,
+    },
+    Counted(Vec<u64>),
+}
+
+impl CombinationCounts {
+    fn new(combinations: usize) -> CombinationCounts {
+        CombinationCounts::Listed {
+            combinations,
+            listed: Vec::new(),
+        }
+    }
+
+    /// `count` documents of a combination; one out of range (a document
+    /// without a value) is not counted.
+    fn add(&mut self, combination: usize, count: u64) {
+        match self {
+            CombinationCounts::Listed {
+                combinations,
+                listed,
+            } => {
+                if combination >= *combinations {
+                    return;
+                }
+                if count == 1 && listed.len() < *combinations / 8 {
+                    listed.push(combination as u32);
+                    return;
+                }
+                let mut counts = vec![0; *combinations];
+                for &listed in listed.iter() {
+                    counts[listed as usize] += 1;
+                }
+                counts[combination] += count;
+                *self = CombinationCounts::Counted(counts);
+            }
+            CombinationCounts::Counted(counts) => {
+                if let Some(counted) = counts.get_mut(combination) {
+                    *counted += count;
+                }
+            }
+        }
+    }
+
+    /// Each combination counted, with its count (a listed one may come
+    /// several times).
+    fn for_each(&self, mut counted: impl FnMut(usize, u64)) {
+        match self {
+            CombinationCounts::Listed { listed, .. } => {
+                for &combination in listed {
+                    counted(combination as usize, 1);
+                }
+            }
+            CombinationCounts::Counted(counts) => {
+                for (combination, &count) in counts.iter().enumerate() {
+                    if count > 0 {
+                        counted(combination, count);
+                    }
+                }
+            }
         }
     }
 }
@@ -1156,5 +1230,48 @@ fn count_ordinals(column: &Column<u64>, docs: &[DocId], counts: &mut [u64]) {
         if let Some(count) = counts.get_mut(*ord as usize) {
             *count += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::CombinationCounts;
+
+    fn counted(counts: &CombinationCounts) -> BTreeMap<usize, u64> {
+        let mut counted = BTreeMap::new();
+        counts.for_each(|combination, count| *counted.entry(combination).or_default() += count);
+        counted
+    }
+
+    #[test]
+    fn combinations_count_the_same_listed_or_counted() {
+        let mut counts = CombinationCounts::new(80);
+        let mut expected: BTreeMap<usize, u64> = BTreeMap::new();
+        // Out of range: a document without a combination counts nowhere.
+        counts.add(80, 1);
+        for (n, combination) in [3, 7, 3, 79, 0].into_iter().enumerate() {
+            counts.add(combination, 1);
+            *expected.entry(combination).or_default() += 1;
+            assert!(matches!(counts, CombinationCounts::Listed { .. }), "{n}");
+        }
+        assert_eq!(counted(&counts), expected);
+        // Past an eighth of the combinations, counted in place, the listed kept.
+        for combination in [5, 5, 6, 79, 12, 3] {
+            counts.add(combination, 1);
+            *expected.entry(combination).or_default() += 1;
+        }
+        assert!(matches!(counts, CombinationCounts::Counted(_)));
+        counts.add(40, 250);
+        *expected.entry(40).or_default() += 250;
+        assert_eq!(counted(&counts), expected);
+
+        // Many at once (browsing) are counted in place at once.
+        let mut counts = CombinationCounts::new(80);
+        counts.add(2, 1);
+        counts.add(9, 4);
+        assert!(matches!(counts, CombinationCounts::Counted(_)));
+        assert_eq!(counted(&counts), BTreeMap::from([(2, 1), (9, 4)]));
     }
 }

@@ -19,7 +19,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -64,8 +64,8 @@ pub const ID_ORDER: &str = "id_order";
 /// read at once.
 pub const POSITION: [&str; 3] = ["position_x", "position_y", "position_z"];
 
-/// A text, indexed twice: its words with their positions, and the pairs of
-/// words that follow each other (`word_pairs`), with how often each occurs.
+/// A text, indexed twice: its words with how often each occurs, and the
+/// pairs of words that follow each other (`word_pairs`) with their positions.
 #[derive(Clone, Copy)]
 pub struct TextFields {
     pub words: Field,
@@ -107,15 +107,16 @@ pub const KEYWORDS: [&str; 16] = [
 
 pub fn build() -> (Schema, OfferFields) {
     let mut builder = Schema::builder();
+    // Phrases read the positions of pairs alone: a word's are never read.
     let french = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(FRENCH)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let pairs = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(FRENCH_PAIRS)
-            .set_index_option(IndexRecordOption::WithFreqs),
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let mut text = |name: &str| TextFields {
         words: builder.add_text_field(name, french.clone()),

@@ -1,10 +1,13 @@
 //! A token filter that turns a text's words into the pairs of words that
 //! follow each other, with the gap between them (the stop words passed
-//! over): "chef de cuisine" gives the one term "chef 2 cuisin". A phrase is
-//! then found by looking its pairs up, as a word is, rather than by reading
-//! the positions of its words in every offer holding them all: at a
-//! million offers, "employé de rayon" (12,450 offers) took 3.6 ms by
-//! positions, 0.44 ms by its pair.
+//! over): "chef de cuisine" gives the one term "chef 2 cuisin", at the
+//! position of its first word. A phrase is then found by looking its pairs
+//! up, as a word is, rather than by reading the positions of its words in
+//! every offer holding them all: at a million offers, "employé de rayon"
+//! (12,450 offers) took 3.6 ms by positions, 0.44 ms by its pair; a longer
+//! phrase reads the positions of its pairs, rarer than its words
+//! ("responsable propreté urbaine", 317 offers: 0.51 ms by its words'
+//! positions, 0.13 ms by its pairs').
 
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
