@@ -29,7 +29,7 @@ use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
 use super::params::{FACETS, Keyword, SearchRequest, Sort};
-use super::schema::{NOT_STATED, TextFields};
+use super::schema::NOT_STATED;
 use super::word_pairs::pair_term;
 
 const TITLE_BOOST: Score = 2.0;
@@ -214,10 +214,10 @@ enum Ranking<'a> {
 /// none ranks above another.
 fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
     let asked = asked_once_each(index, keywords);
-    let in_field = |words: &[(usize, String)], text: TextFields| -> Box<dyn Query> {
+    let in_field = |words: &[(usize, String)], text: Field| -> Box<dyn Query> {
         match words {
             [(_, word)] => Box::new(TermQuery::new(
-                Term::from_field_text(text.words, word),
+                Term::from_field_text(text, word),
                 IndexRecordOption::WithFreqs,
             )),
             phrase => phrase_query(phrase, text),
@@ -274,13 +274,13 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
 /// other in the text as its words do: each pair stands at the position of
 /// its first word, so the pairs' positions decide, read only where all the
 /// pairs are (rarer than any of the words).
-fn phrase_query(words: &[(usize, String)], text: TextFields) -> Box<dyn Query> {
+fn phrase_query(words: &[(usize, String)], text: Field) -> Box<dyn Query> {
     let mut pairs: Vec<(usize, Term)> = words
         .iter()
         .zip(words.iter().skip(1))
         .map(|((at, first), (next, second))| {
             let pair = pair_term(first, next - at, second);
-            (*at, Term::from_field_text(text.pairs, &pair))
+            (*at, Term::from_field_text(text, &pair))
         })
         .collect();
     match pairs.len() {

@@ -19,15 +19,17 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 10;
+pub const SCHEMA_VERSION: u32 = 11;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
 pub const NOT_STATED: &str = "";
 
+/// The French analyzer: words, as keywords are sought.
 pub const FRENCH: &str = "fr";
-/// The French analyzer's words, as the pairs that follow each other.
-pub const FRENCH_PAIRS: &str = "fr_pairs";
+/// The French analyzer's words with the pairs that follow each other
+/// (`word_pairs`), as texts are indexed.
+pub const FRENCH_WITH_PAIRS: &str = "fr_pairs";
 
 /// Categorical fields: raw strings, fast for filters, facets and tie-breaks.
 /// (parameter name of the search API, fast field name)
@@ -64,19 +66,12 @@ pub const ID_ORDER: &str = "id_order";
 /// read at once.
 pub const POSITION: [&str; 3] = ["position_x", "position_y", "position_z"];
 
-/// A text, indexed twice: its words with how often each occurs, and the
-/// pairs of words that follow each other (`word_pairs`) with their positions.
-#[derive(Clone, Copy)]
-pub struct TextFields {
-    pub words: Field,
-    pub pairs: Field,
-}
-
 #[derive(Clone)]
 pub struct OfferFields {
     pub id: Field,
-    pub title: TextFields,
-    pub content: TextFields,
+    /// Texts: their words and pairs of words, with their positions.
+    pub title: Field,
+    pub content: Field,
     pub document: Field,
     pub created: Field,
     pub id_order: Field,
@@ -107,23 +102,15 @@ pub const KEYWORDS: [&str; 16] = [
 
 pub fn build() -> (Schema, OfferFields) {
     let mut builder = Schema::builder();
-    // Phrases read the positions of pairs alone: a word's are never read.
-    let french = TextOptions::default().set_indexing_options(
+    // Phrases read the positions of pairs (a word's are not read, but
+    // share the field's options).
+    let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer(FRENCH)
-            .set_index_option(IndexRecordOption::WithFreqs),
-    );
-    let pairs = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(FRENCH_PAIRS)
+            .set_tokenizer(FRENCH_WITH_PAIRS)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let mut text = |name: &str| TextFields {
-        words: builder.add_text_field(name, french.clone()),
-        pairs: builder.add_text_field(&format!("{name}_pairs"), pairs.clone()),
-    };
-    let title = text("title");
-    let content = text("content");
+    let title = builder.add_text_field("title", text.clone());
+    let content = builder.add_text_field("content", text);
     let document = builder.add_text_field("document", STORED);
     let created = builder.add_i64_field(CREATED, FAST);
     let id_order = builder.add_u64_field(ID_ORDER, FAST);
@@ -181,7 +168,7 @@ pub fn register_analyzer(index: &Index) {
     index.tokenizers().register(FRENCH, french_analyzer());
     index
         .tokenizers()
-        .register(FRENCH_PAIRS, french_words().filter(WordPairs).build());
+        .register(FRENCH_WITH_PAIRS, french_words().filter(WordPairs).build());
 }
 
 fn french_analyzer() -> TextAnalyzer {
@@ -257,13 +244,9 @@ impl OfferFields {
     /// The index document of an active offer.
     pub fn document(&self, id: &str, facts: &OfferFacts, json: &str) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
-        for field in [self.title.words, self.title.pairs] {
-            doc.add_text(field, &facts.title);
-        }
-        for field in [self.content.words, self.content.pairs] {
-            doc.add_text(field, &facts.title);
-            doc.add_text(field, &facts.searchable_text);
-        }
+        doc.add_text(self.title, &facts.title);
+        doc.add_text(self.content, &facts.title);
+        doc.add_text(self.content, &facts.searchable_text);
         doc.add_text(self.document, json);
         doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
         doc.add_u64(self.id_order, id_order(id));
