@@ -66,8 +66,7 @@ impl<T: Tokenizer> Tokenizer for WordPairsFilter<T> {
             previous: None,
             previous_word: String::new(),
             pair: Token::default(),
-            pair_pending: false,
-            on_pair: false,
+            current: Current::Word,
         }
     }
 }
@@ -80,19 +79,26 @@ pub struct WordPairsStream<T> {
     previous_word: String,
     /// The pair the last word read ends, given after that word.
     pair: Token,
-    pair_pending: bool,
-    /// Whether the current token is the pair (else the word).
-    on_pair: bool,
+    current: Current,
+}
+
+/// Which token the stream stands on.
+#[derive(Clone, Copy, PartialEq)]
+enum Current {
+    /// A word ending no pair (the first, or none yet).
+    Word,
+    /// A word ending a pair: the pair comes next.
+    WordThenPair,
+    Pair,
 }
 
 impl<T: TokenStream> TokenStream for WordPairsStream<T> {
     fn advance(&mut self) -> bool {
-        if self.pair_pending {
-            self.pair_pending = false;
-            self.on_pair = true;
+        if self.current == Current::WordThenPair {
+            self.current = Current::Pair;
             return true;
         }
-        self.on_pair = false;
+        self.current = Current::Word;
         if !self.words.advance() {
             return false;
         }
@@ -107,7 +113,7 @@ impl<T: TokenStream> TokenStream for WordPairsStream<T> {
             self.pair.position = position;
             self.pair.offset_from = word.offset_from;
             self.pair.offset_to = word.offset_to;
-            self.pair_pending = true;
+            self.current = Current::WordThenPair;
         }
         self.previous_word.clear();
         self.previous_word.push_str(&word.text);
@@ -115,7 +121,7 @@ impl<T: TokenStream> TokenStream for WordPairsStream<T> {
     }
 
     fn token(&self) -> &Token {
-        if self.on_pair {
+        if self.current == Current::Pair {
             &self.pair
         } else {
             self.words.token()
@@ -123,7 +129,7 @@ impl<T: TokenStream> TokenStream for WordPairsStream<T> {
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        if self.on_pair {
+        if self.current == Current::Pair {
             &mut self.pair
         } else {
             self.words.token_mut()
