@@ -2,6 +2,7 @@
 //! and the demo data generator.
 
 pub mod demo_data;
+pub mod document;
 pub mod import;
 pub mod model;
 pub mod store;

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::document::{Fields, Json};
 use crate::referentials::{self, CONTRACT_NATURES};
 
 /// An offer identifier: 1 to 32 letters, digits, `-`, `_` or `.`.
@@ -130,13 +131,14 @@ impl Offer {
                 Some(_) => errors.push(error(field, "vrai ou faux (true/false) attendu")),
             }
         }
+        let fields = Fields::of(&document);
         let facts = Reader {
-            document: &document,
+            document: &fields,
             errors: &mut errors,
         }
         .facts(agencies);
-        let id = match document.get("id") {
-            Some(Value::String(raw)) => OfferId::parse(raw).or_else(|| {
+        let id = match fields.get("id") {
+            Some(Json::Text(raw)) => OfferId::parse(raw).or_else(|| {
                 errors.push(error(
                     "id",
                     "identifiant invalide : 1 à 32 lettres, chiffres, « - », « _ » ou « . »",
@@ -162,11 +164,12 @@ impl Offer {
         }
     }
 
-    /// The facts of a document already checked and stored.
-    pub fn facts_of(document: &Map<String, Value>) -> Option<OfferFacts> {
+    /// The facts of a document already checked and stored, from its text.
+    pub fn facts_of(stored: &str) -> Option<OfferFacts> {
+        let document = Json::object_of(stored)?;
         let mut errors = Vec::new();
         let facts = Reader {
-            document,
+            document: &document,
             errors: &mut errors,
         }
         .facts_unchecked_agency();
@@ -183,7 +186,7 @@ fn error(field: &str, message: &str) -> FieldError {
 
 /// Reads fields from a document, noting each problem.
 struct Reader<'a> {
-    document: &'a Map<String, Value>,
+    document: &'a Fields<'a>,
     errors: &'a mut Vec<FieldError>,
 }
 
@@ -234,15 +237,15 @@ impl<'a> Reader<'a> {
         };
         if let Some(company) = company {
             match company.get("nom") {
-                None | Some(Value::Null) => {}
-                Some(Value::String(name)) => searchable.push(name.clone()),
+                None | Some(Json::Null) => {}
+                Some(Json::Text(name)) => searchable.push(name.to_string()),
                 Some(_) => self.errors.push(error("entreprise.nom", "texte attendu")),
             }
         }
         if let Some(salary) = salary
             && !matches!(
                 salary.get("libelle"),
-                None | Some(Value::Null | Value::String(_))
+                None | Some(Json::Null | Json::Text(_))
             )
         {
             self.errors.push(error("salaire.libelle", "texte attendu"));
@@ -314,16 +317,11 @@ impl<'a> Reader<'a> {
         self.text_in(document, field, field)
     }
 
-    fn text_in<'d>(
-        &mut self,
-        object: &'d Map<String, Value>,
-        field: &str,
-        path: &str,
-    ) -> Option<&'d str> {
+    fn text_in<'d>(&mut self, object: &'d Fields<'d>, field: &str, path: &str) -> Option<&'d str> {
         match object.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) if text.trim().is_empty() => None,
-            Some(Value::String(text)) => Some(text.as_str()),
+            None | Some(Json::Null) => None,
+            Some(Json::Text(text)) if text.trim().is_empty() => None,
+            Some(Json::Text(text)) => Some(text),
             Some(_) => {
                 self.errors.push(error(path, "texte attendu"));
                 None
@@ -345,11 +343,11 @@ impl<'a> Reader<'a> {
         text
     }
 
-    fn object(&mut self, field: &str) -> Option<&'a Map<String, Value>> {
+    fn object(&mut self, field: &str) -> Option<&'a Fields<'a>> {
         let document = self.document;
         match document.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(object)) => Some(object),
+            None | Some(Json::Null) => None,
+            Some(Json::Object(object)) => Some(object),
             Some(_) => {
                 self.errors.push(error(field, "objet attendu"));
                 None
@@ -359,8 +357,8 @@ impl<'a> Reader<'a> {
 
     fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.document.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
+            None | Some(Json::Null) => None,
+            Some(Json::Bool(b)) => Some(*b),
             Some(_) => {
                 self.errors
                     .push(error(field, "vrai ou faux (true/false) attendu"));
@@ -371,16 +369,13 @@ impl<'a> Reader<'a> {
 
     /// Our flags, already defaulted by `Offer::parse`.
     fn flag(&self, field: &str) -> bool {
-        self.document
-            .get(field)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        matches!(self.document.get(field), Some(Json::Bool(true)))
     }
 
     fn integer(&mut self, field: &str) {
         match self.document.get(field) {
-            None | Some(Value::Null) => {}
-            Some(Value::Number(n)) if n.as_u64().is_some() => {}
+            None | Some(Json::Null) => {}
+            Some(Json::Number(n)) if n.as_u64().is_some() => {}
             Some(_) => self
                 .errors
                 .push(error(field, "nombre entier positif attendu")),
@@ -389,13 +384,13 @@ impl<'a> Reader<'a> {
 
     fn date(&mut self, field: &str, required: bool) -> Option<NaiveDateTime> {
         match self.document.get(field) {
-            None | Some(Value::Null) => {
+            None | Some(Json::Null) => {
                 if required {
                     self.errors.push(error(field, "champ obligatoire"));
                 }
                 None
             }
-            Some(Value::String(raw)) => parse_date(raw).or_else(|| {
+            Some(Json::Text(raw)) => parse_date(raw).or_else(|| {
                 self.errors.push(error(
                     field,
                     "date attendue au format 2024-03-15T10:20:30Z (millisecondes facultatives)",
@@ -411,9 +406,9 @@ impl<'a> Reader<'a> {
 
     fn qualification(&mut self) -> Option<u8> {
         let code = match self.document.get("qualificationCode") {
-            None | Some(Value::Null) => return None,
-            Some(Value::String(code)) => code.parse::<u8>().ok(),
-            Some(Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+            None | Some(Json::Null) => return None,
+            Some(Json::Text(code)) => code.parse::<u8>().ok(),
+            Some(Json::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
             Some(_) => None,
         };
         match code {
@@ -429,10 +424,10 @@ impl<'a> Reader<'a> {
 
     fn skills(&mut self) -> Vec<String> {
         match self.document.get("competences") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(skills)) => skills
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::List(skills)) => skills
                 .iter()
-                .filter_map(|skill| skill.get("libelle").and_then(Value::as_str))
+                .filter_map(|skill| skill.get("libelle").and_then(Json::as_str))
                 .map(str::to_owned)
                 .collect(),
             Some(_) => {
@@ -446,7 +441,7 @@ impl<'a> Reader<'a> {
     #[allow(clippy::type_complexity)]
     fn place<'d>(
         &mut self,
-        place: &'d Map<String, Value>,
+        place: &'d Fields<'d>,
     ) -> (
         Option<&'d str>,
         Option<&'d str>,
@@ -488,11 +483,11 @@ impl<'a> Reader<'a> {
         (commune, postal_code, label, point)
     }
 
-    fn coordinate(&mut self, place: &Map<String, Value>, field: &str, bound: f64) -> Option<f64> {
+    fn coordinate(&mut self, place: &Fields, field: &str, bound: f64) -> Option<f64> {
         let path = format!("lieuTravail.{field}");
         match place.get(field) {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64() {
+            None | Some(Json::Null) => None,
+            Some(Json::Number(n)) => match n.as_f64() {
                 Some(v) if v.abs() <= bound => Some(v),
                 _ => {
                     self.errors.push(error(

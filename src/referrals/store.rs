@@ -243,8 +243,8 @@ pub fn put_forward(
         if stored.status() != Some(OfferStatus::Active) {
             return Err(ReferralError::OfferInactive);
         }
+        let facts = Offer::facts_of(&stored.document).ok_or(ReferralError::UnknownOffer)?;
         let document = stored.document();
-        let facts = Offer::facts_of(&document).ok_or(ReferralError::UnknownOffer)?;
         match (kind, facts.with_preselection) {
             (Kind::MiseEnRelation, true) => return Err(ReferralError::PreselectedOffer),
             (Kind::DemandeContact, false) => return Err(ReferralError::NotPreselected),

@@ -322,7 +322,7 @@ fn catch_up(
             if offer.status() != Some(OfferStatus::Active) {
                 continue;
             }
-            match Offer::facts_of(&offer.document()) {
+            match Offer::facts_of(&offer.document) {
                 Some(facts) => {
                     writing.writer.add_document(writing.fields.document(
                         &offer.id,

@@ -5,6 +5,7 @@
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
+use tantivy::store::Compressor;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
     Stemmer, StopWordFilter, TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
@@ -19,7 +20,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -151,15 +152,21 @@ pub fn build() -> (Schema, OfferFields) {
     )
 }
 
-/// Each stored offer compressed on its own: a page reads each of its
-/// offers from a different block, and a block is decompressed whole for the
-/// one offer wanted. Measured at 100,000 offers against three offers to a
-/// 4 KB block (callgrind, searches alone): 18 % fewer instructions for a
-/// deep page, 10 % for three keywords, 5 % for a common keyword; the store
-/// takes 43 % more room (115 MB against 80 MB, the index 131 against 97).
+/// Each stored offer in a block of its own: a page reads each of its offers
+/// from a different block, and a block is read whole for the one offer
+/// wanted. Measured at 100,000 offers against three offers to a 4 KB block
+/// (callgrind, searches alone): 18 % fewer instructions for a deep page,
+/// 10 % for three keywords, 5 % for a common keyword; the store took 43 %
+/// more room (115 MB against 80 MB, the index 131 against 97).
+///
+/// And not compressed: LZ4 gains little on one offer (1.5 KB), and cost a
+/// tenth of the indexing (callgrind, 20,000 offers reindexed: 6.27 G
+/// instructions against 5.50) and of reading a page's offers. The index
+/// takes 30 % more room (100,000 offers: 176 MB against 135).
 pub fn settings() -> IndexSettings {
     IndexSettings {
         docstore_blocksize: 1,
+        docstore_compression: Compressor::None,
         ..IndexSettings::default()
     }
 }
