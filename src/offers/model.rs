@@ -558,11 +558,11 @@ fn nature_code(raw: &str) -> String {
 /// France Travail's experience classes, from `experienceExige` and a label
 /// such as "Expérience exigée de 2 An(s)" or "6 Mois".
 pub fn experience_class(required: Option<&str>, label: Option<&str>) -> u8 {
-    if required == Some("D") || label.is_some_and(|l| l.to_lowercase().contains("débutant")) {
+    let lower = label.map(str::to_lowercase);
+    if required == Some("D") || lower.as_ref().is_some_and(|l| l.contains("débutant")) {
         return 1;
     }
-    let Some(label) = label else { return 0 };
-    let lower = label.to_lowercase();
+    let Some(lower) = lower else { return 0 };
     let Some(amount) = lower
         .split(|c: char| !c.is_ascii_digit())
         .find(|part| !part.is_empty())
