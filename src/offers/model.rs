@@ -164,12 +164,11 @@ impl Offer {
         }
     }
 
-    /// The facts of a document already checked and stored, from its text.
-    pub fn facts_of(stored: &str) -> Option<OfferFacts> {
-        let document = Json::object_of(stored)?;
+    /// The facts of a document already checked and stored.
+    pub fn facts_of(document: &Fields) -> Option<OfferFacts> {
         let mut errors = Vec::new();
         let facts = Reader {
-            document: &document,
+            document,
             errors: &mut errors,
         }
         .facts_unchecked_agency();

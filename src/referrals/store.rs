@@ -15,6 +15,7 @@ use crate::db::schema::{offers, outbox, referrals, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
 use crate::mail::outbox::{self as mail_outbox, MailStatus, Message};
+use crate::offers::document::Fields;
 use crate::offers::model::text_at;
 use crate::offers::{Offer, OfferId, OfferStatus, store as offer_store};
 use crate::secrets;
@@ -243,8 +244,8 @@ pub fn put_forward(
         if stored.status() != Some(OfferStatus::Active) {
             return Err(ReferralError::OfferInactive);
         }
-        let facts = Offer::facts_of(&stored.document).ok_or(ReferralError::UnknownOffer)?;
         let document = stored.document();
+        let facts = Offer::facts_of(&Fields::of(&document)).ok_or(ReferralError::UnknownOffer)?;
         match (kind, facts.with_preselection) {
             (Kind::MiseEnRelation, true) => return Err(ReferralError::PreselectedOffer),
             (Kind::DemandeContact, false) => return Err(ReferralError::NotPreselected),

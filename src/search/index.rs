@@ -30,6 +30,7 @@ use super::columns::ColumnCache;
 use super::directory::{self, IndexDirectory};
 use super::schema::{self, OfferFields, SCHEMA_VERSION};
 use crate::db::{Database, DbError};
+use crate::offers::document::Json;
 use crate::offers::model::{Offer, OfferStatus};
 use crate::offers::store;
 
@@ -322,7 +323,7 @@ fn catch_up(
             if offer.status() != Some(OfferStatus::Active) {
                 continue;
             }
-            match Offer::facts_of(&offer.document) {
+            match Json::object_of(&offer.document).and_then(|document| Offer::facts_of(&document)) {
                 Some(facts) => {
                     writing.writer.add_document(writing.fields.document(
                         &offer.id,
