@@ -34,10 +34,11 @@ pub enum Action {
     MailRetried,
     SsoLinked,
     SsoFailed,
+    CandidatesAnonymised,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -60,6 +61,7 @@ impl Action {
         Action::MailRetried,
         Action::SsoLinked,
         Action::SsoFailed,
+        Action::CandidatesAnonymised,
     ];
 
     pub fn parse(raw: &str) -> Option<Action> {
@@ -91,6 +93,7 @@ impl Action {
             Action::MailRetried => "courriel renvoyé",
             Action::SsoLinked => "compte relié à l'identité du fournisseur",
             Action::SsoFailed => "échec de connexion par le fournisseur d'identité",
+            Action::CandidatesAnonymised => "données de personnes accompagnées effacées",
         }
     }
 
@@ -118,6 +121,7 @@ impl Action {
             Action::MailRetried => "mail_retried",
             Action::SsoLinked => "sso_linked",
             Action::SsoFailed => "sso_failed",
+            Action::CandidatesAnonymised => "candidates_anonymised",
         }
     }
 }

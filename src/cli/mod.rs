@@ -65,7 +65,7 @@ enum Command {
     Reindex,
     /// Synchronise les offres avec l'API « Offres d'emploi v2 » de France Travail (section [sync]).
     Sync,
-    /// Tâches planifiées, lancées une fois : suspend-inactive, deliver-mail, sync-offers.
+    /// Tâches planifiées, lancées une fois : suspend-inactive, deliver-mail, sync-offers, anonymise-candidates.
     Jobs {
         #[command(subcommand)]
         action: JobsAction,

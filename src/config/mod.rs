@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
@@ -113,6 +114,12 @@ pub struct SmtpSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReferralSettings {
     pub link_validity_days: i64,
+    /// Months a candidate's personal data is kept after the last request
+    /// made for them (never 0: that would erase them as they are entered).
+    pub retention_months: NonZeroU32,
+    /// Hours between two runs of the retention job in the server; 0: only
+    /// from the command line.
+    pub retention_check_hours: u64,
 }
 
 /// Single sign-on through an OpenID Connect provider; off when `issuer_url`

@@ -178,6 +178,7 @@ diesel::table! {
         answer -> Nullable<Text>,
         answer_reason -> Nullable<Text>,
         answered_at -> Nullable<Timestamp>,
+        anonymised_at -> Nullable<Timestamp>,
     }
 }
 

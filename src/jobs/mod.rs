@@ -14,8 +14,14 @@ use crate::mail::MailWaker;
 use crate::mail::outbox;
 use crate::mail::transport::Mailer;
 use crate::offers::sync::{self, runs::RunStatus};
+use crate::referrals::retention;
 
-pub const JOB_NAMES: [&str; 3] = ["suspend-inactive", "deliver-mail", "sync-offers"];
+pub const JOB_NAMES: [&str; 4] = [
+    "suspend-inactive",
+    "deliver-mail",
+    "sync-offers",
+    "anonymise-candidates",
+];
 
 /// Runs one job now; returns a line for the operator.
 pub fn run_once(
@@ -44,6 +50,14 @@ pub fn run_once(
                 delivery.sent, delivery.retried, delivery.failed
             ))
         }
+        "anonymise-candidates" => {
+            let report = retention::anonymise_expired(&mut conn, now, &settings.referrals)
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{} personne(s) accompagnée(s) anonymisée(s), dans {} mise(s) en relation ou demande(s).",
+                report.candidates, report.records
+            ))
+        }
         "sync-offers" => {
             let report =
                 sync::run(&mut conn, &settings.sync, clock, &|_| {}).map_err(|e| e.to_string())?;
@@ -60,9 +74,9 @@ pub fn run_once(
 }
 
 /// Starts the server's timers: mail delivery every few seconds and whenever
-/// a message is queued, the inactivity job every few hours, the upstream sync
-/// every `sync.interval_minutes` (an interval of 0 turns a timer off: tests
-/// run jobs themselves). They stop with the runtime.
+/// a message is queued, the inactivity and retention jobs every few hours,
+/// the upstream sync every `sync.interval_minutes` (an interval of 0 turns a
+/// timer off: tests run jobs themselves). They stop with the runtime.
 pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>, mail: MailWaker) {
     let every = [
         ("deliver-mail", settings.mail.delivery_interval_secs),
@@ -71,6 +85,10 @@ pub fn schedule(database: Database, settings: Settings, clock: Arc<dyn Clock>, m
             settings.accounts.inactivity_check_hours * 3600,
         ),
         ("sync-offers", settings.sync.interval_minutes * 60),
+        (
+            "anonymise-candidates",
+            settings.referrals.retention_check_hours * 3600,
+        ),
     ];
     for (name, seconds) in every {
         if seconds == 0 {

@@ -8,10 +8,12 @@
 //! request, where the agency's team answers from a fixed list.
 //!
 //! The forms hold no free text (the agreement forbids it): names, the France
-//! Travail identifier, and contact details only with the candidate's consent.
+//! Travail identifier, and contact details only with the candidate's consent,
+//! kept until the retention period after the last request made for them.
 
 pub mod candidate;
 pub mod mails;
+pub mod retention;
 pub mod store;
 
 pub use candidate::{Candidate, CandidateForm};

@@ -48,9 +48,27 @@ pub struct Referral {
     pub answer: Option<String>,
     pub answer_reason: Option<String>,
     pub answered_at: Option<NaiveDateTime>,
+    /// When the candidate's data was erased (see `retention`).
+    pub anonymised_at: Option<NaiveDateTime>,
 }
 
 impl Referral {
+    /// The candidate as pages show them, or when their data was erased.
+    pub fn candidate_name(&self) -> String {
+        match self.anonymised_at {
+            Some(at) => format!("Personne anonymisée le {}", at.format("%d/%m/%Y")),
+            None => format!("{} {}", self.candidate_first_name, self.candidate_last_name),
+        }
+    }
+
+    /// The candidate's France Travail identifier, while it is kept.
+    pub fn candidate_identifier(&self) -> Option<&str> {
+        match self.anonymised_at {
+            Some(_) => None,
+            None => Some(&self.candidate_identifier),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         Kind::parse(&self.kind).unwrap_or(Kind::MiseEnRelation)
     }

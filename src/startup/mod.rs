@@ -120,6 +120,7 @@ impl Application {
         let mail_waker = web::Data::new(mail_waker);
         let clock: web::Data<dyn Clock> = web::Data::from(clock);
         let session_settings = web::Data::new(settings.sessions.clone());
+        let referral_settings = web::Data::new(settings.referrals.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
@@ -129,6 +130,7 @@ impl Application {
                 .app_data(agency_codes.clone())
                 .app_data(clock.clone())
                 .app_data(session_settings.clone())
+                .app_data(referral_settings.clone())
                 .app_data(metrics.clone())
                 .app_data(mail_waker.clone())
                 .app_data(links.clone())

@@ -167,12 +167,16 @@ fn request_page(
                 @if let Some(place) = &r.place { dt { "Lieu" } dd { (place) } }
             }
             h2 { "Le candidat" }
-            dl.details {
-                dt { "Nom" } dd { (r.candidate_last_name) }
-                dt { "Prénom" } dd { (r.candidate_first_name) }
-                dt { "Identifiant France Travail" } dd { (r.candidate_identifier) }
-                @if let Some(email) = &r.candidate_email { dt { "Courriel (avec son accord)" } dd { (email) } }
-                @if let Some(phone) = &r.candidate_phone { dt { "Téléphone (avec son accord)" } dd { (phone) } }
+            @if let Some(identifier) = r.candidate_identifier() {
+                dl.details {
+                    dt { "Nom" } dd { (r.candidate_last_name) }
+                    dt { "Prénom" } dd { (r.candidate_first_name) }
+                    dt { "Identifiant France Travail" } dd { (identifier) }
+                    @if let Some(email) = &r.candidate_email { dt { "Courriel (avec son accord)" } dd { (email) } }
+                    @if let Some(phone) = &r.candidate_phone { dt { "Téléphone (avec son accord)" } dd { (phone) } }
+                }
+            } @else {
+                p { (r.candidate_name()) }
             }
             h2 { "La demande" }
             dl.details {

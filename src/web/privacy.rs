@@ -2,13 +2,15 @@
 //! what is processed, why, who receives it, how long it is kept, and how
 //! people exercise their rights. Public: no session needed.
 
+use actix_web::web;
 use maud::{Markup, html};
 
 use super::layout;
+use crate::config::ReferralSettings;
 
 pub const PRIVACY_PATH: &str = "/confidentialite";
 
-pub async fn show() -> Markup {
+pub async fn show(referrals: web::Data<ReferralSettings>) -> Markup {
     layout::page(
         "Données personnelles",
         html! {
@@ -34,8 +36,9 @@ pub async fn show() -> Markup {
                 "Les courriels envoyés aux boîtes de recrutement ne contiennent aucune donnée personnelle en clair : "
                 "un lien, protégé et limité dans le temps, mène à la demande." }
             h2 { "Durée de conservation" }
-            p { "Les données d'une personne accompagnée sont effacées ou anonymisées six mois après sa dernière demande ; "
-                "seuls des comptages anonymes servent ensuite au suivi de l'activité. Un compte inutilisé pendant trois mois "
+            p { "Les données d'une personne accompagnée (nom, prénom, identifiant, coordonnées) sont effacées "
+                (referrals.retention_months) " mois après la dernière demande faite pour elle ; ses mises en relation "
+                "restent, sans elle, pour les seuls comptages du suivi de l'activité. Un compte inutilisé pendant trois mois "
                 "est suspendu ; un compte supprimé perd ses données personnelles." }
             h2 { "Vos droits" }
             p { "Vous pouvez accéder à vos données et les faire rectifier. Personnes accompagnées : adressez-vous à la "

@@ -193,8 +193,8 @@ pub async fn show(
                 @if let Some(at) = referral.answered_at { dt { "Répondue le" } dd { (at.format("%d/%m/%Y à %H:%M")) } }
                 dt { "Date" } dd { (referral.created_at.format("%d/%m/%Y à %H:%M")) }
                 dt { "Accompagnateur" } dd { (listed.coach_name) }
-                dt { "Candidat" } dd { (referral.candidate_first_name) " " (referral.candidate_last_name) }
-                dt { "Identifiant France Travail" } dd { (referral.candidate_identifier) }
+                dt { "Candidat" } dd { (referral.candidate_name()) }
+                @if let Some(identifier) = referral.candidate_identifier() { dt { "Identifiant France Travail" } dd { (identifier) } }
                 @if let Some(email) = &referral.candidate_email { dt { "Courriel (avec accord)" } dd { (email) } }
                 @if let Some(phone) = &referral.candidate_phone { dt { "Téléphone (avec accord)" } dd { (phone) } }
                 dt { "Offre" } dd { a href={ (SEARCH_PATH) "/" (referral.offer_id) } { (referral.offer_title) } " (" (referral.offer_id) ")" }
@@ -266,8 +266,8 @@ pub async fn sheet(
                     section.sheet-people {
                         div {
                             h2 { "Candidat" }
-                            p { strong { (referral.candidate_first_name) " " (referral.candidate_last_name) } br;
-                                "Identifiant France Travail : " (referral.candidate_identifier) }
+                            p { strong { (referral.candidate_name()) }
+                                @if let Some(identifier) = referral.candidate_identifier() { br; "Identifiant France Travail : " (identifier) } }
                         }
                         div {
                             h2 { "Proposée par" }
@@ -426,7 +426,7 @@ pub async fn list(
                             td { a href={ (RECORDS_PATH) "/" (r.id) } { (r.reference) } br; span.hint { (r.kind().label()) } }
                             td { (r.offer_title) br; span.hint { (r.offer_id) } }
                             td { (agency_name(&r.agency_code)) }
-                            td { (r.candidate_first_name) " " (r.candidate_last_name) }
+                            td { (r.candidate_name()) }
                             @if is_rgc { td { (row.coach_name) } }
                             td { (row.status.label()) @if let Some(reason) = r.reason() { br; span.hint { (reason.label()) } } }
                         }

@@ -137,7 +137,8 @@ on_each_backend! {
             .into_iter()
             .map(|r| r.action)
             .collect();
-        // Referral, mail and single sign-on events have their own tests (referrals, smtp, sso).
+        // Referral, retention, mail and single sign-on events have their own
+        // tests (referrals, smtp, sso).
         let elsewhere = [
             Action::SsoLinked,
             Action::SsoFailed,
@@ -145,6 +146,7 @@ on_each_backend! {
             Action::ContactRequested,
             Action::OfferSheetPrinted,
             Action::RequestAnswered,
+            Action::CandidatesAnonymised,
             Action::MailFailed,
             Action::MailRetried,
         ];

@@ -93,16 +93,32 @@ fn an_unknown_key_stops_relais_naming_the_key_and_the_file() {
 
 #[test]
 fn a_bad_value_stops_relais_naming_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = run(
-        &dir,
-        &["serve"],
-        &[("RELAIS__SERVER__ADDRESS", "quelque-part")],
+    refused(
+        "serve",
+        "RELAIS__SERVER__ADDRESS",
+        "quelque-part",
+        "server.address",
     );
+}
+
+#[test]
+fn a_retention_of_zero_months_is_refused() {
+    refused(
+        "config",
+        "RELAIS__REFERRALS__RETENTION_MONTHS",
+        "0",
+        "referrals.retention_months",
+    );
+}
+
+/// `command` stops at once, naming the key and the variable that set it.
+fn refused(command: &str, variable: &str, value: &str, key: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&dir, &[command], &[(variable, value)]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("`server.address`"), "{stderr}");
-    assert!(stderr.contains("RELAIS__SERVER__ADDRESS"), "{stderr}");
+    assert!(stderr.contains(&format!("`{key}`")), "{stderr}");
+    assert!(stderr.contains(variable), "{stderr}");
 }
 
 #[test]

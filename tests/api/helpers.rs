@@ -162,6 +162,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
     // Tests run jobs themselves, deterministically.
     settings.mail.delivery_interval_secs = 0;
     settings.accounts.inactivity_check_hours = 0;
+    settings.referrals.retention_check_hours = 0;
     settings
 }
 

@@ -10,7 +10,7 @@ use relais::mail::outbox;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, log_in_at};
 use crate::offers::offer;
 use crate::on_each_backend;
 use crate::structure::{sign_in_for_good, terms};
@@ -20,6 +20,9 @@ pub struct Desk {
     pub partner: String,
     pub rgc: Client,
     pub coach: Client,
+    /// The coach's login and password, to sign in again once the clock has
+    /// moved past the session's end.
+    pub coach_login: (String, String),
 }
 
 pub async fn desk(app: &TestApp, name: &str, delegation: bool) -> Desk {
@@ -44,11 +47,12 @@ pub async fn desk(app: &TestApp, name: &str, delegation: bool) -> Desk {
     drop(conn);
     let (rgc, coach) = (app.browser(), app.browser());
     sign_in_for_good(app, &rgc, &rgc_login).await;
-    sign_in_for_good(app, &coach, &coach_login).await;
+    let coach_password = sign_in_for_good(app, &coach, &coach_login).await;
     Desk {
         partner,
         rgc,
         coach,
+        coach_login: (coach_login.login, coach_password),
     }
 }
 
@@ -101,6 +105,30 @@ pub const CANDIDATE: [(&str, &str); 3] = [
 
 pub fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The coach in a new session: moving the clock by months ends the last.
+async fn signed_in_again(app: &TestApp, desk: &Desk) -> Client {
+    let coach = app.browser();
+    let (login, password) = &desk.coach_login;
+    log_in_at(&coach, &app.address, login, password).await;
+    coach
+}
+
+/// Records still holding this name or this identifier.
+fn stored_with(app: &TestApp, last_name: &str, identifier: &str) -> i64 {
+    use diesel::prelude::*;
+    use relais::db::schema::referrals;
+    let mut conn = app.database.connection().unwrap();
+    referrals::table
+        .filter(
+            referrals::candidate_last_name
+                .eq(last_name)
+                .or(referrals::candidate_identifier.eq(identifier)),
+        )
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
 }
 
 async fn referral_count(app: &TestApp) -> i64 {
@@ -340,6 +368,54 @@ on_each_backend! {
         app.post_form(&agency, &first, &[("csrf", &csrf), ("reponse", "cv_demande")]).await;
         let (_, html) = page(&app, &agency, &second).await;
         assert!(html.contains("Enregistrer la réponse"), "the other request is still unanswered");
+    }
+
+    async fn a_candidates_data_is_erased_months_after_their_last_request(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        for id in ["306AAAA", "306BBBB", "306CCCC"] {
+            publish(&app, id, false).await;
+        }
+        let lea = [("nom", "Martin"), ("prenom", "Léa"), ("identifiant", "7654321B")];
+        let record = location(&propose(&app, &desk.coach, "306AAAA", "mise-en-relation", &CANDIDATE).await);
+        let record = record.split('?').next().unwrap().to_owned();
+        propose(&app, &desk.coach, "306BBBB", "mise-en-relation", &CANDIDATE).await;
+        propose(&app, &desk.coach, "306AAAA", "mise-en-relation", &lea).await;
+        // Four months on, Léa is put forward again: her six months start again.
+        app.clock.advance(Duration::days(120));
+        let coach = signed_in_again(&app, &desk).await;
+        propose(&app, &coach, "306CCCC", "mise-en-relation", &lea).await;
+        assert_eq!(referral_count(&app).await, 4);
+
+        // 180 days after Paul's requests: not yet six months.
+        app.clock.advance(Duration::days(60));
+        assert_eq!(app.run_job("anonymise-candidates").await, "0 personne(s) accompagnée(s) anonymisée(s), dans 0 mise(s) en relation ou demande(s).");
+        app.clock.advance(Duration::days(10));
+        assert_eq!(app.run_job("anonymise-candidates").await, "1 personne(s) accompagnée(s) anonymisée(s), dans 2 mise(s) en relation ou demande(s).");
+        assert_eq!(app.run_job("anonymise-candidates").await, "0 personne(s) accompagnée(s) anonymisée(s), dans 0 mise(s) en relation ou demande(s).", "once");
+        assert_eq!(referral_count(&app).await, 4, "the records stay, for the activity counts");
+        assert_eq!(stored_with(&app, "Durand", "1234567A"), 0, "nothing of Paul is left");
+        assert_eq!(stored_with(&app, "Martin", "7654321B"), 2, "Léa's last request is recent");
+
+        let coach = signed_in_again(&app, &desk).await;
+        let (_, shown) = page(&app, &coach, &record).await;
+        assert!(shown.contains("Personne anonymisée le") && !shown.contains("Durand") && !shown.contains("1234567A"), "{shown}");
+        let (_, sheet) = page(&app, &coach, &format!("{record}/fiche")).await;
+        assert!(sheet.contains("Personne anonymisée le") && !sheet.contains("Durand"));
+        let (_, list) = page(&app, &coach, "/mises-en-relation").await;
+        assert!(list.contains("Léa Martin") && !list.contains("Paul Durand"));
+        assert!(actions(&app, &desk.partner).await.contains(&"candidates_anonymised".to_owned()));
+        let (_, notice) = page(&app, &coach, "/confidentialite").await;
+        assert!(notice.contains("effacées 6 mois après la dernière demande"), "the notice states the configured period");
+        // Paul may be put forward for the same offer again: a new record.
+        let again = propose(&app, &coach, "306AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(again.status(), StatusCode::SEE_OTHER);
+        assert_ne!(location(&again).split('?').next().unwrap(), record);
+
+        // Six months after Léa's last request, hers go too; Paul's new one stays.
+        app.clock.advance(Duration::days(130));
+        assert_eq!(app.run_job("anonymise-candidates").await, "1 personne(s) accompagnée(s) anonymisée(s), dans 2 mise(s) en relation ou demande(s).");
+        assert_eq!(stored_with(&app, "Martin", "7654321B"), 0);
+        assert_eq!(stored_with(&app, "Durand", "1234567A"), 1);
     }
 
     async fn the_search_page_explains_bad_input(app) {

@@ -1,0 +1,3 @@
+-- When a candidate's personal data was erased by the retention job: the
+-- record stays (activity counts survive), without the person.
+ALTER TABLE referrals ADD COLUMN anonymised_at TIMESTAMP;
