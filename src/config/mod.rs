@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
+mod reasons;
+
 use figment::providers::{Env, Format, Toml};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
@@ -271,7 +273,7 @@ fn describe(error: figment::Error) -> String {
             } else {
                 format!("clé `{key}` ")
             };
-            format!("  - {key}({origin}) : {}", e.kind)
+            format!("  - {key}({origin}) : {}", reasons::french(&e.kind))
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -88,6 +88,10 @@ fn an_unknown_key_stops_relais_naming_the_key_and_the_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("`server.adress`"), "{stderr}");
     assert!(stderr.contains("faute.toml"), "{stderr}");
+    assert!(
+        stderr.contains("clé inconnue, clés possibles ici : `address`"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 
@@ -95,9 +99,21 @@ fn an_unknown_key_stops_relais_naming_the_key_and_the_file() {
 fn a_bad_value_stops_relais_naming_the_variable() {
     refused(
         "serve",
-        "RELAIS__SERVER__ADDRESS",
-        "quelque-part",
+        ("RELAIS__SERVER__ADDRESS", "quelque-part"),
         "server.address",
+        "adresse invalide, attendu : adresse IP et port",
+    );
+    refused(
+        "config",
+        ("RELAIS__MAIL__TRANSPORT", "pigeon"),
+        "mail.transport",
+        "valeur « pigeon » inconnue, valeurs possibles : `file`, `smtp`",
+    );
+    refused(
+        "config",
+        ("RELAIS__DATABASE__POOL_SIZE", "beaucoup"),
+        "database.pool_size",
+        "valeur « beaucoup » refusée, attendu : un entier positif ou nul",
     );
 }
 
@@ -105,20 +121,22 @@ fn a_bad_value_stops_relais_naming_the_variable() {
 fn a_retention_of_zero_months_is_refused() {
     refused(
         "config",
-        "RELAIS__REFERRALS__RETENTION_MONTHS",
-        "0",
+        ("RELAIS__REFERRALS__RETENTION_MONTHS", "0"),
         "referrals.retention_months",
+        "valeur 0 refusée, attendu : un entier supérieur à 0",
     );
 }
 
-/// `command` stops at once, naming the key and the variable that set it.
-fn refused(command: &str, variable: &str, value: &str, key: &str) {
+/// `command` stops at once, naming the key, the variable that set it and
+/// why, in French.
+fn refused(command: &str, (variable, value): (&str, &str), key: &str, reason: &str) {
     let dir = tempfile::tempdir().unwrap();
     let output = run(&dir, &[command], &[(variable, value)]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("`{key}`")), "{stderr}");
     assert!(stderr.contains(variable), "{stderr}");
+    assert!(stderr.contains(reason), "{stderr}");
 }
 
 #[test]
