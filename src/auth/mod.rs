@@ -65,8 +65,8 @@ pub struct SessionPolicy {
 impl From<&SessionSettings> for SessionPolicy {
     fn from(settings: &SessionSettings) -> Self {
         SessionPolicy {
-            idle: Duration::minutes(settings.idle_timeout_minutes),
-            lifetime: Duration::hours(settings.absolute_lifetime_hours),
+            idle: Duration::minutes(settings.idle_timeout_minutes.get().into()),
+            lifetime: Duration::hours(settings.absolute_lifetime_hours.get().into()),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod report;
 pub mod workload;
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -436,7 +437,7 @@ fn http_workloads(queries: &[BenchQuery]) -> Vec<http::Workload> {
 fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, BenchError> {
     let database = Database::open(&DatabaseSettings {
         url: url.to_owned(),
-        pool_size: 2,
+        pool_size: NonZeroU32::new(2).expect("two is not zero"),
         connect_timeout_secs: 10,
         sqlite_busy_timeout_ms: 5000,
     })?;

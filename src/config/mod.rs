@@ -50,8 +50,8 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
-    pub idle_timeout_minutes: i64,
-    pub absolute_lifetime_hours: i64,
+    pub idle_timeout_minutes: NonZeroU32,
+    pub absolute_lifetime_hours: NonZeroU32,
     pub secure_cookies: bool,
 }
 
@@ -59,7 +59,7 @@ pub struct SessionSettings {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
-    pub pool_size: u32,
+    pub pool_size: NonZeroU32,
     pub connect_timeout_secs: u64,
     pub sqlite_busy_timeout_ms: u32,
 }
@@ -85,9 +85,9 @@ pub struct MailSettings {
     pub file_dir: PathBuf,
     pub from: String,
     pub delivery_interval_secs: u64,
-    pub max_attempts: i32,
-    pub retry_base_secs: i64,
-    pub retry_max_secs: i64,
+    pub max_attempts: NonZeroU32,
+    pub retry_base_secs: NonZeroU32,
+    pub retry_max_secs: NonZeroU32,
     pub smtp: SmtpSettings,
 }
 
@@ -115,7 +115,7 @@ pub struct SmtpSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralSettings {
-    pub link_validity_days: i64,
+    pub link_validity_days: NonZeroU32,
     /// Months a candidate's personal data is kept after the last request
     /// made for them (never 0: that would erase them as they are entered).
     pub retention_months: NonZeroU32,
@@ -152,7 +152,7 @@ pub struct SyncSettings {
     /// Space-separated, as OAuth2 writes them.
     pub scopes: String,
     pub departements: Vec<String>,
-    pub requests_per_second: u32,
+    pub requests_per_second: NonZeroU32,
     pub max_retries: u32,
     pub retry_base_ms: u64,
     pub timeout_secs: u64,
@@ -170,8 +170,10 @@ impl SyncSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSettings {
-    pub inactivity_days: i64,
-    pub warning_days: i64,
+    /// Never 0: every account would be suspended at the next run.
+    pub inactivity_days: NonZeroU32,
+    /// Fewer than `inactivity_days` (see `Settings::check`).
+    pub warning_days: u32,
     pub inactivity_check_hours: u64,
 }
 
@@ -246,9 +248,36 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split(ENV_SEPARATOR));
-        figment
+        let settings = figment
             .extract::<Settings>()
-            .map_err(|error| ConfigError::Invalid(describe(error)))
+            .map_err(|error| ConfigError::Invalid(describe(error)))?;
+        settings.check(&figment)?;
+        Ok(settings)
+    }
+
+    /// The rules between keys, which each key's type cannot say.
+    fn check(&self, figment: &Figment) -> Result<(), ConfigError> {
+        let AccountSettings {
+            inactivity_days,
+            warning_days,
+            ..
+        } = self.accounts;
+        // Warned that long before, an account would be warned as soon as used.
+        if warning_days >= inactivity_days.get() {
+            let path = ["accounts".to_owned(), "warning_days".to_owned()];
+            let origin = figment
+                .find_metadata(&path.join("."))
+                .map(|md| origin(md, &path))
+                .unwrap_or_else(|| "source inconnue".to_owned());
+            return Err(ConfigError::Invalid(problem(
+                &path,
+                &origin,
+                &format!(
+                    "valeur {warning_days} refusée, attendu : moins que `accounts.inactivity_days` ({inactivity_days})"
+                ),
+            )));
+        }
+        Ok(())
     }
 
     /// The settings as TOML, for `relais config`.
@@ -262,21 +291,26 @@ fn describe(error: figment::Error) -> String {
     error
         .into_iter()
         .map(|e| {
-            let key = e.path.join(".");
             let origin = e
                 .metadata
                 .as_ref()
                 .map(|md| origin(md, &e.path))
                 .unwrap_or_else(|| "source inconnue".to_owned());
-            let key = if key.is_empty() {
-                String::new()
-            } else {
-                format!("clé `{key}` ")
-            };
-            format!("  - {key}({origin}) : {}", reasons::french(&e.kind))
+            problem(&e.path, &origin, &reasons::french(&e.kind))
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line of the message: the key (if the problem has one), where its
+/// value came from, and why it was refused.
+fn problem(path: &[String], origin: &str, reason: &str) -> String {
+    let key = if path.is_empty() {
+        String::new()
+    } else {
+        format!("clé `{}` ", path.join("."))
+    };
+    format!("  - {key}({origin}) : {reason}")
 }
 
 fn origin(metadata: &Metadata, path: &[String]) -> String {

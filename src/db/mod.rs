@@ -194,7 +194,7 @@ impl Database {
             Target::Postgres(_) => None,
         };
         let pool = Pool::builder()
-            .max_size(settings.pool_size)
+            .max_size(settings.pool_size.get())
             // A PostgreSQL connection can die with its server, so it is tried
             // before use; an SQLite file does not go away, and trying it
             // (a statement prepared and run) was a tenth of a search's cost.
@@ -399,7 +399,7 @@ mod tests {
         let path = dir.path().join("relais.db").display().to_string();
         let database = Database::open(&DatabaseSettings {
             url: path.clone(),
-            pool_size: 1,
+            pool_size: std::num::NonZeroU32::MIN,
             connect_timeout_secs: 1,
             sqlite_busy_timeout_ms: 5000,
         })

@@ -1,6 +1,7 @@
-//! Accounts idle for more than three months are suspended; the person is
-//! warned some days before; the RGC is told of each suspension, and the
-//! platform admins of an RGC's. Admin accounts are not concerned.
+//! Accounts idle for more than three months (`accounts.inactivity_days`,
+//! 90) are suspended; the person is warned some days before; the RGC is
+//! told of each suspension, and the platform admins of an RGC's. Admin
+//! accounts are not concerned.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -51,8 +52,9 @@ pub fn run(
     now: NaiveDateTime,
     settings: &AccountSettings,
 ) -> Result<Report, DbError> {
-    let suspend_before = now - Duration::days(settings.inactivity_days);
-    let warn_before = suspend_before + Duration::days(settings.warning_days);
+    let inactivity = Duration::days(settings.inactivity_days.get().into());
+    let suspend_before = now - inactivity;
+    let warn_before = suspend_before + Duration::days(settings.warning_days.into());
     let candidates: Vec<Idle> = users::table
         .filter(users::status.eq(AccountStatus::Active.as_str()))
         .filter(users::role.ne(Role::Admin.as_str()))
@@ -69,14 +71,7 @@ pub fn run(
                 .inactivity_warned_at
                 .is_none_or(|warned| warned < since)
         {
-            conn.transaction(|conn| {
-                warn(
-                    conn,
-                    now,
-                    &idle,
-                    since + Duration::days(settings.inactivity_days),
-                )
-            })?;
+            conn.transaction(|conn| warn(conn, now, &idle, since + inactivity))?;
             report.warned += 1;
         }
     }

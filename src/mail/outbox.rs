@@ -247,7 +247,7 @@ pub fn deliver_due(
                 delivery.sent += 1;
             }
             Err(error) => {
-                let gave_up = attempts >= settings.max_attempts;
+                let gave_up = i64::from(attempts) >= i64::from(settings.max_attempts.get());
                 tracing::warn!(attempts, gave_up, %error, "mail delivery failed");
                 conn.transaction(|conn| {
                     diesel::update(outbox::table.find(&message.id))
@@ -294,25 +294,25 @@ pub fn deliver_due(
 /// random half to a whole of it, so that retries after an outage spread out.
 pub fn retry_delay(settings: &MailSettings, attempts: i32) -> Duration {
     let doubling = 1_i64 << (attempts - 1).clamp(0, 30);
-    let ceiling = settings
-        .retry_base_secs
+    let ceiling = i64::from(settings.retry_base_secs.get())
         .saturating_mul(doubling)
-        .min(settings.retry_max_secs)
-        .max(1);
+        .min(settings.retry_max_secs.get().into());
     let seconds = rand::rng().random_range(ceiling / 2..=ceiling);
     Duration::seconds(seconds)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::num::NonZeroU32;
+
     use super::*;
     use crate::config::{Settings, Sources};
 
     #[test]
     fn retry_delays_double_with_jitter_and_stay_under_the_ceiling() {
         let mut settings = Settings::load(&Sources::default()).expect("defaults").mail;
-        settings.retry_base_secs = 60;
-        settings.retry_max_secs = 3600;
+        settings.retry_base_secs = NonZeroU32::new(60).unwrap();
+        settings.retry_max_secs = NonZeroU32::new(3600).unwrap();
         for attempts in 1..=12 {
             let ceiling = (60_i64 << (attempts - 1)).min(3600);
             for _ in 0..50 {

@@ -105,7 +105,7 @@ impl Application {
             } else {
                 public_url.to_owned()
             },
-            validity_days: settings.referrals.link_validity_days,
+            validity_days: i64::from(settings.referrals.link_validity_days.get()),
         });
         let sso =
             Provider::from_settings(&settings.sso, &links.base_url).map_err(StartupError::Sso)?;
@@ -121,6 +121,7 @@ impl Application {
         let clock: web::Data<dyn Clock> = web::Data::from(clock);
         let session_settings = web::Data::new(settings.sessions.clone());
         let referral_settings = web::Data::new(settings.referrals.clone());
+        let account_settings = web::Data::new(settings.accounts.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::observe))
@@ -131,6 +132,7 @@ impl Application {
                 .app_data(clock.clone())
                 .app_data(session_settings.clone())
                 .app_data(referral_settings.clone())
+                .app_data(account_settings.clone())
                 .app_data(metrics.clone())
                 .app_data(mail_waker.clone())
                 .app_data(links.clone())

@@ -6,11 +6,14 @@ use actix_web::web;
 use maud::{Markup, html};
 
 use super::layout;
-use crate::config::ReferralSettings;
+use crate::config::{AccountSettings, ReferralSettings};
 
 pub const PRIVACY_PATH: &str = "/confidentialite";
 
-pub async fn show(referrals: web::Data<ReferralSettings>) -> Markup {
+pub async fn show(
+    referrals: web::Data<ReferralSettings>,
+    accounts: web::Data<AccountSettings>,
+) -> Markup {
     layout::page(
         "Données personnelles",
         html! {
@@ -38,8 +41,8 @@ pub async fn show(referrals: web::Data<ReferralSettings>) -> Markup {
             h2 { "Durée de conservation" }
             p { "Les données d'une personne accompagnée (nom, prénom, identifiant, coordonnées) sont effacées "
                 (referrals.retention_months) " mois après la dernière demande faite pour elle ; ses mises en relation "
-                "restent, sans elle, pour les seuls comptages du suivi de l'activité. Un compte inutilisé pendant trois mois "
-                "est suspendu ; un compte supprimé perd ses données personnelles." }
+                "restent, sans elle, pour les seuls comptages du suivi de l'activité. Un compte inutilisé pendant "
+                (accounts.inactivity_days) " jours est suspendu ; un compte supprimé perd ses données personnelles." }
             h2 { "Vos droits" }
             p { "Vous pouvez accéder à vos données et les faire rectifier. Personnes accompagnées : adressez-vous à la "
                 "structure qui vous accompagne ou à votre agence France Travail. Utilisateurs du portail : adressez-vous au "

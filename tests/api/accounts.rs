@@ -127,7 +127,7 @@ on_each_backend! {
         let (token, account) = relais::auth::login(&mut conn, now(), &awa.login, &fresh.password, "127.0.0.1").unwrap();
         relais::auth::change_password(&mut conn, now(), &account, &fresh.password, "une phrase assez longue").unwrap();
         relais::auth::logout(&mut conn, now(), &token, "127.0.0.1").unwrap();
-        let settings = relais::config::AccountSettings { inactivity_days: 90, warning_days: 15, inactivity_check_hours: 0 };
+        let settings = relais::config::AccountSettings { inactivity_days: std::num::NonZeroU32::new(90).unwrap(), warning_days: 15, inactivity_check_hours: 0 };
         relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(200), &settings).unwrap();
         accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
         accounts::delete(&mut conn, now(), None, &awa.id).unwrap();

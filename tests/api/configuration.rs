@@ -111,8 +111,8 @@ fn a_bad_value_stops_relais_naming_the_variable() {
     );
     refused(
         "config",
-        ("RELAIS__DATABASE__POOL_SIZE", "beaucoup"),
-        "database.pool_size",
+        ("RELAIS__SERVER__WORKERS", "beaucoup"),
+        "server.workers",
         "valeur « beaucoup » refusée, attendu : un entier positif ou nul",
     );
 }
@@ -124,6 +124,28 @@ fn a_retention_of_zero_months_is_refused() {
         ("RELAIS__REFERRALS__RETENTION_MONTHS", "0"),
         "referrals.retention_months",
         "valeur 0 refusée, attendu : un entier supérieur à 0",
+    );
+}
+
+#[test]
+fn periods_of_zero_and_a_warning_after_the_suspension_are_refused() {
+    refused(
+        "config",
+        ("RELAIS__ACCOUNTS__INACTIVITY_DAYS", "0"),
+        "accounts.inactivity_days",
+        "valeur 0 refusée, attendu : un entier supérieur à 0",
+    );
+    refused(
+        "config",
+        ("RELAIS__SESSIONS__IDLE_TIMEOUT_MINUTES", "-5"),
+        "sessions.idle_timeout_minutes",
+        "valeur -5 refusée, attendu : un entier supérieur à 0",
+    );
+    refused(
+        "config",
+        ("RELAIS__ACCOUNTS__WARNING_DAYS", "90"),
+        "accounts.warning_days",
+        "valeur 90 refusée, attendu : moins que `accounts.inactivity_days` (90)",
     );
 }
 

@@ -93,7 +93,7 @@ impl StandIn {
         sync.token_url = format!("{}{TOKEN_PATH}?realm=%2Fpartenaire", self.url);
         sync.client_id = CLIENT_ID.to_owned();
         sync.client_secret = CLIENT_SECRET.to_owned();
-        sync.requests_per_second = 1000;
+        sync.requests_per_second = std::num::NonZeroU32::new(1000).unwrap();
         sync.max_retries = 3;
         sync.retry_base_ms = 5;
         sync.timeout_secs = 5;

@@ -156,7 +156,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
     settings.server.address = "127.0.0.1:0".parse().unwrap();
     settings.server.workers = 1;
     settings.database.url = database_url;
-    settings.database.pool_size = 4;
+    settings.database.pool_size = std::num::NonZeroU32::new(4).unwrap();
     settings.index.path = dir.path().join("index");
     settings.mail.file_dir = dir.path().join("outbox");
     // Tests run jobs themselves, deterministically.

@@ -1,12 +1,15 @@
 //! Suspension after three months idle, the warning before, the mails.
 
-use chrono::{Duration, NaiveDate};
+use std::num::NonZeroU32;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use relais::accounts::{self, PartnerTerms, Person, Role};
+use relais::db::DbConnection;
 use relais::jobs;
 use relais::mail::outbox;
 
-use crate::helpers::TestApp;
-use crate::on_each_backend;
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::{on_each_backend, scenarios_on_each_backend};
 
 fn run(app: &TestApp, job: &str) -> String {
     jobs::run_once(job, &app.database, &app.settings, &app.clock).unwrap()
@@ -21,21 +24,31 @@ fn mails_to(app: &TestApp, address: &str) -> Vec<outbox::Queued> {
         .collect()
 }
 
+/// A partner of the PLIE du Pays d'Aix, created now.
+fn new_partner(conn: &mut DbConnection, now: NaiveDateTime) -> String {
+    let terms = PartnerTerms {
+        name: "PLIE du Pays d'Aix".to_owned(),
+        agency_code: "13013".to_owned(),
+        agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+        agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
+        seats: 6,
+        offers_service: true,
+        referrals_service: true,
+    };
+    accounts::create_partner(conn, now, None, &terms)
+        .unwrap()
+        .id
+}
+
+fn person(name: &str, email: &str) -> Person {
+    Person::parse(name, "Fonction", email).unwrap()
+}
+
 on_each_backend! {
     async fn idle_accounts_are_warned_then_suspended_and_the_right_people_told(app) {
         let mut conn = app.database.connection().unwrap();
         let now = app.clock_now();
-        let terms = PartnerTerms {
-            name: "PLIE du Pays d'Aix".to_owned(),
-            agency_code: "13013".to_owned(),
-            agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-            agreement_end: NaiveDate::from_ymd_opt(2099, 12, 31).unwrap(),
-            seats: 6,
-            offers_service: true,
-            referrals_service: true,
-        };
-        let partner = accounts::create_partner(&mut conn, now, None, &terms).unwrap().id;
-        let person = |name: &str, email: &str| Person::parse(name, "Fonction", email).unwrap();
+        let partner = new_partner(&mut conn, now);
         let (admin, _) = accounts::create_account(&mut conn, now, None, None, Role::Admin, &person("Louise Garnier", "admin@ft.example")).unwrap();
         let (_, rgc) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Rgc, &person("Rachid Benali", "rgc@plie.example")).unwrap();
         let (coach, _) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Coach, &person("Awa Diallo", "awa@plie.example")).unwrap();
@@ -79,4 +92,68 @@ on_each_backend! {
         assert!(told.iter().any(|m| m.subject.contains("le compte d'un RGC est suspendu")), "{:?}", told.iter().map(|m| &m.subject).collect::<Vec<_>>());
         assert_eq!(accounts::find(&mut conn, &admin.id).unwrap().status, "active");
     }
+}
+
+scenarios_on_each_backend!(the_configured_period_is_applied_and_stated);
+
+/// `accounts.inactivity_days` and `accounts.warning_days` set elsewhere than
+/// their defaults: the job follows them, and so does the privacy notice.
+async fn the_configured_period_is_applied_and_stated(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |settings| {
+        settings.accounts.inactivity_days = NonZeroU32::new(30).unwrap();
+        settings.accounts.warning_days = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    let mut conn = app.database.connection().unwrap();
+    let created = app.clock_now();
+    let partner = new_partner(&mut conn, created);
+    let (coach, _) = accounts::create_account(
+        &mut conn,
+        created,
+        None,
+        Some(&partner),
+        Role::Coach,
+        &person("Awa Diallo", "awa@plie.example"),
+    )
+    .unwrap();
+
+    app.clock.advance(Duration::days(24));
+    assert_eq!(
+        run(&app, "suspend-inactive"),
+        "0 personne(s) prévenue(s), 0 compte(s) suspendu(s)."
+    );
+    app.clock.advance(Duration::days(2));
+    assert_eq!(
+        run(&app, "suspend-inactive"),
+        "1 personne(s) prévenue(s), 0 compte(s) suspendu(s)."
+    );
+    let warning = mails_to(&app, "awa@plie.example");
+    let suspended_on = (created + Duration::days(30))
+        .format("%d/%m/%Y")
+        .to_string();
+    assert!(
+        warning[0]
+            .body
+            .contains(&format!("Sans connexion d'ici le {suspended_on}")),
+        "{}",
+        warning[0].body
+    );
+    app.clock.advance(Duration::days(5));
+    assert_eq!(
+        run(&app, "suspend-inactive"),
+        "0 personne(s) prévenue(s), 1 compte(s) suspendu(s)."
+    );
+    assert_eq!(
+        accounts::find(&mut conn, &coach.id).unwrap().status,
+        "suspended"
+    );
+
+    let notice = app.get("/confidentialite").await.text().await.unwrap();
+    assert!(
+        notice.contains("Un compte inutilisé pendant 30 jours est suspendu"),
+        "{notice}"
+    );
 }

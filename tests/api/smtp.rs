@@ -65,9 +65,9 @@ pub fn through_smtp(settings: &mut Settings, port: u16, dir: &std::path::Path) {
     settings.mail.smtp.port = port;
     settings.mail.smtp.security = SmtpSecurity::None;
     settings.mail.smtp.timeout_secs = 5;
-    settings.mail.max_attempts = 3;
-    settings.mail.retry_base_secs = 60;
-    settings.mail.retry_max_secs = 60;
+    settings.mail.max_attempts = std::num::NonZeroU32::new(3).unwrap();
+    settings.mail.retry_base_secs = std::num::NonZeroU32::new(60).unwrap();
+    settings.mail.retry_max_secs = std::num::NonZeroU32::new(60).unwrap();
     // Test mailboxes: even a loopback server never sees the real ones.
     let agencies = dir.join("agencies.toml");
     std::fs::write(

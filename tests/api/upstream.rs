@@ -366,9 +366,11 @@ async fn requests_keep_to_the_configured_rate() {
     let standin = StandIn::start(offers("R", 1200, Duration::hours(1))).await;
     standin.set(|knobs| knobs.limit_per_second = Some(6));
     let app = app(Backend::Sqlite, &standin).await.unwrap();
-    sync_with(&app, |s| s.sync.requests_per_second = 5)
-        .await
-        .unwrap();
+    sync_with(&app, |s| {
+        s.sync.requests_per_second = std::num::NonZeroU32::new(5).unwrap()
+    })
+    .await
+    .unwrap();
     assert_eq!(standin.searches(), 8);
     assert_eq!(standin.over_the_limit(), 0);
     assert!(

@@ -85,7 +85,7 @@ impl Upstream {
             .timeout(Duration::from_secs(settings.timeout_secs.max(1)))
             .build()
             .map_err(|e| SyncError::Config(format!("client HTTP : {e}")))?;
-        let rate = settings.requests_per_second.max(1);
+        let rate = settings.requests_per_second.get();
         Ok(Upstream {
             http,
             tokens,
