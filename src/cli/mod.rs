@@ -225,8 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = tokio::task::spawn_blocking(move || {
                 jobs::run_once(&name, &database, &settings, &SystemClock)
             })
-            .await?
-            .map_err(anyhow::Error::msg)?;
+            .await??;
             println!("{summary}");
             Ok(())
         }
@@ -368,6 +367,7 @@ async fn sync_offers(settings: Settings) -> anyhow::Result<()> {
     }
     let database = startup::prepare(&settings).await?;
     tokio::task::spawn_blocking(move || {
+        let _turn = jobs::take_turn(&database, "sync-offers")?;
         let mut conn = database.connection()?;
         let bar = ProgressBar::new(0).with_style(
             ProgressStyle::with_template("France Travail [{bar:30}] {pos}/{len} pages ({elapsed})")

@@ -166,6 +166,17 @@ impl FileIdentity {
     }
 }
 
+/// Held while something runs alone (see `Database::exclusive`).
+pub struct Exclusive {
+    _held: Option<DbConnection>,
+}
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    taken: bool,
+}
+
 /// Answer of the readiness probe: each check is "ok" or says what is wrong.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {
@@ -215,6 +226,22 @@ impl Database {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The right to run something alone among the nodes sharing this
+    /// database, or `None` while another holds it. On PostgreSQL, an
+    /// advisory lock on a connection of its own: closing it releases the
+    /// lock, at the end of the run or with the process if it dies. An SQLite
+    /// file serves one node: nothing to take.
+    pub fn exclusive(&self, key: i64) -> Result<Option<Exclusive>, DbError> {
+        let Target::Postgres(_) = &self.manager.target else {
+            return Ok(Some(Exclusive { _held: None }));
+        };
+        let mut conn = connect(&self.manager)?;
+        let lock: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .get_result(&mut conn)?;
+        Ok(lock.taken.then_some(Exclusive { _held: Some(conn) }))
     }
 
     /// A pooled connection, for command-line work and tests.

@@ -5,6 +5,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use serde_json::json;
 
 use crate::accounts::{AccountStatus, Role};
@@ -64,26 +65,59 @@ pub fn run(
     for idle in candidates {
         let since = idle.since();
         if since < suspend_before {
-            conn.transaction(|conn| suspend(conn, now, &idle))?;
-            report.suspended += 1;
+            if conn.transaction(|conn| suspend(conn, now, &idle))? {
+                report.suspended += 1;
+            }
         } else if since < warn_before
             && idle
                 .inactivity_warned_at
                 .is_none_or(|warned| warned < since)
+            && conn.transaction(|conn| warn(conn, now, &idle, since + inactivity))?
         {
-            conn.transaction(|conn| warn(conn, now, &idle, since + inactivity))?;
             report.warned += 1;
         }
     }
     Ok(report)
 }
 
+/// The account's row, if it is still as the job read it: active, idle since
+/// the same moment, warned (or not) at the same time. Someone who logs in
+/// while the job runs, or another run that got there first (a command,
+/// another node), changes it: the job then leaves the account alone.
+fn as_read(idle: &Idle) -> Condition {
+    let used: Condition = match idle.last_activity_at {
+        Some(at) => Box::new(users::last_activity_at.assume_not_null().eq(at)),
+        None => Box::new(users::last_activity_at.is_null()),
+    };
+    let warned: Condition = match idle.inactivity_warned_at {
+        Some(at) => Box::new(users::inactivity_warned_at.assume_not_null().eq(at)),
+        None => Box::new(users::inactivity_warned_at.is_null()),
+    };
+    Box::new(
+        users::id
+            .eq(idle.id.clone())
+            .and(users::status.eq(AccountStatus::Active.as_str()))
+            .and(used)
+            .and(warned),
+    )
+}
+
+type Condition =
+    Box<dyn BoxableExpression<users::table, <DbConnection as Connection>::Backend, SqlType = Bool>>;
+
+/// Warns the person, unless their account changed since it was read.
 fn warn(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     idle: &Idle,
     on: NaiveDateTime,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
+    let marked = diesel::update(users::table.filter(as_read(idle)))
+        .set(users::inactivity_warned_at.eq(now))
+        .execute(conn)?;
+    if marked == 0 {
+        return Ok(false);
+    }
     if let Some(to) = idle.email.as_deref().and_then(EmailAddress::parse) {
         outbox::enqueue(
             conn,
@@ -105,19 +139,21 @@ fn warn(
             },
         )?;
     }
-    diesel::update(users::table.find(&idle.id))
-        .set(users::inactivity_warned_at.eq(now))
-        .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
-fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<(), DbError> {
-    diesel::update(users::table.find(&idle.id))
+/// Suspends the account and tells who must know, unless the account changed
+/// since it was read.
+fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<bool, DbError> {
+    let suspended = diesel::update(users::table.filter(as_read(idle)))
         .set((
             users::status.eq(AccountStatus::Suspended.as_str()),
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
+    if suspended == 0 {
+        return Ok(false);
+    }
     crate::auth::end_sessions(conn, now, &idle.id)?;
     audit::record(
         conn,
@@ -178,5 +214,108 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<(
             },
         )?;
     }
-    Ok(())
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::accounts;
+    use crate::agencies;
+    use crate::audit::Filter;
+    use crate::config::{AgenciesSettings, DatabaseSettings};
+    use crate::db::Database;
+
+    /// A run reads the accounts, then acts on each in turn: an account used
+    /// in between, or dealt with by another run (a command, another node),
+    /// is left alone.
+    #[test]
+    fn an_account_changed_after_the_run_read_it_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open(&DatabaseSettings {
+            url: dir.path().join("relais.db").display().to_string(),
+            pool_size: NonZeroU32::MIN,
+            connect_timeout_secs: 1,
+            sqlite_busy_timeout_ms: 5000,
+        })
+        .unwrap();
+        let mut conn = database.connection().unwrap();
+        let reference = agencies::load(&AgenciesSettings {
+            file: PathBuf::new(),
+        })
+        .unwrap();
+        agencies::upsert_all(&mut conn, &reference).unwrap();
+        let logins = crate::demo::load_people(&mut conn).unwrap();
+        let login = &logins
+            .iter()
+            .find(|person| person.role == "accompagnatrice")
+            .unwrap()
+            .login;
+        let coach: Idle = users::table
+            .filter(users::login.eq(login))
+            .select(Idle::as_select())
+            .first(&mut conn)
+            .unwrap();
+        let created = coach.created_at;
+        let read = |conn: &mut DbConnection| -> Idle {
+            users::table
+                .find(&coach.id)
+                .select(Idle::as_select())
+                .first(conn)
+                .unwrap()
+        };
+        let used_at = |conn: &mut DbConnection, at: NaiveDateTime| {
+            diesel::update(users::table.find(&coach.id))
+                .set(users::last_activity_at.eq(at))
+                .execute(conn)
+                .unwrap();
+        };
+        let status = |conn: &mut DbConnection| accounts::find(conn, &coach.id).unwrap().status;
+
+        let day_85 = created + Duration::days(85);
+        let stale = read(&mut conn);
+        used_at(&mut conn, day_85);
+        assert!(!warn(&mut conn, day_85, &stale, day_85).unwrap());
+        assert!(
+            outbox::list(&mut conn).unwrap().is_empty(),
+            "no warning to someone who just logged in"
+        );
+        let fresh = read(&mut conn);
+        assert!(warn(&mut conn, day_85, &fresh, day_85).unwrap());
+        assert!(
+            !warn(&mut conn, day_85, &fresh, day_85).unwrap(),
+            "warned once"
+        );
+        assert_eq!(outbox::list(&mut conn).unwrap().len(), 1);
+
+        let day_200 = created + Duration::days(200);
+        let stale = read(&mut conn);
+        used_at(&mut conn, day_200);
+        assert!(!suspend(&mut conn, day_200, &stale).unwrap());
+        assert_eq!(
+            status(&mut conn),
+            "active",
+            "not suspended just after logging in"
+        );
+        let fresh = read(&mut conn);
+        assert!(suspend(&mut conn, day_200, &fresh).unwrap());
+        assert!(
+            !suspend(&mut conn, day_200, &fresh).unwrap(),
+            "suspended once"
+        );
+        assert_eq!(status(&mut conn), "suspended");
+        let filter = Filter {
+            person: Some(coach.id.clone()),
+            ..Filter::default()
+        };
+        let suspensions = audit::search(&mut conn, &filter, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.action == "account_suspended")
+            .count();
+        assert_eq!(suspensions, 1);
+    }
 }

@@ -3,12 +3,12 @@
 use std::num::NonZeroU32;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use relais::accounts::{self, PartnerTerms, Person, Role};
+use relais::accounts::{self, Account, PartnerTerms, Person, Role};
 use relais::db::DbConnection;
-use relais::jobs;
+use relais::jobs::{self, JobError};
 use relais::mail::outbox;
 
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::{on_each_backend, scenarios_on_each_backend};
 
 fn run(app: &TestApp, job: &str) -> String {
@@ -42,6 +42,15 @@ fn new_partner(conn: &mut DbConnection, now: NaiveDateTime) -> String {
 
 fn person(name: &str, email: &str) -> Person {
     Person::parse(name, "Fonction", email).unwrap()
+}
+
+/// Awa Diallo, a coach of a new partner, created now.
+fn new_coach(conn: &mut DbConnection, now: NaiveDateTime) -> Account {
+    let partner = new_partner(conn, now);
+    let coach = person("Awa Diallo", "awa@plie.example");
+    accounts::create_account(conn, now, None, Some(&partner), Role::Coach, &coach)
+        .unwrap()
+        .0
 }
 
 on_each_backend! {
@@ -109,16 +118,7 @@ async fn the_configured_period_is_applied_and_stated(backend: Backend) {
     };
     let mut conn = app.database.connection().unwrap();
     let created = app.clock_now();
-    let partner = new_partner(&mut conn, created);
-    let (coach, _) = accounts::create_account(
-        &mut conn,
-        created,
-        None,
-        Some(&partner),
-        Role::Coach,
-        &person("Awa Diallo", "awa@plie.example"),
-    )
-    .unwrap();
+    let coach = new_coach(&mut conn, created);
 
     app.clock.advance(Duration::days(24));
     assert_eq!(
@@ -155,5 +155,63 @@ async fn the_configured_period_is_applied_and_stated(backend: Backend) {
     assert!(
         notice.contains("Un compte inutilisé pendant 30 jours est suspendu"),
         "{notice}"
+    );
+}
+
+scenarios_on_each_backend!(a_job_runs_on_one_node_at_a_time);
+
+/// Nodes sharing a PostgreSQL database run each job in turn: while another
+/// holds the turn, a run here changes nothing and says why. Mail delivery
+/// is shared between nodes, never refused. An SQLite file serves one node.
+async fn a_job_runs_on_one_node_at_a_time(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let mut conn = app.database.connection().unwrap();
+    let created = app.clock_now();
+    let coach = new_coach(&mut conn, created);
+    app.clock.advance(Duration::days(100));
+
+    let other_node = jobs::take_turn(&app.database, "suspend-inactive").unwrap();
+    let here = jobs::run_once("suspend-inactive", &app.database, &app.settings, &app.clock);
+    match backend {
+        Backend::Postgres => {
+            let refused = here.unwrap_err();
+            assert!(matches!(refused, JobError::Busy(_)), "{refused}");
+            assert!(refused.to_string().contains("déjà en cours"), "{refused}");
+            assert_eq!(
+                accounts::find(&mut conn, &coach.id).unwrap().status,
+                "active"
+            );
+            assert!(matches!(
+                jobs::take_turn(&app.database, "suspend-inactive"),
+                Err(JobError::Busy(_))
+            ));
+            // Other jobs have turns of their own.
+            assert_eq!(
+                run(&app, "anonymise-candidates"),
+                "0 personne(s) accompagnée(s) anonymisée(s), dans 0 mise(s) en relation ou demande(s)."
+            );
+            assert_eq!(
+                run(&app, "deliver-mail"),
+                "0 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif."
+            );
+            drop(other_node);
+            assert_eq!(
+                run(&app, "suspend-inactive"),
+                "0 personne(s) prévenue(s), 1 compte(s) suspendu(s)."
+            );
+        }
+        Backend::Sqlite => {
+            assert_eq!(
+                here.unwrap(),
+                "0 personne(s) prévenue(s), 1 compte(s) suspendu(s)."
+            );
+            drop(other_node);
+        }
+    }
+    assert_eq!(
+        accounts::find(&mut conn, &coach.id).unwrap().status,
+        "suspended"
     );
 }

@@ -53,6 +53,7 @@ async fn sync_with(app: &TestApp, change: impl FnOnce(&mut Settings)) -> Result<
     change(&mut settings);
     tokio::task::spawn_blocking(move || {
         relais::jobs::run_once("sync-offers", &database, &settings, &clock)
+            .map_err(|e| e.to_string())
     })
     .await
     .unwrap()
