@@ -28,6 +28,7 @@ diesel::table! {
         sequence -> BigInt,
         received_at -> Timestamp,
         upstream_run_id -> Nullable<Text>,
+        vanished_at -> Nullable<Timestamp>,
     }
 }
 
@@ -199,6 +200,7 @@ diesel::table! {
         out_of_territory -> BigInt,
         cancelled -> BigInt,
         error -> Nullable<Text>,
+        restored -> BigInt,
     }
 }
 

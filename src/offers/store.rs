@@ -218,12 +218,34 @@ pub fn set_status(
     id: &OfferId,
     status: OfferStatus,
 ) -> Result<bool, DbError> {
+    change_status(conn, id, status, None)
+}
+
+/// Cancels an offer the sync no longer sees upstream, noting when, so that
+/// a later run that sees it again puts it back (`restore_reappeared`).
+pub fn cancel_vanished(
+    conn: &mut DbConnection,
+    id: &OfferId,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    change_status(conn, id, OfferStatus::Annulee, Some(now))
+}
+
+/// A new status, through the change feed. A status the source sets
+/// itself ends any cancellation by the sync.
+fn change_status(
+    conn: &mut DbConnection,
+    id: &OfferId,
+    status: OfferStatus,
+    vanished_at: Option<NaiveDateTime>,
+) -> Result<bool, DbError> {
     conn.transaction(|conn| {
         let sequence = take_sequences(conn, 1)?;
         let updated = diesel::update(offers::table.find(id.as_str()))
             .set((
                 offers::status.eq(status.as_str()),
                 offers::sequence.eq(sequence),
+                offers::vanished_at.eq(vanished_at),
             ))
             .execute(conn)?;
         Ok(updated == 1)
@@ -273,6 +295,22 @@ pub fn mark_seen_upstream(
     Ok(diesel::update(offers::table.filter(offers::id.eq_any(ids)))
         .set(offers::upstream_run_id.eq(run_id))
         .execute(conn)?)
+}
+
+/// Puts back, among `ids` just seen upstream, the offers a sync cancelled
+/// because a pass had missed them; returns how many.
+pub fn restore_reappeared(conn: &mut DbConnection, ids: &[&str]) -> Result<usize, DbError> {
+    let cancelled: Vec<String> = offers::table
+        .filter(offers::id.eq_any(ids))
+        .filter(offers::vanished_at.is_not_null())
+        .filter(offers::status.eq(OfferStatus::Annulee.as_str()))
+        .select(offers::id)
+        .load(conn)?;
+    let mut restored = 0;
+    for id in cancelled.iter().filter_map(|id| OfferId::parse(id)) {
+        restored += usize::from(set_status(conn, &id, OfferStatus::Active)?);
+    }
+    Ok(restored)
 }
 
 /// Offers an earlier sync run saw upstream that run `run_id` did not, and

@@ -34,8 +34,8 @@ pub async fn show(
             p.hint {
                 "Les offres des agences sont lues dans l'API « Offres d'emploi v2 » de France Travail. "
                 "Une offre qui n'y figure plus après une synchronisation complète devient « annulée » "
-                "et sort de la recherche ; une synchronisation échouée n'annule rien et laisse les "
-                "offres en place."
+                "et sort de la recherche ; si elle y figure de nouveau, elle est « rétablie ». "
+                "Une synchronisation échouée n'annule rien et laisse les offres en place."
             }
             @if recent.is_empty() {
                 p { "Aucune synchronisation n'a encore eu lieu (commande " code { "relais sync" } ")." }
@@ -62,7 +62,7 @@ fn runs_table(recent: &[SyncRun]) -> Markup {
                     th scope="col" { "Début" } th scope="col" { "Fin" } th scope="col" { "Durée" }
                     th scope="col" { "État" } th scope="col" { "Requêtes" } th scope="col" { "Offres reçues" }
                     th scope="col" { "Créées" } th scope="col" { "Mises à jour" } th scope="col" { "Inchangées" }
-                    th scope="col" { "Rejetées" } th scope="col" { "Hors territoire" } th scope="col" { "Annulées" }
+                    th scope="col" { "Rejetées" } th scope="col" { "Hors territoire" } th scope="col" { "Annulées" } th scope="col" { "Rétablies" }
                     th scope="col" { "Erreur" }
                 } }
                 tbody {
@@ -74,7 +74,7 @@ fn runs_table(recent: &[SyncRun]) -> Markup {
                             td { (run.finished_at.map(|end| duration(end - run.started_at)).unwrap_or_default()) }
                             td { (run.status().map_or(run.status.as_str(), |s| s.label())) }
                             td { (c.requests) } td { (c.fetched) } td { (c.created) } td { (c.updated) }
-                            td { (c.unchanged) } td { (c.rejected) } td { (c.out_of_territory) } td { (c.cancelled) }
+                            td { (c.unchanged) } td { (c.rejected) } td { (c.out_of_territory) } td { (c.cancelled) } td { (c.restored) }
                             td { (run.error.as_deref().unwrap_or("")) }
                         }
                     }

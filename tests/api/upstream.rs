@@ -311,6 +311,30 @@ async fn an_offer_gone_upstream_is_cancelled_and_leaves_search(backend: Backend)
     assert_eq!(found(&app, &key, "motsCles=V00042").await, 0);
     // Once cancelled, it is not cancelled again.
     assert!(sync(&app).await.unwrap().contains("0 annulée(s)"));
+
+    // Seen upstream again (a pass can miss an offer when others go while it
+    // pages): live again. An offer the source cancelled itself stays so.
+    assert_eq!(
+        app.put_status(&ingest, "V00007", "annulee").await.status(),
+        200
+    );
+    let back = offers("V", 200, Duration::hours(1)).swap_remove(42);
+    standin.add_offers(vec![back]);
+    let summary = sync(&app).await.unwrap();
+    assert!(summary.contains("0 annulée(s), 1 rétablie(s)"), "{summary}");
+    assert_eq!(status_of(&app, "V00042").await, "active");
+    assert_eq!(
+        status_of(&app, "V00007").await,
+        "annulee",
+        "the source's word stands"
+    );
+    assert_eq!(found(&app, &key, "motsCles=V00042").await, 1);
+    assert!(
+        sync(&app)
+            .await
+            .unwrap()
+            .contains("0 annulée(s), 0 rétablie(s)")
+    );
 }
 
 async fn a_run_under_way_is_not_doubled_and_an_interrupted_one_is_closed(backend: Backend) {

@@ -20,7 +20,7 @@ use self::runs::{Counts, RunStatus};
 use self::upstream::{Page, Query, Upstream};
 use self::windows::{READABLE, Window};
 use super::model::text_at;
-use super::{OfferStatus, Upserted, ingest_many, store};
+use super::{Upserted, ingest_many, store};
 use crate::agencies;
 use crate::clock::Clock;
 use crate::config::SyncSettings;
@@ -81,7 +81,7 @@ impl SyncReport {
         let mut summary = format!(
             "Synchronisation {} : {} requête(s), {} offre(s) reçue(s), {} créée(s), \
              {} mise(s) à jour, {} inchangée(s), {} rejetée(s), {} hors territoire, \
-             {} annulée(s).",
+             {} annulée(s), {} rétablie(s).",
             self.status.label(),
             c.requests,
             c.fetched,
@@ -90,7 +90,8 @@ impl SyncReport {
             c.unchanged,
             c.rejected,
             c.out_of_territory,
-            c.cancelled
+            c.cancelled,
+            c.restored
         );
         if let Some(error) = &self.error {
             summary.push_str(&format!(
@@ -259,6 +260,7 @@ impl Pass<'_> {
             })?;
             let ids: Vec<&str> = seen.iter().map(|id| id.as_str()).collect();
             store::mark_seen_upstream(conn, &ids, run_id)?;
+            counts.restored += store::restore_reappeared(conn, &ids)? as i64;
             Ok::<_, DbError>(())
         })?;
         self.pages.pages_done += 1;
@@ -269,8 +271,9 @@ impl Pass<'_> {
     /// After a complete pass: what earlier runs saw and this one did not
     /// has gone upstream. Through the status path, so search drops it at once.
     fn cancel_vanished(&mut self) -> Result<(), SyncError> {
+        let now = self.clock.now();
         for id in store::vanished_upstream(self.conn, self.run_id)? {
-            if store::set_status(self.conn, &id, OfferStatus::Annulee)? {
+            if store::cancel_vanished(self.conn, &id, now)? {
                 self.counts.cancelled += 1;
             }
         }

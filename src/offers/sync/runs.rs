@@ -57,6 +57,8 @@ pub struct Counts {
     pub out_of_territory: i64,
     /// Gone upstream since the last complete pass: now « annulée ».
     pub cancelled: i64,
+    /// Cancelled by an earlier run, seen upstream again: live again.
+    pub restored: i64,
 }
 
 /// A recorded run.
