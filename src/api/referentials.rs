@@ -9,7 +9,8 @@ use super::auth::ApiClient;
 use super::errors::ApiError;
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES, CodeLabel};
 
-const NAMES: [&str; 5] = [
+/// The referentials served, by name.
+pub(super) const NAMES: [&str; 5] = [
     "communes",
     "metiers",
     "secteursActivites",

@@ -11,12 +11,12 @@ use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 
 pub const MAX_PAGE: usize = 150;
 pub const MAX_START: usize = 3000;
-const MAX_KEYWORDS: usize = 7;
-const MAX_PHRASE_WORDS: usize = 10;
-const MAX_PLACES: usize = 5;
-const MAX_LIST: usize = 50;
+pub const MAX_KEYWORDS: usize = 7;
+pub const MAX_PHRASE_WORDS: usize = 10;
+pub const MAX_PLACES: usize = 5;
+pub const MAX_LIST: usize = 50;
 const DEFAULT_DISTANCE_KM: u32 = 10;
-const MAX_DISTANCE_KM: u32 = 1000;
+pub const MAX_DISTANCE_KM: u32 = 1000;
 
 /// A filter on a keyword field; facet filters are the ones a facet ignores.
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +115,15 @@ const OTHER_PARAMETERS: [&str; 8] = [
     "range",
 ];
 
+/// Every parameter a search accepts; any other is refused.
+pub fn accepted_parameters() -> impl Iterator<Item = &'static str> {
+    FACETS
+        .iter()
+        .chain(OTHER_DIMENSIONS.iter())
+        .map(|dimension| dimension.param)
+        .chain(OTHER_PARAMETERS)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
     Relevance,
@@ -205,15 +214,8 @@ impl SearchRequest {
         context: &Context,
     ) -> Result<SearchRequest, ParamError> {
         let mut params: HashMap<&str, &str> = HashMap::new();
-        let known = |name: &str| {
-            FACETS
-                .iter()
-                .chain(OTHER_DIMENSIONS.iter())
-                .any(|d| d.param == name)
-                || OTHER_PARAMETERS.contains(&name)
-        };
         for (name, value) in pairs {
-            if !known(name) {
+            if !accepted_parameters().any(|known| known == name) {
                 return Err(ParamError {
                     param: name.clone(),
                     message: format!("Paramètre « {name} » inconnu."),

@@ -21,6 +21,7 @@ mod inactivity;
 mod login;
 mod migrations;
 mod offers;
+mod openapi;
 mod referrals;
 mod search;
 mod smtp;
