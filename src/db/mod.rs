@@ -168,7 +168,23 @@ impl FileIdentity {
 
 /// Held while something runs alone (see `Database::exclusive`).
 pub struct Exclusive {
-    _held: Option<DbConnection>,
+    /// On PostgreSQL, the connection that holds the lock, and its key.
+    held: Option<(DbConnection, i64)>,
+}
+
+impl Drop for Exclusive {
+    /// Releases the lock before the connection closes: a closing connection
+    /// releases it too, but only once the server has seen it go, and a run
+    /// started just after would find it still taken.
+    fn drop(&mut self) {
+        if let Some((conn, key)) = &mut self.held
+            && let Err(error) = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(*key)
+                .execute(conn)
+        {
+            tracing::warn!(%error, "advisory lock left to the closing connection");
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -235,13 +251,15 @@ impl Database {
     /// file serves one node: nothing to take.
     pub fn exclusive(&self, key: i64) -> Result<Option<Exclusive>, DbError> {
         let Target::Postgres(_) = &self.manager.target else {
-            return Ok(Some(Exclusive { _held: None }));
+            return Ok(Some(Exclusive { held: None }));
         };
         let mut conn = connect(&self.manager)?;
         let lock: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
             .bind::<diesel::sql_types::BigInt, _>(key)
             .get_result(&mut conn)?;
-        Ok(lock.taken.then_some(Exclusive { _held: Some(conn) }))
+        Ok(lock.taken.then_some(Exclusive {
+            held: Some((conn, key)),
+        }))
     }
 
     /// A pooled connection, for command-line work and tests.
