@@ -11,7 +11,7 @@ pub use partnerships::{
     update_partner,
 };
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -304,6 +304,49 @@ pub fn deactivate(
         )?;
         Ok(())
     })
+}
+
+/// Unlinks an account from its identity at the single sign-on provider (a
+/// person whose identity there changed): their next sign-in through the
+/// provider links it again by their verified email. Their sessions stay.
+pub fn unlink_identity(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&Actor>,
+    account_id: &str,
+) -> Result<(), AccountError> {
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        let unlinked = diesel::update(
+            users::table
+                .find(&account.id)
+                .filter(users::sso_subject.is_not_null()),
+        )
+        .set(users::sso_subject.eq(None::<String>))
+        .execute(conn)?;
+        if unlinked > 0 {
+            audit::record(
+                conn,
+                now,
+                account_event(actor, &account, Action::SsoUnlinked),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The accounts of a partner linked to an identity at the single sign-on
+/// provider.
+pub fn linked_to_provider(
+    conn: &mut DbConnection,
+    partner_id: &str,
+) -> Result<HashSet<String>, AccountError> {
+    let ids: Vec<String> = users::table
+        .filter(users::partner_id.eq(partner_id))
+        .filter(users::sso_subject.is_not_null())
+        .select(users::id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
 }
 
 /// Gives an account a new first password, shown once; the person must

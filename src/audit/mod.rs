@@ -33,12 +33,13 @@ pub enum Action {
     MailFailed,
     MailRetried,
     SsoLinked,
+    SsoUnlinked,
     SsoFailed,
     CandidatesAnonymised,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -60,6 +61,7 @@ impl Action {
         Action::MailFailed,
         Action::MailRetried,
         Action::SsoLinked,
+        Action::SsoUnlinked,
         Action::SsoFailed,
         Action::CandidatesAnonymised,
     ];
@@ -92,6 +94,7 @@ impl Action {
             Action::MailFailed => "courriel en échec",
             Action::MailRetried => "courriel renvoyé",
             Action::SsoLinked => "compte relié à l'identité du fournisseur",
+            Action::SsoUnlinked => "compte délié de l'identité du fournisseur",
             Action::SsoFailed => "échec de connexion par le fournisseur d'identité",
             Action::CandidatesAnonymised => "données de personnes accompagnées effacées",
         }
@@ -120,6 +123,7 @@ impl Action {
             Action::MailFailed => "mail_failed",
             Action::MailRetried => "mail_retried",
             Action::SsoLinked => "sso_linked",
+            Action::SsoUnlinked => "sso_unlinked",
             Action::SsoFailed => "sso_failed",
             Action::CandidatesAnonymised => "candidates_anonymised",
         }

@@ -54,6 +54,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/structure/comptes/{id}/mot-de-passe",
             web::post().to(structure::reset_password),
         )
+        .route(
+            "/structure/comptes/{id}/identite",
+            web::post().to(structure::unlink_identity),
+        )
         .route(admin::PARTNERS_PATH, web::get().to(admin::list))
         .route(admin::PARTNERS_PATH, web::post().to(admin::create))
         .route("/admin/structures/{id}", web::get().to(admin::show))

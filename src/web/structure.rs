@@ -68,6 +68,8 @@ struct Listing {
     active: i64,
     /// Accounts signed in from several addresses at once.
     shared: HashSet<String>,
+    /// Accounts linked to an identity at the single sign-on provider.
+    linked: HashSet<String>,
 }
 
 fn listing(
@@ -84,11 +86,13 @@ fn listing(
             shared.insert(account.id.clone());
         }
     }
+    let linked = accounts::linked_to_provider(conn, partner_id)?;
     Ok(Listing {
         partner,
         accounts,
         active,
         shared,
+        linked,
     })
 }
 
@@ -138,6 +142,9 @@ fn accounts_page(
                                 @if listing.shared.contains(&account.id) {
                                     br; strong.warning { "utilisé depuis plusieurs adresses en même temps" }
                                 }
+                                @if listing.linked.contains(&account.id) {
+                                    br; "relié au fournisseur d'identité"
+                                }
                             }
                             td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| at.format("%d/%m/%Y").to_string())) }
                             td {
@@ -148,6 +155,9 @@ fn accounts_page(
                                         (action(csrf, account, "activation", "Activer"))
                                     }
                                     (action(csrf, account, "mot-de-passe", "Nouveau mot de passe"))
+                                    @if listing.linked.contains(&account.id) {
+                                        (action(csrf, account, "identite", "Délier l'identité"))
+                                    }
                                     (action(csrf, account, "suppression", "Supprimer"))
                                 }
                             }
@@ -204,6 +214,11 @@ pub async fn show(
         )),
         Some("desactive") => Some((
             "Le compte est désactivé : sa place est libérée, son historique conservé.",
+            false,
+        )),
+        Some("identite-deliee") => Some((
+            "Le compte est délié de son identité chez le fournisseur : à sa prochaine connexion par \
+             le fournisseur, il sera relié à l'identité qui présente son adresse électronique vérifiée.",
             false,
         )),
         _ => None,
@@ -323,6 +338,30 @@ pub async fn activate(
     }
 }
 
+/// What an account action does, once the account is known to be the RGC's.
+type AccountAction =
+    fn(&mut DbConnection, chrono::NaiveDateTime, Option<&Actor>, &str) -> Result<(), AccountError>;
+
+/// An action with nothing more to show: done, then back to the list, which
+/// says so with `notice`.
+async fn act_then_list(
+    req: HttpRequest,
+    rgc: &Account,
+    account_id: String,
+    form: &ActionForm,
+    database: &Database,
+    (act, notice): (AccountAction, &str),
+) -> Result<HttpResponse, PageError> {
+    let (partner, moment, actor) = prologue(&req, rgc, &form.csrf)?;
+    database
+        .run(move |conn| {
+            let account = own_account(conn, &partner, &account_id)?;
+            act(conn, moment.now, Some(&actor), &account.id)
+        })
+        .await?;
+    Ok(see_other(notice))
+}
+
 pub async fn deactivate(
     req: HttpRequest,
     SignedIn(rgc): SignedIn,
@@ -330,15 +369,22 @@ pub async fn deactivate(
     form: web::Form<ActionForm>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, PageError> {
-    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
-    let now = moment.now;
-    database
-        .run(move |conn| {
-            let account = own_account(conn, &partner, &path)?;
-            accounts::deactivate(conn, now, Some(&actor), &account.id)
-        })
-        .await?;
-    Ok(see_other("desactive"))
+    let action = (accounts::deactivate as AccountAction, "desactive");
+    act_then_list(req, &rgc, path.into_inner(), &form, &database, action).await
+}
+
+pub async fn unlink_identity(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let action = (
+        accounts::unlink_identity as AccountAction,
+        "identite-deliee",
+    );
+    act_then_list(req, &rgc, path.into_inner(), &form, &database, action).await
 }
 
 pub async fn reset_password(

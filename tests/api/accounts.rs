@@ -141,6 +141,7 @@ on_each_backend! {
         // tests (referrals, smtp, sso).
         let elsewhere = [
             Action::SsoLinked,
+            Action::SsoUnlinked,
             Action::SsoFailed,
             Action::ReferralRecorded,
             Action::ContactRequested,

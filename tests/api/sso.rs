@@ -452,11 +452,77 @@ async fn deleting_an_account_frees_its_identity(backend: Backend) {
     assert_eq!(linked_subject(&app, &second).as_deref(), Some(sub.as_str()));
 }
 
+/// A person whose identity at the provider changed (a new `sub` for the
+/// same email) is refused until their RGC unlinks the old one; the account,
+/// its history and its password stay.
+async fn the_rgc_unlinks_an_identity_that_changed_at_the_provider(backend: Backend) {
+    let Some(app) = app_with_sso(backend).await else {
+        return;
+    };
+    let (partner, rgc) = crate::structure::rgc(&app, "PLIE du Pays d'Aix", 6).await;
+    let (awa, _) = coach(&app, &partner, "Awa Diallo", "awa.diallo@plie.example");
+    let (first, second) = (subject(), subject());
+    let at_provider = |subject| Identity {
+        subject,
+        email: "awa.diallo@plie.example",
+        verified: true,
+    };
+    let signed_in = sign_in(&app, &app.browser(), &at_provider(&first)).await;
+    assert_eq!(signed_in.status(), 303);
+    let refused = sign_in(&app, &app.browser(), &at_provider(&second)).await;
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("déjà relié à une autre identité")
+    );
+
+    let accounts_path = "/structure/comptes";
+    let page_of = |path: String| {
+        let request = rgc.get(format!("{}{path}", app.address)).send();
+        async { request.await.unwrap().text().await.unwrap() }
+    };
+    let page = page_of(accounts_path.to_owned()).await;
+    assert!(
+        page.contains("relié au fournisseur d'identité") && page.contains("Délier l'identité"),
+        "{page}"
+    );
+    let token = app.csrf(&rgc, accounts_path).await;
+    let unlinked = app
+        .post_form(
+            &rgc,
+            &format!("{accounts_path}/{awa}/identite"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(unlinked.status(), 303);
+    let told = page_of(format!("{accounts_path}?avis=identite-deliee")).await;
+    assert!(
+        told.contains("Le compte est délié de son identité chez le fournisseur")
+            && !told.contains("Délier l'identité"),
+        "{told}"
+    );
+    assert_eq!(linked_subject(&app, &awa), None);
+    assert_eq!(audited(&app, "sso_unlinked").len(), 1);
+
+    let client = app.browser();
+    assert_eq!(
+        sign_in(&app, &client, &at_provider(&second)).await.status(),
+        303
+    );
+    let (status, home_page) = home(&app, &client).await;
+    assert_eq!(status, 200);
+    assert!(home_page.contains("Awa Diallo"), "{home_page}");
+    assert_eq!(linked_subject(&app, &awa).as_deref(), Some(second.as_str()));
+}
+
 crate::scenarios_on_each_backend!(
     links_by_verified_email_then_matches_on_subject,
     never_creates_an_account,
     refuses_accounts_a_password_would_not_let_in,
-    deleting_an_account_frees_its_identity
+    deleting_an_account_frees_its_identity,
+    the_rgc_unlinks_an_identity_that_changed_at_the_provider
 );
 
 #[tokio::test]

@@ -183,7 +183,7 @@ on_each_backend! {
         let page = ours.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(!page.contains(&login), "another partner's account is not listed");
         let token = app.csrf(&ours, "/structure/comptes").await;
-        for action in ["activation", "desactivation", "mot-de-passe"] {
+        for action in ["activation", "desactivation", "mot-de-passe", "identite"] {
             let response = app.post_form(&ours, &format!("/structure/comptes/{id}/{action}"), &[("csrf", &token)]).await;
             assert_eq!(response.status(), 404, "{action}");
         }
