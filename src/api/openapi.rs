@@ -137,6 +137,9 @@ fn search_parameters() -> Vec<(&'static str, String)> {
     ]
 }
 
+const UNAVAILABLE: &str =
+    "Base de données ou index momentanément indisponible : réessayer dans un instant.";
+
 fn error(description: &str) -> Value {
     json!({
         "description": description,
@@ -193,6 +196,7 @@ fn describe() -> Value {
                     "400": error("Paramètre inconnu, répété ou invalide : le message le nomme."),
                     "401": error("Clé d'API absente ou invalide."),
                     "403": error("La clé n'a pas la portée « search »."),
+                    "503": error(UNAVAILABLE),
                 },
             }},
             "/api/v1/offres/{id}": {
@@ -202,8 +206,10 @@ fn describe() -> Value {
                     "parameters": [offer_id()],
                     "responses": {
                         "200": {"description": "L'offre.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Offre"}}}},
+                        "400": error("Identifiant invalide."),
                         "401": error("Clé d'API absente ou invalide."),
                         "404": error("Aucune offre ne porte cet identifiant."),
+                        "503": error(UNAVAILABLE),
                     },
                 },
                 "put": {
@@ -214,9 +220,10 @@ fn describe() -> Value {
                     "responses": {
                         "201": {"description": "Offre créée : {\"id\", \"resultat\": \"creee\"}."},
                         "200": {"description": "Offre remplacée ou inchangée : {\"id\", \"resultat\": \"modifiee\" | \"inchangee\"}."},
-                        "400": error("Offre invalide : « erreurs » liste chaque champ à corriger."),
+                        "400": error("Identifiant, JSON ou offre invalide : « erreurs » liste chaque champ à corriger."),
                         "401": error("Clé d'API absente ou invalide."),
                         "403": error("La clé n'a pas la portée « ingest »."),
+                        "503": error(UNAVAILABLE),
                     },
                 },
             },
@@ -230,10 +237,11 @@ fn describe() -> Value {
                 }}}},
                 "responses": {
                     "200": {"description": "Statut changé : {\"id\", \"statut\"}. L'offre entre dans la recherche ou en sort aussitôt."},
-                    "400": error("Statut inconnu."),
+                    "400": error("Identifiant, JSON ou statut invalide."),
                     "401": error("Clé d'API absente ou invalide."),
                     "403": error("La clé n'a pas la portée « ingest »."),
                     "404": error("Aucune offre ne porte cet identifiant."),
+                    "503": error(UNAVAILABLE),
                 },
             }},
             "/api/v1/referentiel/{name}": {"get": {

@@ -24,41 +24,51 @@ async fn the_document_is_public_and_each_operation_it_describes_is_served() {
     assert_eq!(document["openapi"], "3.0.3");
     assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
 
-    let key = app.key(Scope::Search).await;
+    // Each operation with a key of each scope, and with its path parameters
+    // plausible (the first allowed value) then invalid.
+    let keys = [app.key(Scope::Search).await, app.key(Scope::Ingest).await];
     let paths = document["paths"].as_object().unwrap();
     let mut operations = 0;
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            // Path parameters get their first allowed value, or a plausible one.
-            let mut address = path.clone();
-            for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                if parameter["in"] == "path" {
-                    let value = parameter["schema"]["enum"][0].as_str().unwrap_or("ABC123");
-                    address = address.replace(
-                        &format!("{{{}}}", parameter["name"].as_str().unwrap()),
-                        value,
+            let described: Vec<&String> =
+                operation["responses"].as_object().unwrap().keys().collect();
+            let in_path: Vec<&Value> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|parameter| parameter["in"] == "path")
+                .collect();
+            for plausible in [true, false] {
+                let mut address = path.clone();
+                for parameter in &in_path {
+                    let value = match plausible {
+                        true => parameter["schema"]["enum"][0].as_str().unwrap_or("ABC123"),
+                        false => "pas%20valide",
+                    };
+                    let name = parameter["name"].as_str().unwrap();
+                    address = address.replace(&format!("{{{name}}}"), value);
+                }
+                for key in &keys {
+                    let response = app
+                        .client
+                        .request(method.clone(), format!("{}{address}", app.address))
+                        .bearer_auth(key)
+                        .json(&json!({}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    let body = response.text().await.unwrap();
+                    assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {address}");
+                    assert!(!body.contains(NO_SUCH_ROUTE), "{method} {address}: {body}");
+                    assert!(
+                        described.contains(&&status.as_u16().to_string()),
+                        "{method} {address} answered {status}, described: {described:?}"
                     );
                 }
             }
-            let response = app
-                .client
-                .request(method.clone(), format!("{}{address}", app.address))
-                .bearer_auth(&key)
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body = response.text().await.unwrap();
-            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {address}");
-            assert!(!body.contains(NO_SUCH_ROUTE), "{method} {address}: {body}");
-            let answers: Vec<&String> =
-                operation["responses"].as_object().unwrap().keys().collect();
-            assert!(
-                answers.contains(&&status.as_u16().to_string()),
-                "{method} {address} answered {status}, described: {answers:?}"
-            );
             operations += 1;
         }
     }
