@@ -265,13 +265,9 @@ impl Settings {
         // Warned that long before, an account would be warned as soon as used.
         if warning_days >= inactivity_days.get() {
             let path = ["accounts".to_owned(), "warning_days".to_owned()];
-            let origin = figment
-                .find_metadata(&path.join("."))
-                .map(|md| origin(md, &path))
-                .unwrap_or_else(|| "source inconnue".to_owned());
             return Err(ConfigError::Invalid(problem(
                 &path,
-                &origin,
+                figment.find_metadata(&path.join(".")),
                 &format!(
                     "valeur {warning_days} refusée, attendu : moins que `accounts.inactivity_days` ({inactivity_days})"
                 ),
@@ -290,26 +286,22 @@ impl Settings {
 fn describe(error: figment::Error) -> String {
     error
         .into_iter()
-        .map(|e| {
-            let origin = e
-                .metadata
-                .as_ref()
-                .map(|md| origin(md, &e.path))
-                .unwrap_or_else(|| "source inconnue".to_owned());
-            problem(&e.path, &origin, &reasons::french(&e.kind))
-        })
+        .map(|e| problem(&e.path, e.metadata.as_ref(), &reasons::french(&e.kind)))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// One line of the message: the key (if the problem has one), where its
 /// value came from, and why it was refused.
-fn problem(path: &[String], origin: &str, reason: &str) -> String {
+fn problem(path: &[String], metadata: Option<&Metadata>, reason: &str) -> String {
     let key = if path.is_empty() {
         String::new()
     } else {
         format!("clé `{}` ", path.join("."))
     };
+    let origin = metadata
+        .map(|md| origin(md, path))
+        .unwrap_or_else(|| "source inconnue".to_owned());
     format!("  - {key}({origin}) : {reason}")
 }
 

@@ -245,9 +245,9 @@ impl Database {
     }
 
     /// The right to run something alone among the nodes sharing this
-    /// database, or `None` while another holds it. On PostgreSQL, an
-    /// advisory lock on a connection of its own: closing it releases the
-    /// lock, at the end of the run or with the process if it dies. An SQLite
+    /// database, held until dropped, or `None` while another holds it. On
+    /// PostgreSQL, an advisory lock on a connection of its own, released when
+    /// dropped, or by the connection closing if the process dies. An SQLite
     /// file serves one node: nothing to take.
     pub fn exclusive(&self, key: i64) -> Result<Option<Exclusive>, DbError> {
         let Target::Postgres(_) = &self.manager.target else {
