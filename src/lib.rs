@@ -2,6 +2,7 @@
 //! `main.rs` only parses the command line.
 
 pub mod accounts;
+pub mod activity;
 pub mod agencies;
 pub mod api;
 pub mod apikeys;

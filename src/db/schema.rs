@@ -204,6 +204,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    searches (id) {
+        id -> Text,
+        at -> Timestamp,
+        month -> Text,
+        partner_id -> Text,
+        user_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
-    agencies, offers, partners, users, sessions, referrals, outbox, sync_runs
+    agencies, offers, partners, users, sessions, referrals, outbox, sync_runs, searches
 );

@@ -68,10 +68,12 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
             }
             @if account.role == "rgc" {
                 a href="/structure/comptes" { "Comptes de la structure" }
+                a href="/structure/activite" { "Activité" }
             }
             @if account.role == "admin" {
                 a href="/admin/structures" { "Structures partenaires" }
                 a href="/admin/synchronisation" { "Synchronisation" }
+                a href="/admin/activite" { "Activité" }
             }
             @if account.role == "admin" || account.role == "rgc" {
                 a href="/journal" { "Journal" }

@@ -1,6 +1,7 @@
 //! The HTTP front end: routes, pages (maud) and operations endpoints. Handlers
 //! only translate between HTTP and the domain modules.
 
+mod activity;
 mod admin;
 mod agency;
 mod assets;
@@ -73,6 +74,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             synchronisation::SYNC_PATH,
             web::get().to(synchronisation::show),
+        )
+        .route(activity::PARTNER_PATH, web::get().to(activity::show))
+        .route(
+            &format!("{}{}", activity::PARTNER_PATH, activity::CSV_SUFFIX),
+            web::get().to(activity::show),
+        )
+        .route(activity::ADMIN_PATH, web::get().to(activity::show))
+        .route(
+            &format!("{}{}", activity::ADMIN_PATH, activity::CSV_SUFFIX),
+            web::get().to(activity::show),
         )
         .route("/journal", web::get().to(journal::journal))
         .route(offers::SEARCH_PATH, web::get().to(offers::search))

@@ -12,8 +12,9 @@ use serde_json::{Map, Value};
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{Csrf, SignedIn};
+use super::session::{Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, Partner};
+use crate::activity;
 use crate::agencies::{self, Agency};
 use crate::api::AgencyCodes;
 use crate::db::{Database, DbError};
@@ -53,6 +54,12 @@ impl PageQuery {
             .iter()
             .find(|(n, _)| n == name)
             .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// A search the coach asked for: criteria sent, first page (paging
+    /// through the same results is not another search).
+    fn is_new_search(&self) -> bool {
+        self.page == 1 && self.sent.iter().any(|(name, _)| name != "page")
     }
 
     /// This search at another page.
@@ -171,6 +178,12 @@ pub async fn search(
                     tracing::error!(%error, "search failed");
                     PageError::Unavailable
                 })?;
+            if let (Some(partner), true) = (account.partner_id.clone(), query.is_new_search()) {
+                let (who, now) = (account.id.clone(), Moment::of(&req)?.now);
+                database
+                    .run(move |conn| activity::record_search(conn, now, &partner, &who))
+                    .await?;
+            }
             (query, Ok(results))
         }
         Err((query, message)) => (query, Err(message)),

@@ -28,7 +28,8 @@ pub async fn show(
                 li { strong { "Personnes accompagnées : " } "nom, prénom, identifiant France Travail et, seulement avec leur accord, "
                      "une adresse électronique ou un numéro de téléphone. Aucun champ de texte libre." }
                 li { strong { "Utilisateurs du portail : " } "nom, fonction et adresse électronique professionnelle, identifiant, "
-                     "dates de connexion, adresse réseau des connexions." }
+                     "dates de connexion, adresse réseau des connexions, et le nombre de leurs recherches d'offres "
+                     "(quand, jamais ce qui a été cherché), pour le suivi de l'activité." }
                 li { strong { "Journal des opérations : " } "qui a fait quoi, quand, sur quel objet et depuis quelle adresse." }
             }
             h2 { "Finalités" }

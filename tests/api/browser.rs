@@ -296,6 +296,33 @@ fn member(
         .1
 }
 
+/// Signs in with a first password and replaces it.
+async fn first_sign_in(
+    client: &fantoccini::Client,
+    address: &str,
+    credentials: &relais::accounts::Credentials,
+) {
+    let new_password = "une phrase assez longue pour relais";
+    client.goto(&format!("{address}/connexion")).await.unwrap();
+    submit(
+        client,
+        &[
+            ("identifiant", &credentials.login),
+            ("mot_de_passe", &credentials.password),
+        ],
+    )
+    .await;
+    submit(
+        client,
+        &[
+            ("actuel", &credentials.password),
+            ("nouveau", new_password),
+            ("confirmation", new_password),
+        ],
+    )
+    .await;
+}
+
 /// The coach's day in chromium: search with filters, the offer, a mise en
 /// relation and its sheet; then a contact request, whose mail reaches a real
 /// SMTP server without the candidate's name, whose link the agency opens to
@@ -324,29 +351,7 @@ async fn coach_journey(backend: Backend) {
         "awa.diallo@plie.example",
     );
     let client = browser(&driver).await;
-    let new_password = "une phrase assez longue pour relais";
-
-    client
-        .goto(&format!("{}/connexion", app.address))
-        .await
-        .unwrap();
-    submit(
-        &client,
-        &[
-            ("identifiant", &coach.login),
-            ("mot_de_passe", &coach.password),
-        ],
-    )
-    .await;
-    submit(
-        &client,
-        &[
-            ("actuel", &coach.password),
-            ("nouveau", new_password),
-            ("confirmation", new_password),
-        ],
-    )
-    .await;
+    first_sign_in(&client, &app.address, &coach).await;
 
     // Search, then narrow down with a facet.
     click_through(&client, Locator::LinkText("Offres")).await;
@@ -469,6 +474,34 @@ async fn coach_journey(backend: Backend) {
     assert!(list.contains("Paul Durand") && list.contains("enregistrée"));
     save_screenshot(&client, "mises-en-relation").await;
     client.close().await.unwrap();
+
+    // The partner's RGC follows that day's activity: two logins, two
+    // searches (the form, then the facet), and the two requests answered.
+    let rgc = {
+        use diesel::prelude::*;
+        let mut conn = app.database.connection().unwrap();
+        let partner: Option<String> = relais::db::schema::users::table
+            .filter(relais::db::schema::users::login.eq(&coach.login))
+            .select(relais::db::schema::users::partner_id)
+            .first(&mut conn)
+            .unwrap();
+        let person =
+            relais::accounts::Person::parse("Rachid Benali", "RGC", "rgc@plie.example").unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        let role = relais::accounts::Role::Rgc;
+        relais::accounts::create_account(&mut conn, now, None, partner.as_deref(), role, &person)
+            .unwrap()
+            .1
+    };
+    let manager = browser(&driver).await;
+    first_sign_in(&manager, &app.address, &rgc).await;
+    click_through(&manager, Locator::LinkText("Activité")).await;
+    assert_eq!(manager.title().await.unwrap(), "Activité — relais");
+    let total = text_of(&manager, "table.counts tbody tr:last-child").await;
+    let total: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(total, ["Total", "2", "2", "1", "1", "1", "1"]);
+    save_screenshot(&manager, "activite").await;
+    manager.close().await.unwrap();
 }
 
 mod the_coach_journey_in_chromium {

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod activity;
 mod admin;
 mod agencies;
 mod bench;
