@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod agencies;
+pub mod announcements;
 pub mod api;
 pub mod apikeys;
 pub mod audit;

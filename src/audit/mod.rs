@@ -36,10 +36,12 @@ pub enum Action {
     SsoUnlinked,
     SsoFailed,
     CandidatesAnonymised,
+    AnnouncementPublished,
+    AnnouncementWithdrawn,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 26] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -64,6 +66,8 @@ impl Action {
         Action::SsoUnlinked,
         Action::SsoFailed,
         Action::CandidatesAnonymised,
+        Action::AnnouncementPublished,
+        Action::AnnouncementWithdrawn,
     ];
 
     pub fn parse(raw: &str) -> Option<Action> {
@@ -97,6 +101,8 @@ impl Action {
             Action::SsoUnlinked => "compte délié de l'identité du fournisseur",
             Action::SsoFailed => "échec de connexion par le fournisseur d'identité",
             Action::CandidatesAnonymised => "données de personnes accompagnées effacées",
+            Action::AnnouncementPublished => "annonce de service publiée",
+            Action::AnnouncementWithdrawn => "annonce de service retirée",
         }
     }
 
@@ -126,6 +132,8 @@ impl Action {
             Action::SsoUnlinked => "sso_unlinked",
             Action::SsoFailed => "sso_failed",
             Action::CandidatesAnonymised => "candidates_anonymised",
+            Action::AnnouncementPublished => "announcement_published",
+            Action::AnnouncementWithdrawn => "announcement_withdrawn",
         }
     }
 }

@@ -214,6 +214,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    announcements (id) {
+        id -> Text,
+        message -> Text,
+        maintenance -> Bool,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        published_at -> Timestamp,
+        published_by -> Text,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     agencies, offers, partners, users, sessions, referrals, outbox, sync_runs, searches
 );

@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::agencies::{self, AgencyConfigError};
+use crate::announcements::Board;
 use crate::api::AgencyCodes;
 use crate::auth::sso::Provider;
 use crate::clock::{Clock, SystemClock};
@@ -95,6 +96,7 @@ impl Application {
             .port();
         let metrics = web::Data::new(Metrics::new()?);
         let app_database = web::Data::new(database.clone());
+        let board = web::Data::new(Board::new(database.clone()));
         let app_search = web::Data::new(search.clone());
         let waker = web::Data::new(indexer.waker());
         let agency_codes = web::Data::new(AgencyCodes(agency_codes));
@@ -124,6 +126,7 @@ impl Application {
         let account_settings = web::Data::new(settings.accounts.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::web::show_announcements))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(app_database.clone())
                 .app_data(app_search.clone())
@@ -137,6 +140,7 @@ impl Application {
                 .app_data(mail_waker.clone())
                 .app_data(links.clone())
                 .app_data(sso.clone())
+                .app_data(board.clone())
                 .configure(crate::api::routes)
                 .configure(crate::web::routes)
         })

@@ -4,10 +4,19 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, Markup, html};
 
+use std::sync::Arc;
+
 use super::STYLESHEET_PATH;
 use super::session::{Csrf, LOGOUT_PATH, PASSWORD_PATH};
 use crate::accounts::Account;
+use crate::announcements::Announcement;
 use crate::config::SessionSettings;
+
+tokio::task_local! {
+    /// The service announcements shown on the page being built, put there
+    /// by the `show_on_pages` middleware.
+    pub static ANNOUNCEMENTS: Arc<[Announcement]>;
+}
 
 /// The `?avis=…` a page is redirected to after an action: a code naming a
 /// fixed message, never text shown as it is.
@@ -74,6 +83,7 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
                 a href="/admin/structures" { "Structures partenaires" }
                 a href="/admin/synchronisation" { "Synchronisation" }
                 a href="/admin/activite" { "Activité" }
+                a href="/admin/annonces" { "Annonces" }
             }
             @if account.role == "admin" || account.role == "rgc" {
                 a href="/journal" { "Journal" }
@@ -87,6 +97,27 @@ pub fn signed_in_page(title: &str, account: &Account, csrf: &Csrf, content: Mark
         }
     };
     frame(title, Some(nav), content)
+}
+
+/// The announcements in force, at the top of every page.
+fn announcements() -> Markup {
+    let shown = ANNOUNCEMENTS
+        .try_with(Arc::clone)
+        .unwrap_or_else(|_| Arc::from([]));
+    html! {
+        @if !shown.is_empty() {
+            section.announcements aria-label="Annonces de service" {
+                div.wrap {
+                    @for announcement in shown.iter() {
+                        p.announcement.maintenance[announcement.maintenance] {
+                            @if let Some(window) = announcement.window() { strong { (window) } " " }
+                            (announcement.message)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn frame(title: &str, nav: Option<Markup>, content: Markup) -> Markup {
@@ -108,6 +139,7 @@ fn frame(title: &str, nav: Option<Markup>, content: Markup) -> Markup {
                         @if let Some(nav) = nav { (nav) }
                     }
                 }
+                (announcements())
                 main #contenu tabindex="-1" {
                     div.wrap { (content) }
                 }

@@ -4,6 +4,7 @@
 mod activity;
 mod admin;
 mod agency;
+mod announcements;
 mod assets;
 mod errors;
 mod home;
@@ -24,13 +25,14 @@ use actix_web::web;
 use crate::auth::sso;
 use crate::referrals::RECORDS_PATH;
 
+pub use announcements::show_on_pages as show_announcements;
 pub use assets::STYLESHEET_PATH;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::show))
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
+        .route(ops::HEALTH_PATH, web::get().to(ops::healthz))
+        .route(ops::READINESS_PATH, web::get().to(ops::readyz))
+        .route(ops::METRICS_PATH, web::get().to(ops::metrics))
         .route(login::LOGIN_PATH, web::get().to(login::show_login))
         .route(login::LOGIN_PATH, web::post().to(login::submit_login))
         .route(sso::START_PATH, web::get().to(login::start_sso))
@@ -84,6 +86,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("{}{}", activity::ADMIN_PATH, activity::CSV_SUFFIX),
             web::get().to(activity::show),
+        )
+        .route(
+            announcements::ANNOUNCEMENTS_PATH,
+            web::get().to(announcements::show),
+        )
+        .route(
+            announcements::ANNOUNCEMENTS_PATH,
+            web::post().to(announcements::publish),
+        )
+        .route(
+            "/admin/annonces/{id}/retrait",
+            web::post().to(announcements::withdraw),
         )
         .route("/journal", web::get().to(journal::journal))
         .route(offers::SEARCH_PATH, web::get().to(offers::search))

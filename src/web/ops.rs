@@ -7,6 +7,12 @@ use crate::db::Database;
 use crate::search::SearchIndex;
 use crate::telemetry::Metrics;
 
+pub const HEALTH_PATH: &str = "/healthz";
+pub const READINESS_PATH: &str = "/readyz";
+pub const METRICS_PATH: &str = "/metrics";
+/// Answers for machines: no page, no announcement.
+pub const OPERATIONS_PATHS: [&str; 3] = [HEALTH_PATH, READINESS_PATH, METRICS_PATH];
+
 /// Alive: the process answers. Says nothing about the database.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

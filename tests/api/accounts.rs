@@ -137,8 +137,8 @@ on_each_backend! {
             .into_iter()
             .map(|r| r.action)
             .collect();
-        // Referral, retention, mail and single sign-on events have their own
-        // tests (referrals, smtp, sso).
+        // Referral, retention, mail, single sign-on and announcement events
+        // have their own tests (referrals, smtp, sso, announcements).
         let elsewhere = [
             Action::SsoLinked,
             Action::SsoUnlinked,
@@ -150,6 +150,8 @@ on_each_backend! {
             Action::CandidatesAnonymised,
             Action::MailFailed,
             Action::MailRetried,
+            Action::AnnouncementPublished,
+            Action::AnnouncementWithdrawn,
         ];
         for action in Action::ALL.into_iter().filter(|a| !elsewhere.contains(a)) {
             assert!(recorded.contains(action.as_str()), "no audit row for {}", action.as_str());

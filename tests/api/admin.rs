@@ -196,7 +196,7 @@ async fn each_page_answers_each_role_as_it_should() {
 
     let partner_page = format!("/admin/structures/{partner}");
     // (page, anonymous, coach, RGC, admin)
-    let expected: [(&str, u16, u16, u16, u16); 11] = [
+    let expected: [(&str, u16, u16, u16, u16); 12] = [
         ("/", 303, 200, 200, 200),
         ("/confidentialite", 200, 200, 200, 200),
         ("/structure/comptes", 303, 403, 200, 403),
@@ -208,6 +208,7 @@ async fn each_page_answers_each_role_as_it_should() {
         ("/structure/activite.csv", 303, 403, 200, 403),
         ("/admin/activite", 303, 403, 403, 200),
         ("/admin/activite.csv", 303, 403, 403, 200),
+        ("/admin/annonces", 303, 403, 403, 200),
     ];
     for (page, anon, as_coach, as_rgc, as_admin) in expected {
         for (who, client, status) in [

@@ -650,5 +650,45 @@ async fn the_admin_reads_the_sync_runs_in_chromium() {
     let runs = text_of(&client, "table tbody").await;
     assert!(runs.contains("réussie"), "{runs}");
     save_screenshot(&client, "synchronisation").await;
+
+    // Then announces a maintenance, which shows at once above the page.
+    click_through(&client, Locator::LinkText("Annonces")).await;
+    let start = app.clock_now() + chrono::Duration::days(3);
+    let end = start + chrono::Duration::hours(2);
+    for (id, at) in [("debut", start), ("fin", end)] {
+        // A datetime-local field types in the browser's locale: set its value.
+        let value = relais::announcements::paris(at)
+            .format(relais::announcements::INPUT_FORMAT)
+            .to_string();
+        client
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1]",
+                vec![id.into(), value.into()],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("input[name=maintenance]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(
+        &client,
+        &[(
+            "message",
+            "Mise à jour du portail : enregistrez vos demandes avant.",
+        )],
+    )
+    .await;
+    let banner = text_of(&client, ".announcements").await;
+    assert!(
+        banner.starts_with("Maintenance prévue") && banner.contains("enregistrez vos demandes"),
+        "{banner}"
+    );
+    assert!(text_of(&client, "table tbody").await.contains("affichée"));
+    save_screenshot(&client, "annonces").await;
     client.close().await.unwrap();
 }

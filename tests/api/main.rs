@@ -9,6 +9,7 @@ mod accounts;
 mod activity;
 mod admin;
 mod agencies;
+mod announcements;
 mod bench;
 mod browser;
 mod commands;
