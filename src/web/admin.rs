@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::activity::ADMIN_PATH;
 use super::errors::PageError;
 use super::layout::{self, Notice};
 use super::session::{self, Csrf, SignedIn};
@@ -258,6 +259,7 @@ fn partner_page(
         html! {
             p { a href=(PARTNERS_PATH) { "← Structures partenaires" } }
             h1 { (partner.terms.name) }
+            p { a href={ (ADMIN_PATH) "?structure=" (partner.id) } { "Activité de la structure" } }
             (message_box(message))
             @if let Some(extra) = extra { (extra) }
             h2 { "Convention" }

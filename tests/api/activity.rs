@@ -143,6 +143,8 @@ on_each_backend! {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Activité des structures partenaires") && html.contains("Par structure"));
         assert!(html.contains("PLIE Aix") && html.contains("Mission locale"));
+        let (_, terms) = page(&app, &admin, &format!("/admin/structures/{}", desk.partner)).await;
+        assert!(terms.contains(&format!(r#"href="/admin/activite?structure={}""#, desk.partner)), "the partner's page leads to its activity");
         let one = format!("/admin/activite?{period}&structure={}", desk.partner);
         let (status, html) = page(&app, &admin, &one).await;
         assert_eq!(status, StatusCode::OK);
