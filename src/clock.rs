@@ -3,7 +3,22 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+
+/// An instant as people read it: relais records UTC and shows Paris time.
+pub fn in_paris(at: NaiveDateTime) -> NaiveDateTime {
+    Paris.from_utc_datetime(&at).naive_local()
+}
+
+/// A Paris wall-clock time as an instant (UTC): none for the hour skipped
+/// when clocks go forward, the first of the hour repeated when they go back.
+pub fn from_paris(local: NaiveDateTime) -> Option<NaiveDateTime> {
+    Paris
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|at| at.naive_utc())
+}
 
 pub trait Clock: Send + Sync {
     /// Now, in UTC.

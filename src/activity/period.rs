@@ -4,6 +4,8 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
+use crate::clock::{from_paris, in_paris};
+
 /// How many months a follow-up shows when none are asked for: a year,
 /// current month included.
 const DEFAULT_MONTHS: u32 = 12;
@@ -15,7 +17,7 @@ const MONTH_NAMES: [&str; 12] = [
     "déc.",
 ];
 
-/// A calendar month (UTC, as every date the portal records).
+/// A calendar month, in Paris time as people count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
     year: i32,
@@ -24,10 +26,12 @@ pub struct Month {
 }
 
 impl Month {
+    /// The month an instant (UTC, as relais records them) falls in.
     pub fn of(at: NaiveDateTime) -> Month {
+        let local = in_paris(at);
         Month {
-            year: at.year(),
-            number: at.month(),
+            year: local.year(),
+            number: local.month(),
         }
     }
 
@@ -41,11 +45,13 @@ impl Month {
             .then_some(Month { year, number })
     }
 
-    /// Its first instant.
+    /// Its first instant (UTC): midnight in Paris, which clock changes
+    /// never skip.
     pub fn start(self) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(self.year, self.number, 1)
+        let midnight = NaiveDate::from_ymd_opt(self.year, self.number, 1)
             .unwrap_or(NaiveDate::MIN)
-            .and_time(chrono::NaiveTime::MIN)
+            .and_time(chrono::NaiveTime::MIN);
+        from_paris(midnight).unwrap_or(midnight)
     }
 
     pub fn next(self) -> Month {
@@ -160,7 +166,9 @@ mod tests {
         ] {
             assert_eq!(Month::parse(wrong), None, "{wrong}");
         }
-        assert_eq!(Month::of(at("2026-02-28 23:59")), month("2026-02"));
+        // 23:30 UTC on the last day of February is March already in Paris.
+        assert_eq!(Month::of(at("2026-02-28 22:59")), month("2026-02"));
+        assert_eq!(Month::of(at("2026-02-28 23:30")), month("2026-03"));
     }
 
     #[test]
@@ -168,7 +176,16 @@ mod tests {
         assert_eq!(month("2026-12").next(), month("2027-01"));
         assert_eq!(month("2026-03").back(3), month("2025-12"));
         assert_eq!(month("2026-03").back(0), month("2026-03"));
-        assert_eq!(month("2027-01").start(), at("2027-01-01 00:00"));
+        assert_eq!(
+            month("2027-01").start(),
+            at("2026-12-31 23:00"),
+            "winter: UTC+1"
+        );
+        assert_eq!(
+            month("2026-07").start(),
+            at("2026-06-30 22:00"),
+            "summer: UTC+2"
+        );
     }
 
     #[test]
@@ -179,8 +196,8 @@ mod tests {
             (month("2026-01"), month("2026-12"))
         );
         assert_eq!(period.months().len(), 12);
-        assert_eq!(period.start(), at("2026-01-01 00:00"));
-        assert_eq!(period.end(), at("2027-01-01 00:00"));
+        assert_eq!(period.start(), at("2025-12-31 23:00"));
+        assert_eq!(period.end(), at("2026-12-31 23:00"));
     }
 
     #[test]

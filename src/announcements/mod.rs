@@ -8,12 +8,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDateTime, TimeZone};
-use chrono_tz::Europe::Paris;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Action, Actor, Event};
+use crate::clock::{self, in_paris};
 use crate::db::schema::announcements;
 use crate::db::{Database, DbConnection, DbError};
 
@@ -39,11 +39,6 @@ pub struct Announcement {
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
-/// An instant in Paris time, for people.
-pub fn paris(at: NaiveDateTime) -> NaiveDateTime {
-    Paris.from_utc_datetime(&at).naive_local()
-}
-
 impl Announcement {
     /// Whether it shows at `now`: maintenance before and while it happens,
     /// information within its dates; never once withdrawn.
@@ -59,7 +54,7 @@ impl Announcement {
         if !self.maintenance {
             return None;
         }
-        let (start, end) = (paris(self.starts_at), paris(self.ends_at));
+        let (start, end) = (in_paris(self.starts_at), in_paris(self.ends_at));
         let when = if start.date() == end.date() {
             format!(
                 "le {} de {} à {}",
@@ -98,11 +93,7 @@ fn from_paris(raw: &str, what: &str) -> Result<NaiveDateTime, String> {
             "« {what} » est attendu sous la forme d'une date et d'une heure (jj/mm/aaaa hh:mm)."
         )
     })?;
-    Paris
-        .from_local_datetime(&local)
-        .earliest()
-        .map(|at| at.naive_utc())
-        .ok_or_else(|| {
+    clock::from_paris(local).ok_or_else(|| {
             format!("« {what} » tombe dans l'heure sautée au changement d'heure : choisissez une autre heure.")
         })
 }
@@ -310,7 +301,7 @@ mod tests {
             from_paris("2026-07-01T08:30", "Début"),
             Ok(utc("2026-07-01 06:30"))
         );
-        assert_eq!(paris(utc("2026-07-01 06:30")), utc("2026-07-01 08:30"));
+        assert_eq!(in_paris(utc("2026-07-01 06:30")), utc("2026-07-01 08:30"));
         // 29 March 2026, 02:30 does not exist in Paris; 25 October 02:30 happens twice.
         let skipped = from_paris("2026-03-29T02:30", "Début").expect_err("skipped");
         assert!(skipped.contains("heure sautée"), "{skipped}");

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::accounts;
 use crate::apikeys::{self, Scope};
 use crate::bench;
-use crate::clock::SystemClock;
+use crate::clock::{SystemClock, in_paris};
 use crate::config::{Settings, Sources};
 use crate::demo;
 use crate::jobs;
@@ -294,14 +294,14 @@ async fn api_key(settings: &Settings, action: ApiKeyAction) -> anyhow::Result<()
             }
             for key in keys {
                 let state = match key.revoked_at {
-                    Some(at) => format!("révoquée le {}", at.format("%d/%m/%Y %H:%M")),
+                    Some(at) => format!("révoquée le {}", in_paris(at).format("%d/%m/%Y %H:%M")),
                     None => "active".to_owned(),
                 };
                 println!(
                     "{:<24} {:<7} créée le {}  {state}",
                     key.name,
                     key.scope,
-                    key.created_at.format("%d/%m/%Y %H:%M")
+                    in_paris(key.created_at).format("%d/%m/%Y %H:%M")
                 );
             }
         }

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::accounts::{AccountStatus, Role};
 use crate::audit::{self, Action, Event};
+use crate::clock::in_paris;
 use crate::config::AccountSettings;
 use crate::db::schema::users;
 use crate::db::{DbConnection, DbError};
@@ -133,8 +134,8 @@ fn warn(
                      Si vous n'en avez plus besoin, il n'y a rien à faire.\n",
                     idle.name(),
                     idle.login,
-                    idle.since().format("%d/%m/%Y"),
-                    on.format("%d/%m/%Y"),
+                    in_paris(idle.since()).format("%d/%m/%Y"),
+                    in_paris(on).format("%d/%m/%Y"),
                 ),
             },
         )?;
@@ -209,7 +210,7 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
                      suspendu, comme le prévoit la convention de partenariat.\n\n{action}\n",
                     idle.login,
                     idle.name(),
-                    idle.since().format("%d/%m/%Y"),
+                    in_paris(idle.since()).format("%d/%m/%Y"),
                 ),
             },
         )?;

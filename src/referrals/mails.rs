@@ -3,6 +3,7 @@
 //! identifier; the agency follows a link to read the request, the coach
 //! signs in to read the answer.
 
+use crate::clock::in_paris;
 use chrono::NaiveDateTime;
 
 /// What the mail to the agency's recruitment mailbox says.
@@ -35,7 +36,7 @@ pub fn request(mail: &RequestMail) -> (String, String) {
         partner = mail.partner_name,
         agency = mail.agency_name,
         reference = mail.reference,
-        date = mail.sent_at.format("%d/%m/%Y à %H:%M"),
+        date = in_paris(mail.sent_at).format("%d/%m/%Y à %H:%M"),
         offer_id = mail.offer_id,
         title = mail.offer_title,
     );
@@ -58,7 +59,7 @@ pub fn request(mail: &RequestMail) -> (String, String) {
          Pour protéger les données personnelles, ce message ne contient ni le nom ni \
          l'identifiant de la personne. Ne transférez pas ce lien : il donne accès à la demande.\n\n\
          -- \nrelais, portail des partenaires de France Travail\n",
-        expiry = mail.link_expires_at.format("%d/%m/%Y"),
+        expiry = in_paris(mail.link_expires_at).format("%d/%m/%Y"),
         link = mail.link,
     ));
     (subject, body)

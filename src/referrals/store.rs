@@ -11,6 +11,7 @@ use super::{Answer, Kind, Links, Reason, ReferralError, new_reference};
 use crate::accounts::{Account, Partner};
 use crate::agencies;
 use crate::audit::{self, Action, Event};
+use crate::clock::in_paris;
 use crate::db::schema::{offers, outbox, referrals, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
@@ -56,7 +57,7 @@ impl Referral {
     /// The candidate as pages show them, or when their data was erased.
     pub fn candidate_name(&self) -> String {
         match self.anonymised_at {
-            Some(at) => format!("Personne anonymisée le {}", at.format("%d/%m/%Y")),
+            Some(at) => format!("Personne anonymisée le {}", in_paris(at).format("%d/%m/%Y")),
             None => format!("{} {}", self.candidate_first_name, self.candidate_last_name),
         }
     }

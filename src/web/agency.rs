@@ -12,6 +12,7 @@ use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment};
 use crate::accounts::{self, AccountError};
 use crate::agencies::{self, Agency};
+use crate::clock::in_paris;
 use crate::db::Database;
 use crate::mail::MailWaker;
 use crate::referrals::{self, AGENCY_PATH, Answer, Answered, LinkState, Links, Listed, Reason};
@@ -180,7 +181,7 @@ fn request_page(
             }
             h2 { "La demande" }
             dl.details {
-                dt { "Envoyée le" } dd { (r.created_at.format("%d/%m/%Y à %H:%M")) }
+                dt { "Envoyée le" } dd { (in_paris(r.created_at).format("%d/%m/%Y à %H:%M")) }
                 dt { "Par" } dd { (listed.coach_name) ", " (partner) }
             }
             h2 #reponse { "Votre réponse" }
@@ -188,7 +189,7 @@ fn request_page(
                 Some(answer) => {
                     p { strong { (answer.label()) }
                         @if let Some(reason) = r.reason() { " — motif : " (reason.label()) }
-                        @if let Some(at) = r.answered_at { ", le " (at.format("%d/%m/%Y à %H:%M")) } }
+                        @if let Some(at) = r.answered_at { ", le " (in_paris(at).format("%d/%m/%Y à %H:%M")) } }
                 }
                 None => (answer_form(csrf, token)),
             }

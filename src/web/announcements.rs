@@ -20,7 +20,7 @@ use super::ops::OPERATIONS_PATHS;
 use super::session::{self, Csrf, SignedIn};
 use crate::accounts::Account;
 use crate::announcements::{self, Announcement, Board, Draft, INPUT_FORMAT, MAX_MESSAGE_CHARS};
-use crate::clock::Clock;
+use crate::clock::{Clock, in_paris};
 use crate::db::Database;
 
 pub const ANNOUNCEMENTS_PATH: &str = "/admin/annonces";
@@ -80,9 +80,7 @@ fn state(announcement: &Announcement, now: NaiveDateTime) -> &'static str {
 }
 
 fn paris(at: NaiveDateTime) -> String {
-    announcements::paris(at)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
+    in_paris(at).format("%d/%m/%Y %H:%M").to_string()
 }
 
 /// The form's values to show again: what was sent, or the defaults.
@@ -167,7 +165,7 @@ fn default_fields(now: NaiveDateTime) -> Fields {
     Fields {
         message: String::new(),
         maintenance: false,
-        start: announcements::paris(now).format(INPUT_FORMAT).to_string(),
+        start: in_paris(now).format(INPUT_FORMAT).to_string(),
         end: String::new(),
     }
 }

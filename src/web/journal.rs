@@ -14,6 +14,7 @@ use super::layout;
 use super::session::{Csrf, SignedIn};
 use crate::accounts::{self, AccountError, Role};
 use crate::audit::{self, Action, Filter, Record};
+use crate::clock::in_paris;
 use crate::db::Database;
 
 /// Records shown at most: filters narrow the rest down.
@@ -107,7 +108,7 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
             tbody {
                 @for record in &rows.records {
                     tr {
-                        td { (record.at.format("%d/%m/%Y %H:%M")) }
+                        td { (in_paris(record.at).format("%d/%m/%Y %H:%M")) }
                         td { (record.actor_id.as_ref().and_then(|id| rows.logins.get(id)).map_or("système", |login| login.as_str())) }
                         td { (Action::parse(&record.action).map_or(record.action.as_str(), |action| action.label())) }
                         td { (record.object_id.as_ref().and_then(|id| rows.logins.get(id)).map_or(record.object_type.as_str(), |login| login.as_str())) }

@@ -10,6 +10,7 @@ use super::errors::PageError;
 use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{Account, Role};
+use crate::clock::in_paris;
 use crate::db::Database;
 use crate::mail::MailWaker;
 use crate::mail::outbox::{self, MailStatus, Retry};
@@ -69,7 +70,7 @@ pub async fn list(
                     tbody {
                         @for m in &messages {
                             tr {
-                                td { (m.created_at.format("%d/%m/%Y %H:%M")) }
+                                td { (in_paris(m.created_at).format("%d/%m/%Y %H:%M")) }
                                 td { (m.recipient) }
                                 td { (m.subject) }
                                 td { (m.attempts) }
@@ -82,7 +83,7 @@ pub async fn list(
                                             " " button.secondary type="submit" { "Renvoyer" span.visually-hidden { " le courriel « " (m.subject) " »" } }
                                         }
                                     } @else {
-                                        "en cours de nouvel essai (prochain le " (m.next_attempt_at.format("%d/%m/%Y %H:%M")) ")"
+                                        "en cours de nouvel essai (prochain le " (in_paris(m.next_attempt_at).format("%d/%m/%Y %H:%M")) ")"
                                     }
                                 }
                             }

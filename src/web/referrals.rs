@@ -16,6 +16,7 @@ use super::offers::{self, Proposal, SEARCH_PATH};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Role};
 use crate::agencies::{self, Agency};
+use crate::clock::in_paris;
 use crate::db::{Database, DbError};
 use crate::mail::MailWaker;
 use crate::offers::OfferId;
@@ -190,8 +191,8 @@ pub async fn show(
             dl.details {
                 dt { "État" } dd { strong { (listed.status.label()) } }
                 @if let Some(reason) = referral.reason() { dt { "Motif" } dd { (reason.label()) } }
-                @if let Some(at) = referral.answered_at { dt { "Répondue le" } dd { (at.format("%d/%m/%Y à %H:%M")) } }
-                dt { "Date" } dd { (referral.created_at.format("%d/%m/%Y à %H:%M")) }
+                @if let Some(at) = referral.answered_at { dt { "Répondue le" } dd { (in_paris(at).format("%d/%m/%Y à %H:%M")) } }
+                dt { "Date" } dd { (in_paris(referral.created_at).format("%d/%m/%Y à %H:%M")) }
                 dt { "Accompagnateur" } dd { (listed.coach_name) }
                 dt { "Candidat" } dd { (referral.candidate_name()) }
                 @if let Some(identifier) = referral.candidate_identifier() { dt { "Identifiant France Travail" } dd { (identifier) } }
@@ -261,7 +262,7 @@ pub async fn sheet(
                     header.sheet-header {
                         p.sheet-kicker { "Proposition d'offre d'emploi — France Travail et " (partner_name) }
                         h1 { (referral.offer_title) }
-                        p { "Mise en relation " strong { (referral.reference) } " du " (referral.created_at.format("%d/%m/%Y")) }
+                        p { "Mise en relation " strong { (referral.reference) } " du " (in_paris(referral.created_at).format("%d/%m/%Y")) }
                     }
                     section.sheet-people {
                         div {
@@ -291,7 +292,7 @@ pub async fn sheet(
                         "Pour toute question, adressez-vous à " (listed.coach_name) " (" (partner_name) ") ou à l'agence France Travail "
                         (agency.as_ref().map_or(referral.agency_code.clone(), |a| a.name.clone())) "." }
                     footer.sheet-footer {
-                        p { "Document produit par relais le " (now.format("%d/%m/%Y")) ", portail des partenaires de France Travail. "
+                        p { "Document produit par relais le " (in_paris(now).format("%d/%m/%Y")) ", portail des partenaires de France Travail. "
                             "Les données de ce document sont confidentielles : ne le remettez qu'à la personne concernée." }
                     }
                 }
@@ -422,7 +423,7 @@ pub async fn list(
                     @for row in &rows {
                         @let r = &row.referral;
                         tr {
-                            td { (r.created_at.format("%d/%m/%Y")) }
+                            td { (in_paris(r.created_at).format("%d/%m/%Y")) }
                             td { a href={ (RECORDS_PATH) "/" (r.id) } { (r.reference) } br; span.hint { (r.kind().label()) } }
                             td { (r.offer_title) br; span.hint { (r.offer_id) } }
                             td { (agency_name(&r.agency_code)) }

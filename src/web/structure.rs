@@ -14,6 +14,7 @@ use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
 use crate::audit::Actor;
 use crate::auth;
+use crate::clock::in_paris;
 use crate::db::{Database, DbConnection};
 
 pub const ACCOUNTS_PATH: &str = "/structure/comptes";
@@ -146,7 +147,7 @@ fn accounts_page(
                                     br; "relié au fournisseur d'identité"
                                 }
                             }
-                            td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| at.format("%d/%m/%Y").to_string())) }
+                            td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| in_paris(at).format("%d/%m/%Y").to_string())) }
                             td {
                                 @if account.role == "coach" && account.status != "deleted" {
                                     @if account.status == "active" {

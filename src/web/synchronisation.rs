@@ -10,6 +10,7 @@ use super::admin::admin_only;
 use super::errors::PageError;
 use super::layout;
 use super::session::{Csrf, SignedIn};
+use crate::clock::in_paris;
 use crate::db::Database;
 use crate::offers::sync::runs::{self, SyncRun};
 
@@ -85,7 +86,7 @@ fn runs_table(recent: &[SyncRun]) -> Markup {
 }
 
 fn moment(at: NaiveDateTime) -> String {
-    at.format("%d/%m/%Y %H:%M:%S").to_string()
+    in_paris(at).format("%d/%m/%Y %H:%M:%S").to_string()
 }
 
 /// "2 min 05 s", "12 s".

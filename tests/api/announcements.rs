@@ -3,8 +3,9 @@
 //! form is explained and publishes nothing. On both databases.
 
 use chrono::{Duration, NaiveDateTime};
-use relais::announcements::{INPUT_FORMAT, paris};
+use relais::announcements::INPUT_FORMAT;
 use relais::audit::{self, Filter};
+use relais::clock::in_paris as paris;
 use reqwest::{Client, StatusCode};
 
 use crate::admin::admin;

@@ -657,7 +657,7 @@ async fn the_admin_reads_the_sync_runs_in_chromium() {
     let end = start + chrono::Duration::hours(2);
     for (id, at) in [("debut", start), ("fin", end)] {
         // A datetime-local field types in the browser's locale: set its value.
-        let value = relais::announcements::paris(at)
+        let value = relais::clock::in_paris(at)
             .format(relais::announcements::INPUT_FORMAT)
             .to_string();
         client

@@ -131,7 +131,8 @@ async fn the_configured_period_is_applied_and_stated(backend: Backend) {
         "1 personne(s) prévenue(s), 0 compte(s) suspendu(s)."
     );
     let warning = mails_to(&app, "awa@plie.example");
-    let suspended_on = (created + Duration::days(30))
+    // The day as people read it: in Paris.
+    let suspended_on = relais::clock::in_paris(created + Duration::days(30))
         .format("%d/%m/%Y")
         .to_string();
     assert!(
