@@ -157,7 +157,11 @@ pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, Acc
     Ok(summaries)
 }
 
-fn current_rgc(conn: &mut DbConnection, partner_id: &str) -> Result<Option<Account>, AccountError> {
+/// The partner's RGC (none only while a partner is being registered).
+pub fn current_rgc(
+    conn: &mut DbConnection,
+    partner_id: &str,
+) -> Result<Option<Account>, AccountError> {
     Ok(users::table
         .filter(users::partner_id.eq(partner_id))
         .filter(users::role.eq(Role::Rgc.as_str()))

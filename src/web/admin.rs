@@ -10,7 +10,7 @@ use super::activity::ADMIN_PATH;
 use super::errors::PageError;
 use super::layout::{self, Notice};
 use super::session::{self, Csrf, SignedIn};
-use super::structure::credentials_box;
+use super::structure::{ActionForm, credentials_box};
 use crate::accounts::{
     self, Account, AccountError, Partner, PartnerTerms, Person, PreviousRgc, Role,
 };
@@ -246,11 +246,11 @@ pub async fn create(
 fn partner_page(
     admin: &Account,
     csrf: &Csrf,
-    partner: &Partner,
-    agencies: &[Agency],
+    sheet: &PartnerSheet,
     message: Option<(&str, bool)>,
     extra: Option<Markup>,
 ) -> Markup {
+    let (partner, agencies) = (&sheet.partner, sheet.agencies.as_slice());
     let path = format!("{PARTNERS_PATH}/{}", partner.id);
     layout::signed_in_page(
         &partner.terms.name,
@@ -268,6 +268,18 @@ fn partner_page(
                 (terms_fields(agencies, Some(&partner.terms)))
                 button type="submit" { "Enregistrer" }
             }
+            h2 { "RGC" }
+            @if let Some((login, linked)) = &sheet.rgc {
+                p { "Identifiant : " strong { (login) } @if *linked { " — relié au fournisseur d'identité" } }
+                @if *linked {
+                    p.hint { "Si l'identité du RGC a changé chez le fournisseur d'identité, déliez-la : "
+                        "sa prochaine connexion par le fournisseur reliera la nouvelle." }
+                    form.inline method="post" action={ (path) "/rgc/identite" } {
+                        (csrf.field())
+                        button.secondary type="submit" { "Délier l'identité du RGC" }
+                    }
+                }
+            }
             h2 { "Remplacer le RGC" }
             p.hint { "La structure a toujours un et un seul RGC. Le nouveau reçoit un identifiant et un mot de passe provisoire." }
             form.form method="post" action={ (path) "/rgc" } {
@@ -284,8 +296,26 @@ fn partner_page(
     )
 }
 
-fn load_partner(conn: &mut DbConnection, id: &str) -> Result<(Partner, Vec<Agency>), AccountError> {
-    Ok((accounts::partner(conn, id)?, agencies::list(conn)?))
+/// What the admin's page on one partner shows.
+struct PartnerSheet {
+    partner: Partner,
+    agencies: Vec<Agency>,
+    /// The RGC's login, and whether it is linked to an identity at the
+    /// single sign-on provider.
+    rgc: Option<(String, bool)>,
+}
+
+fn load_partner(conn: &mut DbConnection, id: &str) -> Result<PartnerSheet, AccountError> {
+    let linked = accounts::linked_to_provider(conn, id)?;
+    let rgc = accounts::current_rgc(conn, id)?.map(|rgc| {
+        let is_linked = linked.contains(&rgc.id);
+        (rgc.login, is_linked)
+    });
+    Ok(PartnerSheet {
+        partner: accounts::partner(conn, id)?,
+        agencies: agencies::list(conn)?,
+        rgc,
+    })
 }
 
 pub async fn show(
@@ -296,13 +326,17 @@ pub async fn show(
     database: web::Data<Database>,
 ) -> Result<HttpResponse, PageError> {
     admin_only(&admin)?;
-    let (partner, agencies) = database.run(move |conn| load_partner(conn, &path)).await?;
+    let sheet = database.run(move |conn| load_partner(conn, &path)).await?;
     let message = match notice.avis.as_deref() {
         Some("modifiee") => Some(("La convention est enregistrée.", false)),
+        Some("identite-deliee") => Some((
+            "L'identité du RGC est déliée : sa prochaine connexion par le fournisseur d'identité reliera la nouvelle.",
+            false,
+        )),
         _ => None,
     };
     let csrf = Csrf::of(&req);
-    let body = partner_page(&admin, &csrf, &partner, &agencies, message, None);
+    let body = partner_page(&admin, &csrf, &sheet, message, None);
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
 
@@ -321,7 +355,7 @@ pub async fn update(
     let id = path.into_inner();
     let target = id.clone();
     let form = form.into_inner();
-    let (outcome, (partner, agencies)) = database
+    let (outcome, sheet) = database
         .run(move |conn| {
             let outcome = form.terms().and_then(|terms| {
                 accounts::update_partner(conn, now, Some(&actor), &target, &terms)
@@ -335,14 +369,7 @@ pub async fn update(
         ))),
         Err(AccountError::Invalid(text)) => {
             let csrf = Csrf::of(&req);
-            let body = partner_page(
-                &admin,
-                &csrf,
-                &partner,
-                &agencies,
-                Some((&text, true)),
-                None,
-            );
+            let body = partner_page(&admin, &csrf, &sheet, Some((&text, true)), None);
             Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body))
         }
         Err(other) => Err(other.into()),
@@ -368,7 +395,7 @@ pub async fn replace_rgc(
     } else {
         PreviousRgc::Coach
     };
-    let (outcome, (partner, agencies)) = database
+    let (outcome, sheet) = database
         .run(move |conn| {
             let outcome = Person::parse(&form.rgc_nom, &form.rgc_fonction, &form.rgc_courriel)
                 .and_then(|person| {
@@ -389,18 +416,38 @@ pub async fn replace_rgc(
             )),
         ),
         Err(AccountError::Invalid(text)) => {
-            let body = partner_page(
-                &admin,
-                &csrf,
-                &partner,
-                &agencies,
-                Some((&text, true)),
-                None,
-            );
+            let body = partner_page(&admin, &csrf, &sheet, Some((&text, true)), None);
             return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
         }
         Err(other) => return Err(other.into()),
     };
-    let body = partner_page(&admin, &csrf, &partner, &agencies, message, extra);
+    let body = partner_page(&admin, &csrf, &sheet, message, extra);
     Ok(layout::respond(&req, status, &csrf, body))
+}
+
+/// Unlinks the RGC from a single sign-on identity that changed at the
+/// provider: only the admin can, the RGC's own page being for its accounts.
+pub async fn unlink_rgc_identity(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    database: web::Data<Database>,
+    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    Csrf::verify(&req, &form.csrf)?;
+    admin_only(&admin)?;
+    let now = clock.now();
+    let actor = session::actor(&req, &admin);
+    let id = path.into_inner();
+    let partner = id.clone();
+    database
+        .run(move |conn| {
+            let rgc = accounts::current_rgc(conn, &partner)?.ok_or(AccountError::UnknownAccount)?;
+            accounts::unlink_identity(conn, now, Some(&actor), &rgc.id)
+        })
+        .await?;
+    Ok(layout::see_other(&format!(
+        "{PARTNERS_PATH}/{id}?avis=identite-deliee"
+    )))
 }

@@ -18,6 +18,7 @@ use super::errors::PageError;
 use super::layout::{self, Notice};
 use super::ops::OPERATIONS_PATHS;
 use super::session::{self, Csrf, SignedIn};
+use super::structure::ActionForm;
 use crate::accounts::Account;
 use crate::announcements::{self, Announcement, Board, Draft, INPUT_FORMAT, MAX_MESSAGE_CHARS};
 use crate::clock::{Clock, in_paris};
@@ -60,11 +61,6 @@ pub struct AnnouncementForm {
     maintenance: Option<String>,
     debut: String,
     fin: String,
-}
-
-#[derive(Deserialize)]
-pub struct WithdrawForm {
-    csrf: String,
 }
 
 fn state(announcement: &Announcement, now: NaiveDateTime) -> &'static str {
@@ -270,7 +266,7 @@ pub async fn withdraw(
     req: HttpRequest,
     SignedIn(admin): SignedIn,
     path: web::Path<String>,
-    form: web::Form<WithdrawForm>,
+    form: web::Form<ActionForm>,
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
     board: web::Data<Board>,

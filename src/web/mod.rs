@@ -70,6 +70,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin::replace_rgc),
         )
         .route(
+            "/admin/structures/{id}/rgc/identite",
+            web::post().to(admin::unlink_rgc_identity),
+        )
+        .route(
             "/structure/comptes/{id}/suppression",
             web::post().to(structure::delete),
         )

@@ -27,9 +27,10 @@ pub struct NewAccountForm {
     courriel: String,
 }
 
+/// A form that carries nothing but its CSRF token: a button.
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// The RGC's partner, or a refusal for anyone else.

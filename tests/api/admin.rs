@@ -110,6 +110,39 @@ on_each_backend! {
         let former = accounts.iter().find(|a| a.login == "rbenali").unwrap();
         assert_eq!((former.role.as_str(), former.status.as_str()), ("coach", "active"), "a seat was free (3 of 4)");
     }
+
+    async fn the_admin_unlinks_the_rgc_from_a_changed_provider_identity(app) {
+        use diesel::prelude::*;
+        use relais::db::schema::users;
+        let client = admin(&app).await;
+        register(&app, &client, "6", "rgc@plie.example").await;
+        let mut conn = app.database.connection().unwrap();
+        let partner = accounts::list_partners(&mut conn).unwrap().remove(0).partner;
+        let rgc = accounts::current_rgc(&mut conn, &partner.id).unwrap().unwrap();
+        let page = format!("/admin/structures/{}", partner.id);
+        let html = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("rbenali") && !html.contains("Délier l'identité du RGC"), "nothing to unlink yet");
+
+        // The provider's sign-in linked the RGC (see sso.rs); here, as it left the row.
+        diesel::update(users::table.find(&rgc.id)).set(users::sso_subject.eq("ancien-sub")).execute(&mut conn).unwrap();
+        let html = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("relié au fournisseur d'identité") && html.contains("Délier l'identité du RGC"));
+        let token = app.csrf(&client, &page).await;
+        let unlinked = app.post_form(&client, &format!("{page}/rgc/identite"), &[("csrf", &token)]).await;
+        assert_eq!(unlinked.status(), 303);
+        assert_eq!(unlinked.headers()["location"], format!("{page}?avis=identite-deliee"));
+        let subject: Option<String> = users::table.find(&rgc.id).select(users::sso_subject).first(&mut conn).unwrap();
+        assert_eq!(subject, None);
+        let html = client.get(format!("{}{page}?avis=identite-deliee", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("L'identité du RGC est déliée") && !html.contains("Délier l'identité du RGC"));
+        let trail = relais::audit::search(&mut conn, &relais::audit::Filter { action: Some("sso_unlinked".into()), ..Default::default() }, 10).unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].object_id.as_deref(), Some(rgc.id.as_str()));
+
+        // A request without the form's token changes nothing.
+        let refused = app.post_form(&client, &format!("{page}/rgc/identite"), &[("csrf", "faux")]).await;
+        assert_eq!(refused.status(), 403);
+    }
 }
 
 on_each_backend! {
