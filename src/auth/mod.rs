@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::accounts::{self, Account, AccountError, AccountStatus, password};
 use crate::audit::{self, Action, Event};
+use crate::clock::in_paris;
 use crate::config::SessionSettings;
 use crate::db::schema::{login_attempts, partners, sessions, users};
 use crate::db::{DbConnection, DbError};
@@ -397,7 +398,8 @@ fn check_agreement(
         .find(partner_id)
         .select((partners::agreement_start, partners::agreement_end))
         .first(conn)?;
-    let today = now.date();
+    // The agreement's dates are days in France.
+    let today = in_paris(now).date();
     if today < start || today > end {
         return Err(LoginError::OutsideAgreement {
             start: start.format("%d/%m/%Y").to_string(),

@@ -124,6 +124,20 @@ on_each_backend! {
         assert!(html.contains("en dehors de ces dates"), "{html}");
     }
 
+    async fn the_agreement_ends_at_midnight_in_paris(app) {
+        // Its last day is tomorrow: at 21:30 UTC it is still that day in
+        // Paris, at 23:30 UTC already the next one (summer or winter).
+        let last_day = app.clock_now().date() + Duration::days(1);
+        let (_, credentials) = coach(&app, last_day);
+        let at = |hour, minute| last_day.and_hms_opt(hour, minute, 0).unwrap();
+        app.clock.advance(at(21, 30) - app.clock_now());
+        let evening = log_in(&app, &app.browser(), &credentials.login, &credentials.password).await;
+        assert_eq!(evening.status(), 303, "still the agreement's last day in Paris");
+        app.clock.advance(Duration::hours(2));
+        let night = log_in(&app, &app.browser(), &credentials.login, &credentials.password).await;
+        assert_eq!(night.status(), 403, "past midnight in Paris");
+    }
+
     async fn repeated_failures_are_throttled(app) {
         let (_, credentials) = coach(&app, far_future());
         let client = app.browser();
