@@ -7,8 +7,8 @@ pub mod partnerships;
 pub mod password;
 
 pub use partnerships::{
-    PartnerSummary, PreviousRgc, create_partner, current_rgc, list_partners, register_partner,
-    replace_rgc, update_partner,
+    PartnerSummary, PreviousRgc, create_partner, current_rgc, list_partners, partner_names,
+    register_partner, replace_rgc, update_partner,
 };
 
 use std::collections::{HashMap, HashSet};

@@ -139,6 +139,15 @@ pub fn update_partner(
     })
 }
 
+/// Every partner's id and name, ordered by name: for choosing one, without
+/// the seat counts `list_partners` computes.
+pub fn partner_names(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AccountError> {
+    Ok(partners::table
+        .order(partners::name)
+        .select((partners::id, partners::name))
+        .load(conn)?)
+}
+
 pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, AccountError> {
     let all: Vec<Partner> = partners::table
         .order(partners::name)

@@ -55,21 +55,16 @@ impl Month {
     }
 
     pub fn next(self) -> Month {
-        if self.number == 12 {
-            Month {
-                year: self.year + 1,
-                number: 1,
-            }
-        } else {
-            Month {
-                number: self.number + 1,
-                ..self
-            }
-        }
+        self.plus(1)
     }
 
     fn back(self, months: u32) -> Month {
-        let index = self.year * 12 + self.number as i32 - 1 - months as i32;
+        self.plus(-(months as i32))
+    }
+
+    /// So many months later (earlier when negative), across years.
+    fn plus(self, months: i32) -> Month {
+        let index = self.year * 12 + self.number as i32 - 1 + months;
         Month {
             year: index.div_euclid(12),
             number: index.rem_euclid(12) as u32 + 1,

@@ -35,7 +35,6 @@ pub struct Announcement {
     pub starts_at: NaiveDateTime,
     /// The maintenance's end, or when information stops showing (UTC).
     pub ends_at: NaiveDateTime,
-    pub published_at: NaiveDateTime,
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
@@ -380,7 +379,6 @@ mod tests {
             maintenance,
             starts_at: utc("2026-12-12 19:00"),
             ends_at: utc("2026-12-12 21:00"),
-            published_at: utc("2026-12-01 09:00"),
             withdrawn_at: None,
         };
         let maintenance = announcement(true);

@@ -13,7 +13,8 @@ use super::admin::admin_only;
 use super::errors::PageError;
 use super::layout;
 use super::session::{Csrf, Moment, SignedIn};
-use crate::accounts::{self, Account, AccountError, Role};
+use super::structure::partner_of;
+use crate::accounts::{self, Account, AccountError};
 use crate::activity::{self, Counts, Fact, MAX_MONTHS, Measure, Month, Period};
 use crate::agencies;
 use crate::db::Database;
@@ -95,10 +96,7 @@ fn whose(account: &Account, path: &str, query: &Query) -> Result<Whose, PageErro
             Some(id) => Whose::Partner(id.to_owned()),
         });
     }
-    match (&account.partner_id, Role::parse(&account.role)) {
-        (Some(partner), Some(Role::Rgc)) => Ok(Whose::Partner(partner.clone())),
-        _ => Err(PageError::Forbidden),
-    }
+    partner_of(account).map(Whose::Partner)
 }
 
 async fn follow(
@@ -121,10 +119,7 @@ async fn follow(
     Ok(database
         .run(move |conn| {
             let mut names = Names {
-                partners: accounts::list_partners(conn)?
-                    .into_iter()
-                    .map(|s| (s.partner.id, s.partner.terms.name))
-                    .collect(),
+                partners: accounts::partner_names(conn)?,
                 ..Names::default()
             };
             let (partner, shown): (Option<&str>, Vec<&String>) = match &asked {

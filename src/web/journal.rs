@@ -159,10 +159,7 @@ async fn show(
                 .collect();
             let logins = accounts::logins_of(conn, &ids)?;
             let partners = if admin {
-                accounts::list_partners(conn)?
-                    .into_iter()
-                    .map(|s| (s.partner.id, s.partner.terms.name))
-                    .collect()
+                accounts::partner_names(conn)?
             } else {
                 Vec::new()
             };

@@ -34,7 +34,7 @@ pub struct ActionForm {
 }
 
 /// The RGC's partner, or a refusal for anyone else.
-fn partner_of(account: &Account) -> Result<String, PageError> {
+pub(super) fn partner_of(account: &Account) -> Result<String, PageError> {
     match (&account.partner_id, Role::parse(&account.role)) {
         (Some(partner), Some(Role::Rgc)) => Ok(partner.clone()),
         _ => Err(PageError::Forbidden),
