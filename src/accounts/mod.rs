@@ -274,6 +274,11 @@ pub fn activate(
             }
         }
         set_status(conn, now, &account, AccountStatus::Active)?;
+        // Idle time counts again from now: the job would otherwise suspend a
+        // reactivated account at its next run.
+        diesel::update(users::table.find(&account.id))
+            .set(users::activated_at.eq(now))
+            .execute(conn)?;
         let action = if previous == AccountStatus::Suspended.as_str() {
             Action::AccountReactivated
         } else {
@@ -488,8 +493,22 @@ pub fn list_for_partner(
     conn: &mut DbConnection,
     partner_id: &str,
 ) -> Result<Vec<Account>, AccountError> {
-    Ok(users::table
-        .filter(users::partner_id.eq(partner_id))
+    list_for_partners(conn, Some(partner_id))
+}
+
+/// The accounts of one partner, or of every partner (the platform's own
+/// accounts left out), in one query however many partners there are.
+pub fn list_for_partners(
+    conn: &mut DbConnection,
+    partner_id: Option<&str>,
+) -> Result<Vec<Account>, AccountError> {
+    let mut accounts = users::table
+        .filter(users::partner_id.is_not_null())
+        .into_boxed();
+    if let Some(partner_id) = partner_id {
+        accounts = accounts.filter(users::partner_id.eq(partner_id));
+    }
+    Ok(accounts
         .order(users::login)
         .select(Account::as_select())
         .load(conn)?)

@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::accounts::{self, Account, AccountError, AccountStatus, password};
+use crate::accounts::{self, Account, AccountError, AccountStatus, Role, password};
 use crate::audit::{self, Action, Event};
 use crate::clock::in_paris;
 use crate::config::SessionSettings;
@@ -41,6 +41,12 @@ pub enum LoginError {
          de votre structure pour le faire réactiver."
     )]
     Inactive,
+    /// The RGC cannot reactivate itself: the platform admins can.
+    #[error(
+        "Votre compte de RGC n'est pas actif. Adressez-vous à l'administrateur de relais \
+         (direction territoriale) pour le faire réactiver."
+    )]
+    InactiveRgc,
     #[error(
         "La convention de votre structure ouvre l'accès du {start} au {end} : \
          relais n'est pas accessible en dehors de ces dates."
@@ -94,6 +100,7 @@ impl SignInMethod {
 pub(crate) struct Holder {
     pub id: String,
     pub partner_id: Option<String>,
+    pub role: String,
     pub status: String,
 }
 
@@ -158,7 +165,11 @@ pub(crate) fn open_session(
     method: SignInMethod,
 ) -> Result<(String, Account), LoginError> {
     if holder.status != AccountStatus::Active.as_str() {
-        return Err(LoginError::Inactive);
+        return Err(if holder.role == Role::Rgc.as_str() {
+            LoginError::InactiveRgc
+        } else {
+            LoginError::Inactive
+        });
     }
     if let Some(partner) = &holder.partner_id {
         check_agreement(conn, now, partner)?;

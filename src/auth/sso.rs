@@ -154,7 +154,7 @@ impl SsoError {
             SsoError::EmailNotVerified => "email_not_verified",
             SsoError::SeveralAccounts => "several_accounts",
             SsoError::LinkedElsewhere => "linked_elsewhere",
-            SsoError::Login(LoginError::Inactive) => "inactive",
+            SsoError::Login(LoginError::Inactive | LoginError::InactiveRgc) => "inactive",
             SsoError::Login(LoginError::OutsideAgreement { .. }) => "outside_agreement",
             SsoError::Login(_) => "login_refused",
         }

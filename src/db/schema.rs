@@ -83,6 +83,7 @@ diesel::table! {
         updated_at -> Timestamp,
         inactivity_warned_at -> Nullable<Timestamp>,
         sso_subject -> Nullable<Text>,
+        activated_at -> Nullable<Timestamp>,
     }
 }
 

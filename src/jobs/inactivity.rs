@@ -4,8 +4,10 @@
 //! accounts are not concerned.
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::expression::{ValidGrouping, is_aggregate};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{Bool, Nullable, Timestamp};
 use serde_json::json;
 
 use crate::accounts::{AccountStatus, Role};
@@ -35,13 +37,16 @@ struct Idle {
     last_activity_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     inactivity_warned_at: Option<NaiveDateTime>,
+    activated_at: Option<NaiveDateTime>,
 }
 
 impl Idle {
     /// Activity is counted from the last request, or from creation for an
-    /// account never used.
+    /// account never used, and never from before its last (re)activation.
     fn since(&self) -> NaiveDateTime {
-        self.last_activity_at.unwrap_or(self.created_at)
+        let used = self.last_activity_at.unwrap_or(self.created_at);
+        self.activated_at
+            .map_or(used, |activated| used.max(activated))
     }
 
     fn name(&self) -> &str {
@@ -86,25 +91,38 @@ pub fn run(
 /// while the job runs, or another run that got there first (a command,
 /// another node), changes it: the job then leaves the account alone.
 fn as_read(idle: &Idle) -> Condition {
-    let used: Condition = match idle.last_activity_at {
-        Some(at) => Box::new(users::last_activity_at.assume_not_null().eq(at)),
-        None => Box::new(users::last_activity_at.is_null()),
-    };
-    let warned: Condition = match idle.inactivity_warned_at {
-        Some(at) => Box::new(users::inactivity_warned_at.assume_not_null().eq(at)),
-        None => Box::new(users::inactivity_warned_at.is_null()),
-    };
     Box::new(
         users::id
             .eq(idle.id.clone())
             .and(users::status.eq(AccountStatus::Active.as_str()))
-            .and(used)
-            .and(warned),
+            .and(still(users::last_activity_at, idle.last_activity_at))
+            .and(still(
+                users::inactivity_warned_at,
+                idle.inactivity_warned_at,
+            ))
+            .and(still(users::activated_at, idle.activated_at)),
     )
 }
 
-type Condition =
-    Box<dyn BoxableExpression<users::table, <DbConnection as Connection>::Backend, SqlType = Bool>>;
+/// A nullable time column still holding what was read.
+fn still<C>(column: C, read: Option<NaiveDateTime>) -> Condition
+where
+    C: Column<Table = users::table, SqlType = Nullable<Timestamp>>
+        + ExpressionMethods
+        + SelectableExpression<users::table>
+        + ValidGrouping<(), IsAggregate = is_aggregate::No>
+        + QueryFragment<Backend>
+        + Send
+        + 'static,
+{
+    match read {
+        Some(at) => Box::new(column.assume_not_null().eq(at)),
+        None => Box::new(column.is_null()),
+    }
+}
+
+type Backend = <DbConnection as Connection>::Backend;
+type Condition = Box<dyn BoxableExpression<users::table, Backend, SqlType = Bool>>;
 
 /// Warns the person, unless their account changed since it was read.
 fn warn(
@@ -169,28 +187,41 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
             details: json!({ "reason": "inactivity", "since": idle.since().to_string() }),
         },
     )?;
-    // An RGC's suspension goes to the platform admins, so that they designate
-    // a new one; anyone else's to their partner's RGC.
+    // A coach's suspension goes to their partner's RGC, who alone can
+    // reactivate it; an RGC's to the platform admins, so that they reactivate
+    // or replace it, and so does a coach's while the partner has no active RGC.
     let is_rgc = idle.role == Role::Rgc.as_str();
-    let mut told = users::table
-        .filter(users::status.eq(AccountStatus::Active.as_str()))
-        .into_boxed();
-    told = if is_rgc {
-        told.filter(users::role.eq(Role::Admin.as_str()))
-    } else {
-        told.filter(users::role.eq(Role::Rgc.as_str()))
-            .filter(users::partner_id.eq(idle.partner_id.clone()))
+    let active_emails = |conn: &mut DbConnection, role: Role, partner: Option<&String>| {
+        let mut told = users::table
+            .filter(users::status.eq(AccountStatus::Active.as_str()))
+            .filter(users::role.eq(role.as_str()))
+            .into_boxed();
+        if let Some(partner) = partner {
+            told = told.filter(users::partner_id.eq(partner.clone()));
+        }
+        told.select(users::email).load::<Option<String>>(conn)
     };
-    let recipients: Vec<Option<String>> = told.select(users::email).load(conn)?;
-    let (subject, action) = if is_rgc {
+    let rgcs = match &idle.partner_id {
+        Some(partner) if !is_rgc => active_emails(conn, Role::Rgc, Some(partner))?,
+        _ => Vec::new(),
+    };
+    let (recipients, subject, action) = if !rgcs.is_empty() {
         (
+            rgcs,
+            "relais : un compte de votre structure est suspendu faute d'activité",
+            "Vous seul pouvez le réactiver, dans la limite des comptes autorisés, depuis la page « Comptes de la structure ».",
+        )
+    } else if is_rgc {
+        (
+            active_emails(conn, Role::Admin, None)?,
             "relais : le compte d'un RGC est suspendu faute d'activité",
-            "Désignez un nouveau responsable de gestion des comptes pour cette structure, ou réactivez celui-ci.",
+            "Réactivez-le ou désignez un nouveau responsable de gestion des comptes depuis la page de la structure.",
         )
     } else {
         (
-            "relais : un compte de votre structure est suspendu faute d'activité",
-            "Vous seul pouvez le réactiver, dans la limite des comptes autorisés, depuis la page « Comptes de la structure ».",
+            active_emails(conn, Role::Admin, None)?,
+            "relais : un compte est suspendu dans une structure sans RGC actif",
+            "La structure n'a pas de RGC actif pour le réactiver : réactivez son RGC ou désignez-en un nouveau depuis la page de la structure.",
         )
     };
     for to in recipients

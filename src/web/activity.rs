@@ -122,7 +122,7 @@ async fn follow(
                 partners: accounts::partner_names(conn)?,
                 ..Names::default()
             };
-            let (partner, shown): (Option<&str>, Vec<&String>) = match &asked {
+            let partner = match &asked {
                 Whose::Partner(id) if names.known_partner(id).is_none() => {
                     let unknown = "Cette structure est inconnue : choisissez-la dans la liste.";
                     return Ok(Follow {
@@ -131,15 +131,13 @@ async fn follow(
                         shown: Err(unknown.to_owned()),
                     });
                 }
-                Whose::Partner(id) => (Some(id), vec![id]),
-                Whose::Everyone => (None, names.partners.iter().map(|(id, _)| id).collect()),
+                Whose::Partner(id) => Some(id.as_str()),
+                Whose::Everyone => None,
             };
-            let mut people = HashMap::new();
-            for partner in shown {
-                for account in accounts::list_for_partner(conn, partner)? {
-                    people.insert(account.id, (account.login, account.full_name));
-                }
-            }
+            let people = accounts::list_for_partners(conn, partner)?
+                .into_iter()
+                .map(|account| (account.id, (account.login, account.full_name)))
+                .collect();
             let shown = match period {
                 Ok(period) => Ok((period, activity::facts(conn, period, partner)?)),
                 Err(message) => Err(message),

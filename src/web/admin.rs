@@ -2,19 +2,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::activity::ADMIN_PATH;
 use super::errors::PageError;
 use super::layout::{self, Notice};
-use super::session::{self, Csrf, SignedIn};
+use super::session::{self, Csrf, Moment, SignedIn};
 use super::structure::{ActionForm, credentials_box};
 use crate::accounts::{
-    self, Account, AccountError, Partner, PartnerTerms, Person, PreviousRgc, Role,
+    self, Account, AccountError, AccountStatus, Partner, PartnerTerms, Person, PreviousRgc, Role,
 };
 use crate::agencies::{self, Agency};
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::db::{Database, DbConnection};
 
@@ -269,9 +270,16 @@ fn partner_page(
                 button type="submit" { "Enregistrer" }
             }
             h2 { "RGC" }
-            @if let Some((login, linked)) = &sheet.rgc {
-                p { "Identifiant : " strong { (login) } @if *linked { " — relié au fournisseur d'identité" } }
-                @if *linked {
+            @if let Some(rgc) = &sheet.rgc {
+                p { "Identifiant : " strong { (rgc.login) } @if rgc.linked { " — relié au fournisseur d'identité" } }
+                @if !rgc.active {
+                    p.error { "Le compte du RGC n'est pas actif : il ne peut plus se connecter, ni réactiver les comptes de sa structure." }
+                    form.inline method="post" action={ (path) "/rgc/reactivation" } {
+                        (csrf.field())
+                        button type="submit" { "Réactiver le RGC" }
+                    }
+                }
+                @if rgc.linked {
                     p.hint { "Si l'identité du RGC a changé chez le fournisseur d'identité, déliez-la : "
                         "sa prochaine connexion par le fournisseur reliera la nouvelle." }
                     form.inline method="post" action={ (path) "/rgc/identite" } {
@@ -300,16 +308,23 @@ fn partner_page(
 struct PartnerSheet {
     partner: Partner,
     agencies: Vec<Agency>,
-    /// The RGC's login, and whether it is linked to an identity at the
-    /// single sign-on provider.
-    rgc: Option<(String, bool)>,
+    rgc: Option<RgcSheet>,
+}
+
+struct RgcSheet {
+    login: String,
+    /// Linked to an identity at the single sign-on provider.
+    linked: bool,
+    /// Able to sign in: not suspended for inactivity, nor deactivated.
+    active: bool,
 }
 
 fn load_partner(conn: &mut DbConnection, id: &str) -> Result<PartnerSheet, AccountError> {
     let linked = accounts::linked_to_provider(conn, id)?;
-    let rgc = accounts::current_rgc(conn, id)?.map(|rgc| {
-        let is_linked = linked.contains(&rgc.id);
-        (rgc.login, is_linked)
+    let rgc = accounts::current_rgc(conn, id)?.map(|rgc| RgcSheet {
+        linked: linked.contains(&rgc.id),
+        active: rgc.status == AccountStatus::Active.as_str(),
+        login: rgc.login,
     });
     Ok(PartnerSheet {
         partner: accounts::partner(conn, id)?,
@@ -329,6 +344,10 @@ pub async fn show(
     let sheet = database.run(move |conn| load_partner(conn, &path)).await?;
     let message = match notice.avis.as_deref() {
         Some("modifiee") => Some(("La convention est enregistrée.", false)),
+        Some("rgc-reactive") => Some((
+            "Le RGC est réactivé : il peut de nouveau se connecter.",
+            false,
+        )),
         Some("identite-deliee") => Some((
             "L'identité du RGC est déliée : sa prochaine connexion par le fournisseur d'identité reliera la nouvelle.",
             false,
@@ -432,22 +451,57 @@ pub async fn unlink_rgc_identity(
     SignedIn(admin): SignedIn,
     path: web::Path<String>,
     form: web::Form<ActionForm>,
-    database: web::Data<Database>,
-    clock: web::Data<dyn Clock>,
+) -> Result<HttpResponse, PageError> {
+    let done = "identite-deliee";
+    on_rgc(req, admin, path, form, done, |conn, now, actor, rgc| {
+        accounts::unlink_identity(conn, now, Some(actor), &rgc.id)
+    })
+    .await
+}
+
+/// Reactivates a suspended or deactivated RGC: the RGC reactivates its
+/// partner's accounts, so only the admin can reactivate the RGC's own.
+pub async fn reactivate_rgc(
+    req: HttpRequest,
+    SignedIn(admin): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let done = "rgc-reactive";
+    on_rgc(req, admin, path, form, done, |conn, now, actor, rgc| {
+        accounts::activate(conn, now, Some(actor), &rgc.id)
+    })
+    .await
+}
+
+/// An admin's action on a partner's current RGC, then back to the partner's
+/// page with `done` as its notice.
+async fn on_rgc(
+    req: HttpRequest,
+    admin: Account,
+    path: web::Path<String>,
+    form: web::Form<ActionForm>,
+    done: &str,
+    action: impl FnOnce(&mut DbConnection, NaiveDateTime, &Actor, &Account) -> Result<(), AccountError>
+    + Send
+    + 'static,
 ) -> Result<HttpResponse, PageError> {
     Csrf::verify(&req, &form.csrf)?;
     admin_only(&admin)?;
-    let now = clock.now();
+    let now = Moment::of(&req)?.now;
+    let database = req
+        .app_data::<web::Data<Database>>()
+        .ok_or(PageError::Unavailable)?;
     let actor = session::actor(&req, &admin);
     let id = path.into_inner();
     let partner = id.clone();
     database
         .run(move |conn| {
             let rgc = accounts::current_rgc(conn, &partner)?.ok_or(AccountError::UnknownAccount)?;
-            accounts::unlink_identity(conn, now, Some(&actor), &rgc.id)
+            action(conn, now, &actor, &rgc)
         })
         .await?;
     Ok(layout::see_other(&format!(
-        "{PARTNERS_PATH}/{id}?avis=identite-deliee"
+        "{PARTNERS_PATH}/{id}?avis={done}"
     )))
 }

@@ -136,7 +136,9 @@ fn refusal_status(error: &LoginError) -> StatusCode {
     match error {
         LoginError::Rejected => StatusCode::UNAUTHORIZED,
         LoginError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        LoginError::Inactive | LoginError::OutsideAgreement { .. } => StatusCode::FORBIDDEN,
+        LoginError::Inactive | LoginError::InactiveRgc | LoginError::OutsideAgreement { .. } => {
+            StatusCode::FORBIDDEN
+        }
         LoginError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -74,6 +74,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin::unlink_rgc_identity),
         )
         .route(
+            "/admin/structures/{id}/rgc/reactivation",
+            web::post().to(admin::reactivate_rgc),
+        )
+        .route(
             "/structure/comptes/{id}/suppression",
             web::post().to(structure::delete),
         )

@@ -143,6 +143,44 @@ on_each_backend! {
         let refused = app.post_form(&client, &format!("{page}/rgc/identite"), &[("csrf", "faux")]).await;
         assert_eq!(refused.status(), 403);
     }
+
+    async fn only_the_admin_reactivates_a_suspended_rgc(app) {
+        let client = admin(&app).await;
+        let (_, html) = register(&app, &client, "6", "rgc@plie.example").await;
+        let credentials = shown_credentials(&html);
+        let mut conn = app.database.connection().unwrap();
+        let partner = accounts::list_partners(&mut conn).unwrap().remove(0).partner;
+        let rgc = accounts::current_rgc(&mut conn, &partner.id).unwrap().unwrap();
+        let page = format!("/admin/structures/{}", partner.id);
+        let html = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains("Réactiver le RGC"), "an active RGC has nothing to reactivate");
+
+        // Suspended as the inactivity job leaves it.
+        {
+            use diesel::prelude::*;
+            use relais::db::schema::users;
+            diesel::update(users::table.find(&rgc.id)).set(users::status.eq("suspended")).execute(&mut conn).unwrap();
+        }
+        let html = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Le compte du RGC n'est pas actif") && html.contains("Réactiver le RGC"), "{html}");
+        let token = app.csrf(&client, &page).await;
+        let refused = app.post_form(&client, &format!("{page}/rgc/reactivation"), &[("csrf", "faux")]).await;
+        assert_eq!(refused.status(), 403);
+        assert_eq!(accounts::find(&mut conn, &rgc.id).unwrap().status, "suspended");
+
+        let done = app.post_form(&client, &format!("{page}/rgc/reactivation"), &[("csrf", &token)]).await;
+        assert_eq!(done.status(), 303);
+        assert_eq!(done.headers()["location"], format!("{page}?avis=rgc-reactive"));
+        assert_eq!(accounts::find(&mut conn, &rgc.id).unwrap().status, "active");
+        let html = client.get(format!("{}{page}?avis=rgc-reactive", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Le RGC est réactivé") && !html.contains("Réactiver le RGC"));
+        let trail = relais::audit::search(&mut conn, &relais::audit::Filter { action: Some("account_reactivated".into()), ..Default::default() }, 10).unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].object_id.as_deref(), Some(rgc.id.as_str()));
+        let rgc_client = app.browser();
+        sign_in_for_good(&app, &rgc_client, &credentials).await;
+        assert_eq!(rgc_client.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().status(), 200);
+    }
 }
 
 on_each_backend! {

@@ -59,7 +59,7 @@ on_each_backend! {
         let now = app.clock_now();
         let partner = new_partner(&mut conn, now);
         let (admin, _) = accounts::create_account(&mut conn, now, None, None, Role::Admin, &person("Louise Garnier", "admin@ft.example")).unwrap();
-        let (_, rgc) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Rgc, &person("Rachid Benali", "rgc@plie.example")).unwrap();
+        let (rgc_account, rgc) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Rgc, &person("Rachid Benali", "rgc@plie.example")).unwrap();
         let (coach, _) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Coach, &person("Awa Diallo", "awa@plie.example")).unwrap();
 
         // Day 70: nothing yet. Day 80: the RGC works; the coach is warned (within 15 days of 90).
@@ -94,12 +94,28 @@ on_each_backend! {
         let actions: Vec<String> = relais::audit::search(&mut conn, &relais::audit::Filter { partner: Some(partner.clone()), ..Default::default() }, 1000).unwrap().into_iter().map(|r| r.action).collect();
         assert!(actions.contains(&"account_suspended".to_owned()) && actions.contains(&"account_reactivated".to_owned()));
 
-        // An idle RGC: the platform admins are told; admins themselves are never suspended.
-        app.clock.advance(Duration::days(200));
+        // Idle time counts again from the reactivation: the next run leaves the coach alone.
+        app.clock.advance(Duration::days(1));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        assert_eq!(accounts::find(&mut conn, &coach.id).unwrap().status, "active");
+
+        // Day 175: the RGC (last seen day 80) is suspended, and the platform
+        // admins are told; admins themselves are never suspended.
+        app.clock.advance(Duration::days(83));
         run(&app, "suspend-inactive");
-        let told = mails_to(&app, "admin@ft.example");
-        assert!(told.iter().any(|m| m.subject.contains("le compte d'un RGC est suspendu")), "{:?}", told.iter().map(|m| &m.subject).collect::<Vec<_>>());
+        assert_eq!(accounts::find(&mut conn, &rgc_account.id).unwrap().status, "suspended");
+        let subjects = |address: &str| mails_to(&app, address).into_iter().map(|m| m.subject).collect::<Vec<_>>();
+        assert!(subjects("admin@ft.example").iter().any(|s| s.contains("le compte d'un RGC est suspendu")), "{:?}", subjects("admin@ft.example"));
         assert_eq!(accounts::find(&mut conn, &admin.id).unwrap().status, "active");
+        let refused = relais::auth::login(&mut conn, app.clock_now(), &rgc.login, &rgc.password, "127.0.0.1").unwrap_err();
+        assert!(refused.to_string().contains("Adressez-vous à l'administrateur de relais"), "{refused}");
+
+        // Day 185: the coach (reactivated day 91) is suspended while the
+        // partner has no active RGC to reactivate it: the admins are told.
+        app.clock.advance(Duration::days(10));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
+        assert!(subjects("admin@ft.example").iter().any(|s| s.contains("dans une structure sans RGC actif")), "{:?}", subjects("admin@ft.example"));
+        assert_eq!(mails_to(&app, "rgc@plie.example").len(), 1, "nothing more to a suspended RGC");
     }
 }
 
