@@ -87,6 +87,8 @@ pub enum AccountError {
     UnknownAccount,
     #[error("Un compte supprimé ne peut pas être réactivé : créez-en un nouveau.")]
     Deleted,
+    #[error("{OFFERS_NOT_IN_SCOPE}")]
+    OffersNotInScope,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -456,6 +458,26 @@ pub fn partner(conn: &mut DbConnection, partner_id: &str) -> Result<Partner, Acc
         .first(conn)
         .optional()?
         .ok_or(AccountError::UnknownPartner)
+}
+
+/// Why a partner whose agreement leaves out « consultation des offres » is
+/// refused the offers (pages and requests alike).
+pub const OFFERS_NOT_IN_SCOPE: &str = "La convention de votre structure ne comprend pas la \
+    consultation des offres. Demandez à votre responsable de gestion des comptes de faire étendre \
+    la convention.";
+
+/// Refuses the offers to a partner's account when its agreement leaves out
+/// their consultation; the platform's own accounts always see them.
+pub fn check_offers_service(
+    conn: &mut DbConnection,
+    partner_id: Option<&str>,
+) -> Result<(), AccountError> {
+    match partner_id {
+        Some(partner_id) if !partner(conn, partner_id)?.terms.offers_service => {
+            Err(AccountError::OffersNotInScope)
+        }
+        _ => Ok(()),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, AccountError> {

@@ -156,7 +156,8 @@ pub fn login(
 
 /// Opens a session for an account that proved who it is, if the account may
 /// sign in: active, and within its partner's agreement. The same rules for
-/// every way of signing in.
+/// every way of signing in. Runs in the caller's transaction, which a
+/// refusal rolls back.
 pub(crate) fn open_session(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -171,9 +172,9 @@ pub(crate) fn open_session(
             LoginError::Inactive
         });
     }
-    if let Some(partner) = &holder.partner_id {
-        check_agreement(conn, now, partner)?;
-    }
+    // Write first, the agreement checked after (the caller's transaction
+    // undoes the session if it refuses): a SQLite transaction that has read
+    // fails at once on its first write while another connection writes.
     let token = secrets::random_token();
     diesel::insert_into(sessions::table)
         .values((
@@ -185,6 +186,9 @@ pub(crate) fn open_session(
             sessions::method.eq(method.as_str()),
         ))
         .execute(conn)?;
+    if let Some(partner) = &holder.partner_id {
+        check_agreement(conn, now, partner)?;
+    }
     diesel::update(users::table.find(&holder.id))
         .set(users::last_activity_at.eq(now))
         .execute(conn)?;

@@ -350,6 +350,11 @@ pub fn take(
 ) -> Result<Option<Pending>, DbError> {
     let id = secrets::digest(state);
     conn.transaction(|conn| {
+        // Write first: a SQLite transaction that has read fails at once on
+        // its first write while another connection writes.
+        diesel::update(sso_requests::table.find(&id))
+            .set(sso_requests::created_at.eq(sso_requests::created_at))
+            .execute(conn)?;
         let found: Option<(String, String, NaiveDateTime)> = sso_requests::table
             .find(&id)
             .select((
@@ -382,6 +387,10 @@ pub fn sign_in(
     address: &str,
 ) -> Result<(String, Account), SsoError> {
     conn.transaction(|conn| {
+        // Write first (see `take`): the account of this identity, if linked.
+        diesel::update(users::table.filter(users::sso_subject.eq(&identity.subject)))
+            .set(users::updated_at.eq(users::updated_at))
+            .execute(conn)?;
         let linked: Option<Holder> = users::table
             .filter(users::sso_subject.eq(&identity.subject))
             .filter(users::status.ne(AccountStatus::Deleted.as_str()))

@@ -248,7 +248,14 @@ pub fn deliver_due(
             }
             Err(error) => {
                 let gave_up = i64::from(attempts) >= i64::from(settings.max_attempts.get());
-                tracing::warn!(attempts, gave_up, %error, "mail delivery failed");
+                // The server's answer may quote the recipient's address: it
+                // stays in the outbox row (`last_error`), out of the logs.
+                tracing::warn!(
+                    attempts,
+                    gave_up,
+                    mail_id = %message.id,
+                    "mail delivery failed; the outbox row holds the server's answer"
+                );
                 conn.transaction(|conn| {
                     diesel::update(outbox::table.find(&message.id))
                         .set((

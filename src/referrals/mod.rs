@@ -190,6 +190,8 @@ pub enum ReferralError {
          de gestion des comptes de faire étendre la convention."
     )]
     NotInScope,
+    #[error("{}", crate::accounts::OFFERS_NOT_IN_SCOPE)]
+    OffersNotInScope,
     #[error(
         "Cette offre est avec présélection : l'équipe de l'agence choisit les candidats. \
          Envoyez-lui une demande de contact."

@@ -1,6 +1,6 @@
 //! Recording, finding, listing and answering referrals.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
@@ -9,6 +9,7 @@ use super::candidate::Candidate;
 use super::mails::{self, AnswerMail, RequestMail};
 use super::{Answer, Kind, Links, Reason, ReferralError, new_reference};
 use crate::accounts::{Account, Partner};
+use crate::activity::Month;
 use crate::agencies;
 use crate::audit::{self, Action, Event};
 use crate::clock::in_paris;
@@ -159,8 +160,8 @@ pub struct Filter {
     /// One of `ReferralStatus::CODES`.
     pub status: Option<String>,
     pub agency: Option<String>,
-    /// First day of the month.
-    pub month: Option<NaiveDate>,
+    /// A month as counted in Paris, as the activity follow-up counts it.
+    pub month: Option<Month>,
 }
 
 type Row = (Referral, Option<String>, Option<String>);
@@ -187,17 +188,19 @@ pub fn list(conn: &mut DbConnection, filter: &Filter) -> Result<Vec<Listed>, DbE
     if let Some(agency) = &filter.agency {
         query = query.filter(referrals::agency_code.eq(agency));
     }
-    if let Some(first) = filter.month {
-        let next = first
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(first);
+    if let Some(month) = filter.month {
         query = query
-            .filter(referrals::created_at.ge(first.and_time(chrono::NaiveTime::MIN)))
-            .filter(referrals::created_at.lt(next.and_time(chrono::NaiveTime::MIN)));
+            .filter(referrals::created_at.ge(month.start()))
+            .filter(referrals::created_at.lt(month.next().start()));
+    }
+    // A status depends on the answer and on the mail's delivery, as
+    // `ReferralStatus::of` reads them: filtered on here, so the limit
+    // applies after it.
+    if filter.status.is_none() {
+        query = query.limit(LIST_LIMIT);
     }
     let rows: Vec<Row> = query
         .order(referrals::created_at.desc())
-        .limit(LIST_LIMIT)
         .select((
             Referral::as_select(),
             users::full_name,
@@ -213,6 +216,7 @@ pub fn list(conn: &mut DbConnection, filter: &Filter) -> Result<Vec<Listed>, DbE
                 .as_deref()
                 .is_none_or(|code| listed.status.code() == code)
         })
+        .take(LIST_LIMIT as usize)
         .collect())
 }
 
@@ -260,6 +264,9 @@ pub fn put_forward(
             Some(stored) if exists > 0 => stored,
             _ => return Err(ReferralError::UnknownOffer),
         };
+        if !partner.terms.offers_service {
+            return Err(ReferralError::OffersNotInScope);
+        }
         if stored.status() != Some(OfferStatus::Active) {
             return Err(ReferralError::OfferInactive);
         }

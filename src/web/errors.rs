@@ -48,6 +48,12 @@ impl From<AccountError> for PageError {
         match error {
             AccountError::Database(error) => error.into(),
             AccountError::UnknownAccount | AccountError::UnknownPartner => PageError::NotFound,
+            AccountError::OffersNotInScope => PageError::Refused(error.to_string()),
+            // Refusals a person can act on, e.g. from a page left open while
+            // someone else changed the account.
+            AccountError::NoSeat { .. } | AccountError::Deleted | AccountError::Invalid(_) => {
+                PageError::BadRequest(error.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "account action failed unexpectedly");
                 PageError::Unavailable

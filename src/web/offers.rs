@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::errors::PageError;
 use super::layout;
 use super::session::{Csrf, Moment, SignedIn};
-use crate::accounts::{self, Account, Partner};
+use crate::accounts::{self, Account, AccountError, Partner};
 use crate::activity;
 use crate::agencies::{self, Agency};
 use crate::api::AgencyCodes;
@@ -153,7 +153,13 @@ pub async fn search(
     index: web::Data<SearchIndex>,
     agency_codes: web::Data<AgencyCodes>,
 ) -> Result<HttpResponse, PageError> {
-    let agencies = database.run(agencies::list).await?;
+    let partner = account.partner_id.clone();
+    let agencies = database
+        .run(move |conn| {
+            accounts::check_offers_service(conn, partner.as_deref())?;
+            Ok::<_, AccountError>(agencies::list(conn)?)
+        })
+        .await?;
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
@@ -552,6 +558,12 @@ pub(super) async fn load_offer(
         })
         .await?
         .ok_or(PageError::NotFound)
+        .and_then(|view| match &view.partner {
+            Some(partner) if !partner.terms.offers_service => {
+                Err(PageError::from(AccountError::OffersNotInScope))
+            }
+            _ => Ok(view),
+        })
 }
 
 pub async fn show(

@@ -2,9 +2,9 @@
 //! mises en relation and contact requests, one record, and the offer sheet.
 //! A record is seen by the coach who made it and by their partner's RGC.
 
+use crate::activity::Month;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDate;
 use maud::{DOCTYPE, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -112,7 +112,9 @@ pub async fn propose(
         Err(refusal) => {
             let status = match refusal {
                 ReferralError::UnknownOffer => StatusCode::NOT_FOUND,
-                ReferralError::NotInScope | ReferralError::NotAPartner => StatusCode::FORBIDDEN,
+                ReferralError::NotInScope
+                | ReferralError::OffersNotInScope
+                | ReferralError::NotAPartner => StatusCode::FORBIDDEN,
                 ReferralError::AlreadyPutForward | ReferralError::OfferInactive => {
                     StatusCode::CONFLICT
                 }
@@ -324,9 +326,9 @@ pub async fn list(
     let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
     let month_text = given(query.mois);
     let month = match &month_text {
-        Some(text) => match NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d") {
-            Ok(first) => Some(first),
-            Err(_) => {
+        Some(text) => match Month::parse(text) {
+            Some(month) => Some(month),
+            None => {
                 return Err(PageError::BadRequest(
                     "Le mois s'écrit année-mois, par exemple 2026-11.".to_owned(),
                 ));

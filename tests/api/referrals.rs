@@ -243,6 +243,27 @@ on_each_backend! {
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert!(refused.text().await.unwrap().contains("délégation de la mise en relation"));
         assert_eq!(referral_count(&app).await, 1);
+
+        // The admin takes « consultation des offres » out of the agreement
+        // while the coach has an offer's form open: no search, no offer, no request.
+        publish(&app, "309AAAA", true).await;
+        let (_, html) = page(&app, &desk.coach, "/offres/309AAAA").await;
+        {
+            let mut conn = app.database.connection().unwrap();
+            let narrowed = accounts::PartnerTerms { offers_service: false, ..terms("PLIE Aix", true) };
+            accounts::update_partner(&mut conn, Utc::now().naive_utc(), None, &desk.partner, &narrowed).unwrap();
+        }
+        for path in ["/offres?motsCles=cuisinier", "/offres/309AAAA"] {
+            let (status, body) = page(&app, &desk.coach, path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert!(body.contains("ne comprend pas la consultation des offres"), "{path}: {body}");
+        }
+        let mut form = vec![("csrf", hidden(&html, "csrf")), ("cle", hidden(&html, "cle"))];
+        form.extend(CANDIDATE.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = app.post_form(&desk.coach, "/offres/309AAAA/demande-de-contact", &form).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(referral_count(&app).await, 1);
     }
 
     async fn a_double_click_records_once(app) {
@@ -280,6 +301,26 @@ on_each_backend! {
         }
         let (_, list) = page(&app, &pertuis.rgc, "/mises-en-relation").await;
         assert!(!list.contains("Durand"));
+    }
+
+    async fn the_list_counts_months_in_paris_time(app) {
+        use diesel::prelude::*;
+        use relais::db::schema::referrals;
+        let desk = desk(&app, "PLIE Aix", true).await;
+        publish(&app, "310AAAA", false).await;
+        let response = propose(&app, &desk.coach, "310AAAA", "mise-en-relation", &CANDIDATE).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        // Recorded at 00:30 on 1 December in Paris, still November in UTC.
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(23, 30, 0).unwrap();
+        let mut conn = app.database.connection().unwrap();
+        diesel::update(referrals::table).set(referrals::created_at.eq(at)).execute(&mut conn).unwrap();
+        let (_, december) = page(&app, &desk.rgc, "/mises-en-relation?mois=2026-12").await;
+        assert!(december.contains("Durand"), "{december}");
+        let (_, november) = page(&app, &desk.rgc, "/mises-en-relation?mois=2026-11").await;
+        assert!(!november.contains("Durand"));
+        let (status, refused) = page(&app, &desk.rgc, "/mises-en-relation?mois=décembre").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(refused.contains("par exemple 2026-11"));
     }
 
     async fn a_contact_request_reaches_the_agency_which_answers_once(app) {
