@@ -264,10 +264,7 @@ async fn load_demo(settings: &Settings) -> anyhow::Result<Vec<demo::DemoLogin>> 
     tokio::task::spawn_blocking(move || {
         let mut conn = database.bulk_connection()?;
         let codes = agency_codes(&mut conn)?;
-        let bar =
-            ProgressBar::new(demo::DEMO_OFFERS as u64).with_message("Offres de démonstration");
-        demo::load_offers(&mut conn, &codes, &|| bar.inc(1))?;
-        bar.finish_and_clear();
+        demo::load_offers(&mut conn, &codes)?;
         Ok(demo::load_people(&mut conn)?)
     })
     .await?

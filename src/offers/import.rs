@@ -138,14 +138,16 @@ pub fn import_file(
             let format_error = || ImportError::Format {
                 path: path.display().to_string(),
             };
-            let page: Value = serde_json::from_str(&text).map_err(|_| format_error())?;
-            let Some(Value::Array(offers)) = page.get("resultats") else {
+            let mut page: Value = serde_json::from_str(&text).map_err(|_| format_error())?;
+            drop(text);
+            // Taken out of the page rather than copied: a page holds them all.
+            let Some(Value::Array(offers)) = page.get_mut("resultats").map(Value::take) else {
                 return Err(format_error());
             };
             let records = offers
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(position, offer)| Ok((format!("resultats[{position}]"), offer.clone())));
+                .map(|(position, offer)| Ok((format!("resultats[{position}]"), offer)));
             in_batches(records, INGEST_BATCH, |batch| {
                 ingest_batch(&mut report, batch)
             })?;

@@ -482,7 +482,7 @@ fn remove_stray_segment_files(path: &Path, index: &Index) -> Result<(), SearchEr
 
 /// The segment id of a segment file's name (32 hexadecimal digits, then
 /// an extension).
-fn segment_of(name: &str) -> Option<&str> {
+pub fn segment_of(name: &str) -> Option<&str> {
     name.split_once('.')
         .map(|(stem, _)| stem)
         .filter(|stem| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))

@@ -646,11 +646,7 @@ fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_dir(index)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| {
-            name.split_once('.').is_some_and(|(stem, _)| {
-                stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())
-            })
-        })
+        .filter(|name| relais::search::index::segment_of(name).is_some())
         .collect()
 }
 
