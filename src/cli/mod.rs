@@ -18,7 +18,7 @@ use crate::clock::{SystemClock, in_paris};
 use crate::config::{Settings, Sources};
 use crate::demo;
 use crate::jobs;
-use crate::offers::sync::{self, SyncError, runs::RunStatus};
+use crate::offers::sync::{self, SyncError, agency_rule::AgencyRule, runs::RunStatus};
 use crate::offers::{self, demo_data, import};
 use crate::startup::{self, Application};
 use crate::{agencies, search, telemetry};
@@ -319,9 +319,11 @@ fn agency_codes(conn: &mut crate::db::DbConnection) -> anyhow::Result<HashSet<St
 
 async fn import(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> {
     let database = startup::prepare(settings).await?;
+    let communes = settings.sync.agencies.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = database.bulk_connection()?;
         let codes = agency_codes(&mut conn)?;
+        let rule = AgencyRule::parse(&communes, &codes).map_err(anyhow::Error::msg)?;
         let mut rejected = 0;
         for path in files {
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -330,10 +332,14 @@ async fn import(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> 
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_message(path.display().to_string());
-            let report =
-                import::import_file(&mut conn, &codes, &path, Utc::now().naive_utc(), &|read| {
-                    bar.set_position(read)
-                })?;
+            let report = import::import_file(
+                &mut conn,
+                &codes,
+                &rule,
+                &path,
+                Utc::now().naive_utc(),
+                &|read| bar.set_position(read),
+            )?;
             bar.finish_and_clear();
             println!(
                 "{} : {} créée(s), {} modifiée(s), {} inchangée(s), {} rejetée(s)",

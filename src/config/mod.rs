@@ -6,7 +6,7 @@
 //! drift apart without the embedded defaults failing to load.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,9 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Base of the links written in mails; empty: `http://` + the bound address.
     pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client: the
+    /// address throttling, the audit trail and shared-login detection use.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -11,6 +11,8 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
+use super::model::text_at;
+use super::sync::agency_rule::AgencyRule;
 use super::{FieldError, INGEST_BATCH, Upserted, in_batches, ingest_many};
 use crate::db::{DbConnection, DbError};
 
@@ -66,10 +68,14 @@ impl ImportReport {
     }
 }
 
-/// Imports one file. `progress` receives the number of bytes read so far.
+/// Imports one file. An offer without `codeAgence`, as the France Travail
+/// API gives them, goes to the agency `rule` (`sync.agencies`) gives its
+/// commune, as the sync does. `progress` receives the number of bytes read
+/// so far.
 pub fn import_file(
     conn: &mut DbConnection,
     agencies: &HashSet<String>,
+    rule: &AgencyRule,
     path: &Path,
     now: NaiveDateTime,
     progress: &dyn Fn(u64),
@@ -85,7 +91,16 @@ pub fn import_file(
     // Records go in batches, one transaction each: a commit per offer would
     // cost more than the offer.
     let mut ingest_batch = |report: &mut ImportReport, batch: Vec<(String, Value)>| {
-        let (places, documents): (Vec<String>, Vec<Value>) = batch.into_iter().unzip();
+        let (places, documents): (Vec<String>, Vec<Value>) = batch
+            .into_iter()
+            .filter_map(|(place, document)| match with_agency(document, rule) {
+                Ok(document) => Some((place, document)),
+                Err(reason) => {
+                    report.rejected.push(Rejection { place, reason });
+                    None
+                }
+            })
+            .unzip();
         let mut places = places.into_iter();
         ingest_many(conn, agencies, documents, now, |outcome| {
             let place = places.next().unwrap_or_default();
@@ -154,4 +169,25 @@ pub fn import_file(
         }
     }
     Ok(report)
+}
+
+/// The offer as it came when it names its agency; otherwise with the agency
+/// of its commune, or why there is none.
+fn with_agency(document: Value, rule: &AgencyRule) -> Result<Value, String> {
+    if document.get("codeAgence").is_some() {
+        return Ok(document);
+    }
+    let commune = document
+        .as_object()
+        .and_then(|offer| text_at(offer, &["lieuTravail", "commune"]))
+        .map(str::to_owned);
+    rule.with_agency(document).ok_or_else(|| match commune {
+        Some(commune) => format!(
+            "champ « codeAgence » absent, et aucune agence n'est configurée pour la commune \
+             {commune} (sync.agencies)"
+        ),
+        None => "champ « codeAgence » absent, et pas de commune (lieuTravail.commune) \
+                 pour trouver l'agence"
+            .to_owned(),
+    })
 }

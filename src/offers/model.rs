@@ -320,6 +320,15 @@ impl<'a> Reader<'a> {
         match object.get(field) {
             None | Some(Json::Null) => None,
             Some(Json::Text(text)) if text.trim().is_empty() => None,
+            // PostgreSQL's text refuses it: the offer would fail at writing,
+            // its whole batch with it.
+            Some(Json::Text(text)) if text.contains('\0') => {
+                self.errors.push(error(
+                    path,
+                    "caractère nul (\\u0000) interdit dans un texte",
+                ));
+                None
+            }
             Some(Json::Text(text)) => Some(text),
             Some(_) => {
                 self.errors.push(error(path, "texte attendu"));

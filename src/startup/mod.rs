@@ -22,6 +22,7 @@ use crate::mail::transport::Mailer;
 use crate::referrals::Links;
 use crate::search::{self, Indexer, SearchError, SearchIndex};
 use crate::telemetry::{self, Metrics};
+use crate::web::TrustedProxies;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -124,6 +125,8 @@ impl Application {
         let session_settings = web::Data::new(settings.sessions.clone());
         let referral_settings = web::Data::new(settings.referrals.clone());
         let account_settings = web::Data::new(settings.accounts.clone());
+        let trusted_proxies =
+            web::Data::new(TrustedProxies(settings.server.trusted_proxies.clone()));
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::web::show_announcements))
@@ -136,6 +139,7 @@ impl Application {
                 .app_data(session_settings.clone())
                 .app_data(referral_settings.clone())
                 .app_data(account_settings.clone())
+                .app_data(trusted_proxies.clone())
                 .app_data(metrics.clone())
                 .app_data(mail_waker.clone())
                 .app_data(links.clone())

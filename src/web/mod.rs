@@ -27,6 +27,7 @@ use crate::referrals::RECORDS_PATH;
 
 pub use announcements::show_on_pages as show_announcements;
 pub use assets::STYLESHEET_PATH;
+pub use session::TrustedProxies;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::show))

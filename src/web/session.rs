@@ -3,6 +3,7 @@
 //! must match; the cookie is SameSite=Strict, so another site cannot send it).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -181,10 +182,45 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-/// The peer's address, as recorded in the audit trail and for throttling.
+/// The reverse proxies trusted to name the client (`server.trusted_proxies`).
+pub struct TrustedProxies(pub Vec<IpAddr>);
+
+/// The client's address, as recorded in the audit trail and for throttling.
 pub fn address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "inconnue".to_owned(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "inconnue".to_owned();
+    };
+    let trusted = req
+        .app_data::<web::Data<TrustedProxies>>()
+        .map_or(&[][..], |proxies| proxies.0.as_slice());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok());
+    client_address(peer, forwarded, trusted).to_string()
+}
+
+/// The peer, unless it is a trusted proxy: then the nearest address its
+/// `X-Forwarded-For` lists that is not one of them. Each proxy appends the
+/// address it saw; what lies further left the client may have written.
+fn client_address<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[IpAddr],
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded.flat_map(|value| value.split(',')).collect();
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(hop) if trusted.contains(&hop) => continue,
+            Ok(client) => return client,
+            // Unreadable: nothing further left can be trusted.
+            Err(_) => break,
+        }
+    }
+    peer
 }
 
 /// The signed-in person acting through this request, for the audit trail.
@@ -192,5 +228,40 @@ pub fn actor(req: &HttpRequest, account: &Account) -> Actor {
     Actor {
         id: account.id.clone(),
         address: address(req),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_named_only_by_trusted_proxies() {
+        let proxy = [ip("10.0.0.10")];
+        let header = ["198.51.100.1, 203.0.113.7"];
+        // Straight from a client: its header is its own say.
+        let direct = client_address(ip("192.0.2.5"), header.into_iter(), &proxy);
+        assert_eq!(direct, ip("192.0.2.5"));
+        // Through the proxy: the address it appended, not what the client wrote.
+        let proxied = client_address(ip("10.0.0.10"), header.into_iter(), &proxy);
+        assert_eq!(proxied, ip("203.0.113.7"));
+        // Two trusted proxies in a row, over two header lines.
+        let chain = [ip("10.0.0.10"), ip("10.0.0.11")];
+        let lines = ["203.0.113.7", "10.0.0.11"];
+        assert_eq!(
+            client_address(ip("10.0.0.10"), lines.into_iter(), &chain),
+            ip("203.0.113.7")
+        );
+        // Nothing readable: the proxy itself.
+        let garbled = client_address(ip("10.0.0.10"), ["inconnu"].into_iter(), &proxy);
+        assert_eq!(garbled, ip("10.0.0.10"));
+        assert_eq!(
+            client_address(ip("10.0.0.10"), [].into_iter(), &proxy),
+            ip("10.0.0.10")
+        );
     }
 }

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use relais::accounts::{self, Credentials, PartnerTerms, Person, Role};
 use reqwest::{Client, Response};
 
-use crate::helpers::{Backend, TestApp, log_in_at, spawn_app};
+use crate::helpers::{Backend, TestApp, log_in_at, spawn_app, spawn_app_with};
 use crate::on_each_backend;
 
 /// A partner with one coach; the coach's first credentials.
@@ -234,5 +234,50 @@ on_each_backend! {
         }
         let throttled = log_in(&app, &client, &credentials.login, &credentials.password).await;
         assert_eq!(throttled.status(), 429);
+    }
+}
+
+/// Behind a reverse proxy, the client's address comes from the proxy's
+/// `X-Forwarded-For`; from anyone else the header is ignored.
+#[tokio::test]
+async fn the_address_recorded_is_the_clients_behind_a_trusted_proxy() {
+    let proxied = [("203.0.113.7", true), ("127.0.0.1", false)];
+    for (expected, trusting) in proxied {
+        let app = spawn_app_with(Backend::Sqlite, |settings| {
+            if trusting {
+                settings.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await
+        .expect("SQLite needs no server");
+        let (id, credentials) = coach(&app, far_future());
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(
+                [(
+                    "x-forwarded-for",
+                    "198.51.100.1, 203.0.113.7".parse().unwrap(),
+                )]
+                .into_iter()
+                .map(|(name, value)| (reqwest::header::HeaderName::from_static(name), value))
+                .collect(),
+            )
+            .build()
+            .unwrap();
+        log_in(&app, &client, &credentials.login, &credentials.password).await;
+        let mut conn = app.database.connection().unwrap();
+        let filter = relais::audit::Filter {
+            person: Some(id),
+            action: Some("login_succeeded".into()),
+            ..Default::default()
+        };
+        let logins = relais::audit::search(&mut conn, &filter, 10).unwrap();
+        assert_eq!(logins.len(), 1);
+        assert_eq!(
+            logins[0].address.as_deref(),
+            Some(expected),
+            "trusting: {trusting}"
+        );
     }
 }

@@ -104,6 +104,14 @@ on_each_backend! {
             assert!(fields.contains(&field), "{field} missing from {fields:?}");
         }
 
+        // A NUL character, which PostgreSQL's text refuses: named, not a 503.
+        let mut nul = offer("200BBBB");
+        nul["intitule"] = json!("Cariste\u{0}");
+        let response = app.put_offer(&ingest, &nul).await;
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["erreurs"][0]["champ"], "intitule", "{body}");
+
         let read = app.client.get(&url).bearer_auth(&ingest).send().await.unwrap();
         assert_eq!(read.status(), 404, "nothing was created");
         assert_eq!(app.database.run(relais::offers::store::count).await.unwrap(), 0);
@@ -171,6 +179,27 @@ on_each_backend! {
         std::fs::write(&page, serde_json::to_string_pretty(&json!({"resultats": [offer("600GGG3")]})).unwrap()).unwrap();
         let report = import(&app, &page).await;
         assert_eq!(report.created, 1);
+
+        // A real export of the API names no agency: the commune's, as the
+        // sync gives it, and a clear refusal outside every agency's communes.
+        let upstream = |id: &str, commune: &str| {
+            let mut document = offer(id);
+            document.as_object_mut().unwrap().remove("codeAgence");
+            document["lieuTravail"]["commune"] = json!(commune);
+            document
+        };
+        let export = app.dir.path().join("export.json");
+        let offers = [upstream("600GGG4", "13041"), upstream("600GGG5", "75056")];
+        std::fs::write(&export, json!({"resultats": offers}).to_string()).unwrap();
+        let report = import(&app, &export).await;
+        assert_eq!(report.created, 1);
+        assert_eq!(report.rejected.len(), 1);
+        assert_eq!(report.rejected[0].place, "resultats[1]");
+        assert!(report.rejected[0].reason.contains("aucune agence n'est configurée pour la commune 75056"), "{:?}", report.rejected);
+        let search = app.key(Scope::Search).await;
+        let read: Value = app.client.get(format!("{}/api/v1/offres/600GGG4", app.address))
+            .bearer_auth(&search).send().await.unwrap().json().await.unwrap();
+        assert_eq!(read["codeAgence"], "13181", "Gardanne's commune");
     }
 
     async fn an_offer_given_twice_in_an_import_is_kept_at_its_last_version(app) {
@@ -230,12 +259,16 @@ async fn import(
         ["13013", "13483", "13181", "13501", "13196", "84526"]
             .map(String::from)
             .into();
+    let rule =
+        relais::offers::sync::agency_rule::AgencyRule::parse(&app.settings.sync.agencies, &codes)
+            .unwrap();
     let path = path.to_owned();
     app.database
         .run(move |conn| {
             Ok::<_, relais::db::DbError>(relais::offers::import::import_file(
                 conn,
                 &codes,
+                &rule,
                 &path,
                 chrono::Utc::now().naive_utc(),
                 &|_| {},

@@ -335,6 +335,20 @@ async fn an_offer_gone_upstream_is_cancelled_and_leaves_search(backend: Backend)
             .unwrap()
             .contains("0 annulée(s), 0 rétablie(s)")
     );
+
+    // Still listed upstream, but changed into what our checks refuse: the
+    // last accepted version stays searchable, not cancelled as gone.
+    standin.remove_offer("V00050");
+    let mut refused = offers("V", 200, Duration::hours(1)).swap_remove(50);
+    refused["intitule"] = Value::Null;
+    standin.add_offers(vec![refused]);
+    let summary = sync(&app).await.unwrap();
+    assert!(
+        summary.contains("1 rejetée(s)") && summary.contains("0 annulée(s)"),
+        "{summary}"
+    );
+    assert_eq!(status_of(&app, "V00050").await, "active");
+    assert_eq!(found(&app, &key, "motsCles=V00050").await, 1);
 }
 
 async fn a_run_under_way_is_not_doubled_and_an_interrupted_one_is_closed(backend: Backend) {

@@ -4,6 +4,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use serde_json::Value;
+
+use crate::offers::model::text_at;
+
 /// Commune code prefixes and the agency each belongs to, longest first.
 #[derive(Debug, Clone)]
 pub struct AgencyRule {
@@ -51,6 +55,19 @@ impl AgencyRule {
             .collect();
         prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok(AgencyRule { prefixes })
+    }
+
+    /// The document with `codeAgence` set from its workplace's commune;
+    /// `None` out of territory. What is not an object is left to the checks
+    /// to reject.
+    pub fn with_agency(&self, document: Value) -> Option<Value> {
+        let Value::Object(mut document) = document else {
+            return Some(document);
+        };
+        let agency = text_at(&document, &["lieuTravail", "commune"])
+            .and_then(|commune| self.agency_for(commune))?;
+        document.insert("codeAgence".to_owned(), Value::String(agency.to_owned()));
+        Some(Value::Object(document))
     }
 
     /// The agency managing offers in that commune; `None`: out of territory.

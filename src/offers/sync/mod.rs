@@ -19,7 +19,6 @@ use self::agency_rule::AgencyRule;
 use self::runs::{Counts, RunStatus};
 use self::upstream::{Page, Query, Upstream};
 use self::windows::{READABLE, Window};
-use super::model::text_at;
 use super::{Upserted, ingest_many, store};
 use crate::agencies;
 use crate::clock::Clock;
@@ -234,12 +233,19 @@ impl Pass<'_> {
                 .offers
                 .into_iter()
                 .filter_map(|document| {
-                    let with_agency = with_agency(document, rule);
+                    let with_agency = rule.with_agency(document);
                     counts.out_of_territory += i64::from(with_agency.is_none());
                     with_agency
                 })
                 .collect();
-            let mut seen = Vec::with_capacity(in_territory.len());
+            // Every offer upstream still lists is seen, those our checks
+            // reject included: their last accepted version stays searchable
+            // rather than being cancelled as gone at the end of the run.
+            let listed: Vec<String> = in_territory
+                .iter()
+                .filter_map(|document| document.get("id")?.as_str().map(str::to_owned))
+                .collect();
+            let mut accepted = Vec::with_capacity(in_territory.len());
             ingest_many(conn, agencies, in_territory, now, |outcome| {
                 match outcome {
                     Ok((id, upserted)) => {
@@ -248,7 +254,7 @@ impl Pass<'_> {
                             Upserted::Updated => counts.updated += 1,
                             Upserted::Unchanged => counts.unchanged += 1,
                         }
-                        seen.push(id);
+                        accepted.push(id);
                     }
                     Err(errors) => {
                         counts.rejected += 1;
@@ -258,9 +264,10 @@ impl Pass<'_> {
                 }
                 Ok::<_, DbError>(())
             })?;
-            let ids: Vec<&str> = seen.iter().map(|id| id.as_str()).collect();
-            store::mark_seen_upstream(conn, &ids, run_id)?;
-            counts.restored += store::restore_reappeared(conn, &ids)? as i64;
+            let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
+            store::mark_seen_upstream(conn, &listed, run_id)?;
+            let accepted: Vec<&str> = accepted.iter().map(|id| id.as_str()).collect();
+            counts.restored += store::restore_reappeared(conn, &accepted)? as i64;
             Ok::<_, DbError>(())
         })?;
         self.pages.pages_done += 1;
@@ -279,16 +286,4 @@ impl Pass<'_> {
         }
         Ok(())
     }
-}
-
-/// The document with `codeAgence` set by the rule; `None` out of territory.
-fn with_agency(document: Value, rule: &AgencyRule) -> Option<Value> {
-    let Value::Object(mut document) = document else {
-        // Not an offer at all: let the checks reject it.
-        return Some(document);
-    };
-    let agency =
-        text_at(&document, &["lieuTravail", "commune"]).and_then(|c| rule.agency_for(c))?;
-    document.insert("codeAgence".to_owned(), Value::String(agency.to_owned()));
-    Some(Value::Object(document))
 }
