@@ -28,6 +28,10 @@ pub enum ApiError {
     Forbidden(Scope),
     #[error("{0}")]
     NotFound(String),
+    #[error(
+        "Corps de la requête trop grand : une offre tient en 256 Kio (262 144 octets) au plus."
+    )]
+    TooLarge,
     #[error("Service momentanément indisponible, réessayez dans un instant.")]
     Unavailable,
 }
@@ -64,6 +68,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -26,8 +26,14 @@ fn offer_id(raw: &str) -> Result<OfferId, ApiError> {
     })
 }
 
-fn json_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
+/// The request's body as JSON. Bodies past actix's limit (256 KiB, far
+/// more than an offer) are refused with the API's own error.
+fn json_body(body: Result<web::Bytes, actix_web::Error>) -> Result<Value, ApiError> {
+    let body = body.map_err(|error| match error.as_response_error().status_code() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+        _ => ApiError::BadRequest("Corps de la requête illisible : renvoyez-le.".to_owned()),
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "Corps de la requête illisible : JSON invalide (ligne {}, colonne {}).",
             e.line(),
@@ -40,14 +46,14 @@ fn json_body(body: &[u8]) -> Result<Value, ApiError> {
 pub async fn put(
     client: ApiClient,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
     database: web::Data<Database>,
     agencies: web::Data<AgencyCodes>,
     indexer: web::Data<IndexerWaker>,
 ) -> Result<HttpResponse, ApiError> {
     client.require(Scope::Ingest)?;
     let id = offer_id(&path)?;
-    let document = json_body(&body)?;
+    let document = json_body(body)?;
     match document.get("id").and_then(Value::as_str) {
         Some(body_id) if body_id != id.as_str() => {
             return Err(ApiError::InvalidOffer(vec![FieldError {
@@ -77,13 +83,13 @@ pub async fn put(
 pub async fn put_status(
     client: ApiClient,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
     database: web::Data<Database>,
     indexer: web::Data<IndexerWaker>,
 ) -> Result<HttpResponse, ApiError> {
     client.require(Scope::Ingest)?;
     let id = offer_id(&path)?;
-    let body = json_body(&body)?;
+    let body = json_body(body)?;
     let allowed = OfferStatus::ALL.map(OfferStatus::as_str).join(", ");
     let status = body
         .get("statut")

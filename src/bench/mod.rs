@@ -438,7 +438,7 @@ fn open_relais(url: &str, reference: &[agencies::Agency]) -> Result<Database, Be
     let database = Database::open(&DatabaseSettings {
         url: url.to_owned(),
         pool_size: NonZeroU32::new(2).expect("two is not zero"),
-        connect_timeout_secs: 10,
+        connect_timeout_secs: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
         sqlite_busy_timeout_ms: 5000,
     })?;
     agencies::upsert_all(&mut *database.connection()?, reference)?;

@@ -63,7 +63,7 @@ pub struct SessionSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: NonZeroU32,
-    pub connect_timeout_secs: u64,
+    pub connect_timeout_secs: NonZeroU32,
     pub sqlite_busy_timeout_ms: u32,
 }
 
@@ -71,7 +71,7 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct IndexSettings {
     pub path: PathBuf,
-    pub poll_interval_ms: u64,
+    pub poll_interval_ms: NonZeroU32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -300,7 +300,19 @@ fn problem(path: &[String], metadata: Option<&Metadata>, reason: &str) -> String
     let key = if path.is_empty() {
         String::new()
     } else {
-        format!("clé `{}` ", path.join("."))
+        // A list's element by its position: `server.trusted_proxies[0]`.
+        let written = path.iter().fold(String::new(), |mut key, part| {
+            if is_position(part) {
+                key.push_str(&format!("[{part}]"));
+            } else {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key.push_str(part);
+            }
+            key
+        });
+        format!("clé `{written}` ")
     };
     let origin = metadata
         .map(|md| origin(md, path))
@@ -308,10 +320,16 @@ fn problem(path: &[String], metadata: Option<&Metadata>, reason: &str) -> String
     format!("  - {key}({origin}) : {reason}")
 }
 
+fn is_position(part: &str) -> bool {
+    !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn origin(metadata: &Metadata, path: &[String]) -> String {
     if metadata.name.contains("environment") {
+        // The variable gives the whole list, not one element.
         let variable = path
             .iter()
+            .filter(|k| !is_position(k))
             .map(|k| k.to_ascii_uppercase())
             .collect::<Vec<_>>()
             .join(ENV_SEPARATOR);

@@ -25,9 +25,12 @@ pub(super) fn french(kind: &Kind) -> String {
         }
         Kind::ISizeOutOfRange(number) => format!("nombre {number} hors limites"),
         Kind::USizeOutOfRange(number) => format!("nombre {number} hors limites"),
-        // The one message of the standard library a setting can meet.
+        // The messages of the standard library a setting can meet.
         Kind::Message(message) if message == "invalid socket address syntax" => {
             "adresse invalide, attendu : adresse IP et port, par ex. 127.0.0.1:8080".to_owned()
+        }
+        Kind::Message(message) if message == "invalid IP address syntax" => {
+            "adresse IP invalide, attendu : une adresse IPv4 ou IPv6, par ex. 10.0.0.10".to_owned()
         }
         other => other.to_string(),
     }

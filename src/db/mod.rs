@@ -228,7 +228,9 @@ impl Database {
             // before use; an SQLite file does not go away, and trying it
             // (a statement prepared and run) was a tenth of a search's cost.
             .test_on_check_out(matches!(target, Target::Postgres(_)))
-            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .connection_timeout(Duration::from_secs(
+                settings.connect_timeout_secs.get().into(),
+            ))
             .build(manager.clone())?;
         let backend = match target {
             Target::Sqlite(_) => Backend::Sqlite,
@@ -447,7 +449,7 @@ mod tests {
         let database = Database::open(&DatabaseSettings {
             url: path.clone(),
             pool_size: std::num::NonZeroU32::MIN,
-            connect_timeout_secs: 1,
+            connect_timeout_secs: std::num::NonZeroU32::MIN,
             sqlite_busy_timeout_ms: 5000,
         })
         .unwrap();

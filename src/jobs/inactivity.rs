@@ -270,7 +270,7 @@ mod tests {
         let database = Database::open(&DatabaseSettings {
             url: dir.path().join("relais.db").display().to_string(),
             pool_size: NonZeroU32::MIN,
-            connect_timeout_secs: 1,
+            connect_timeout_secs: NonZeroU32::MIN,
             sqlite_busy_timeout_ms: 5000,
         })
         .unwrap();

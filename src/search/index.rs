@@ -90,7 +90,9 @@ impl SearchIndex {
         let _ = applied.wait_for(|&s| s >= sequence).await;
     }
 
-    /// Whether the index has caught up with the database since start.
+    /// Whether the indexer's last pass over the feed reached its end: not
+    /// yet at start, and no more once a pass fails (a full disk, the
+    /// database gone), until one succeeds again.
     pub fn is_caught_up(&self) -> bool {
         self.caught_up.load(Ordering::Acquire)
     }
@@ -141,7 +143,7 @@ pub fn start(
     poll: Duration,
 ) -> Result<(SearchIndex, Indexer), SearchError> {
     let (index, stored, folder) = open_or_create(path)?;
-    let writing = writing(&index, folder)?;
+    let mut writing = writing(&index, folder)?;
     remove_stray_segment_files(path, &index)?;
     let caught_up = Arc::new(AtomicBool::new(false));
     let latest = store::latest_sequence(&mut *database.connection()?)?;
@@ -149,7 +151,11 @@ pub fn start(
         // An index ahead of the database belongs to another database.
         Some(sequence) if sequence <= latest => sequence,
         _ => {
+            // Emptied at once: a database without offers gives the catch-up
+            // nothing to commit, and searches would go on reading the old ones.
             writing.writer.delete_all_documents()?;
+            commit(&mut writing.writer, 0)?;
+            writing.reader.reload()?;
             0
         }
     };
@@ -277,6 +283,8 @@ fn follow(
         match catch_up(&mut writing, &database, FOLLOW_BATCH, &|_| {}) {
             Ok(_) => caught_up.store(true, Ordering::Release),
             Err(error) => {
+                // Searches may miss changes meanwhile: the node is not ready.
+                caught_up.store(false, Ordering::Release);
                 tracing::error!(%error, "indexer could not follow the offer feed; will retry")
             }
         }

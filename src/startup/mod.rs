@@ -78,7 +78,7 @@ impl Application {
         let (search, indexer) = {
             let path = settings.index.path.clone();
             let database = database.clone();
-            let poll = Duration::from_millis(settings.index.poll_interval_ms);
+            let poll = Duration::from_millis(settings.index.poll_interval_ms.get().into());
             tokio::task::spawn_blocking(move || search::index::start(&path, database, poll))
                 .await
                 .map_err(|_| StartupError::Interrupted)??

@@ -4,8 +4,9 @@
 //! says what happened and what to do; the technical cause is logged once, here,
 //! and never shown.
 
+use actix_web::error::{QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use maud::html;
 
 use super::layout;
@@ -60,6 +61,26 @@ impl From<AccountError> for PageError {
             }
         }
     }
+}
+
+/// A query string that does not fit its page (a parameter repeated, or of
+/// the wrong kind): actix would answer in English.
+pub fn query_refused(_: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    PageError::BadRequest(
+        "L'adresse de la page porte un paramètre incorrect ou répété : revenez à la page \
+         précédente et réessayez."
+            .to_owned(),
+    )
+    .into()
+}
+
+/// A form that does not fit its page (a field missing, repeated or too long).
+pub fn form_refused(_: UrlencodedError, _: &HttpRequest) -> actix_web::Error {
+    PageError::BadRequest(
+        "Le formulaire envoyé est incomplet ou incorrect : rechargez la page et réessayez."
+            .to_owned(),
+    )
+    .into()
 }
 
 impl ResponseError for PageError {

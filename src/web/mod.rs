@@ -30,7 +30,9 @@ pub use assets::STYLESHEET_PATH;
 pub use session::TrustedProxies;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::show))
+    cfg.app_data(web::QueryConfig::default().error_handler(errors::query_refused))
+        .app_data(web::FormConfig::default().error_handler(errors::form_refused))
+        .route("/", web::get().to(home::show))
         .route(ops::HEALTH_PATH, web::get().to(ops::healthz))
         .route(ops::READINESS_PATH, web::get().to(ops::readyz))
         .route(ops::METRICS_PATH, web::get().to(ops::metrics))

@@ -17,6 +17,7 @@ use crate::accounts::{self, Account, AccountError, Partner};
 use crate::activity;
 use crate::agencies::{self, Agency};
 use crate::api::AgencyCodes;
+use crate::clock::in_paris;
 use crate::db::{Database, DbError};
 use crate::offers::model::text_at;
 use crate::offers::{OfferId, OfferStatus, store};
@@ -56,10 +57,18 @@ impl PageQuery {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    /// A search the coach asked for: criteria sent, first page (paging
-    /// through the same results is not another search).
+    /// A search the coach asked for: criteria sent from the form. Paging
+    /// links carry `page`, back to the first included: paging through the
+    /// same results is not another search. The order and the distance
+    /// (without a commune) select nothing: the empty form sends the order.
     fn is_new_search(&self) -> bool {
-        self.page == 1 && self.sent.iter().any(|(name, _)| name != "page")
+        const NOT_CRITERIA: [&str; 3] = ["page", "sort", "distance"];
+        let sent = |name: &str| self.sent.iter().any(|(n, _)| n == name);
+        !sent("page")
+            && self
+                .sent
+                .iter()
+                .any(|(name, _)| !NOT_CRITERIA.contains(&name.as_str()))
     }
 
     /// This search at another page.
@@ -485,10 +494,13 @@ fn flag(offer: &Value, key: &str) -> bool {
     offer.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// The date part of "2026-11-01T08:00:00.000Z", as 01/11/2026.
+/// The day of "2026-11-01T08:00:00.000Z" in Paris, as 01/11/2026: an offer
+/// created at 23:30 UTC is already of the next day there.
 fn french_date(raw: &str) -> String {
-    crate::offers::model::parse_date(raw)
-        .map_or_else(|| raw.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+    crate::offers::model::parse_date(raw).map_or_else(
+        || raw.to_owned(),
+        |at| in_paris(at).format("%d/%m/%Y").to_string(),
+    )
 }
 
 fn badges(offer: &Value) -> Markup {
@@ -815,5 +827,18 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
             button type="submit" { (button) }
         }
         p.hint { "Aucun champ libre : la convention l'interdit sur les formulaires échangés." }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_dates_are_days_in_paris() {
+        assert_eq!(french_date("2026-11-30T23:30:00.000Z"), "01/12/2026");
+        assert_eq!(french_date("2026-07-31T21:59:00Z"), "31/07/2026");
+        assert_eq!(french_date("2026-07-31T22:00:00Z"), "01/08/2026");
+        assert_eq!(french_date("hier"), "hier");
     }
 }

@@ -19,14 +19,14 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Ready to serve: the database answers and is fully migrated, and the
-/// search index has caught up with it since start.
+/// search index has caught up with it, and still follows it.
 pub async fn readyz(database: web::Data<Database>, search: web::Data<SearchIndex>) -> HttpResponse {
     let mut readiness = database.readiness().await;
     let index = if search.is_caught_up() {
         "ok".to_owned()
     } else {
         format!(
-            "en construction (changement n°{} atteint)",
+            "en retard sur la base (changement n°{} atteint)",
             search.applied_sequence()
         )
     };

@@ -73,12 +73,14 @@ on_each_backend! {
         publish(&app, "501AAAA", true).await;
         let first = Month::of(app.clock_now());
 
-        // Searches asked for count; the next pages, the empty form and a
-        // refused search do not.
+        // Searches asked for count; the other pages (back to the first),
+        // the empty form (which sends the order) and a refused search do not.
         for (path, status) in [
             ("/offres?motsCles=electricien", StatusCode::OK),
             ("/offres?motsCles=electricien&page=2", StatusCode::OK),
+            ("/offres?motsCles=electricien&page=1", StatusCode::OK),
             ("/offres", StatusCode::OK),
+            ("/offres?motsCles=&commune=&distance=&sort=0", StatusCode::OK),
             ("/offres?page=0", StatusCode::BAD_REQUEST),
             ("/offres?typeContrat=CDI", StatusCode::OK),
         ] {
@@ -161,6 +163,7 @@ on_each_backend! {
             ("du=2026-05&au=2026-04", "doit précéder"),
             ("du=2020-01&au=2026-12", "36 mois au plus"),
             ("structure=inconnue", "Cette structure est inconnue"),
+            ("du=2026-01&du=2026-02", "paramètre incorrect ou répété"),
         ] {
             let (status, html) = page(&app, &admin, &format!("/admin/activite?{query}")).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");

@@ -141,6 +141,28 @@ fn periods_of_zero_and_a_warning_after_the_suspension_are_refused() {
         "sessions.idle_timeout_minutes",
         "valeur -5 refusée, attendu : un entier supérieur à 0",
     );
+    // Zero would make the pool panic, and the indexer poll without a pause.
+    refused(
+        "config",
+        ("RELAIS__DATABASE__CONNECT_TIMEOUT_SECS", "0"),
+        "database.connect_timeout_secs",
+        "valeur 0 refusée, attendu : un entier supérieur à 0",
+    );
+    refused(
+        "config",
+        ("RELAIS__INDEX__POLL_INTERVAL_MS", "0"),
+        "index.poll_interval_ms",
+        "valeur 0 refusée, attendu : un entier supérieur à 0",
+    );
+    refused(
+        "config",
+        (
+            "RELAIS__SERVER__TRUSTED_PROXIES",
+            "[\"10.0.0.10\", \"un-proxy\"]",
+        ),
+        "server.trusted_proxies[1]",
+        "adresse IP invalide, attendu : une adresse IPv4 ou IPv6",
+    );
     refused(
         "config",
         ("RELAIS__ACCOUNTS__WARNING_DAYS", "90"),

@@ -170,6 +170,23 @@ async fn forms_without_their_csrf_token_are_refused() {
         .await;
     assert_eq!(forged.status(), 403);
     assert!(forged.text().await.unwrap().contains("Rechargez la page"));
+
+    // A form short of its fields: a French page, not actix's English.
+    let short = app
+        .post_form(
+            &client,
+            "/connexion",
+            &[("identifiant", &credentials.login)],
+        )
+        .await;
+    assert_eq!(short.status(), 400);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("Le formulaire envoyé est incomplet")
+    );
 }
 
 #[tokio::test]

@@ -104,6 +104,15 @@ on_each_backend! {
             assert!(fields.contains(&field), "{field} missing from {fields:?}");
         }
 
+        // Too large a body: the API's own error, in JSON.
+        let mut huge = offer("200BBBB");
+        huge["description"] = json!("x".repeat(300 * 1024));
+        let response = app.put_offer(&ingest, &huge).await;
+        assert_eq!(response.status(), 413);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["codeHttp"], 413);
+        assert!(body["message"].as_str().unwrap().contains("trop grand"), "{body}");
+
         // A NUL character, which PostgreSQL's text refuses: named, not a 503.
         let mut nul = offer("200BBBB");
         nul["intitule"] = json!("Cariste\u{0}");

@@ -640,6 +640,33 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
     drop(dir);
 }
 
+/// The database replaced by an empty one (a reset, or the wrong file): the
+/// index, ahead of it, is emptied at start rather than kept until the next
+/// write.
+#[tokio::test]
+async fn an_index_ahead_of_an_empty_database_is_emptied_at_start() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    load(&app, &corpus(30)).await;
+    let (settings, dir, _) = app.stop().await;
+    let database = std::path::PathBuf::from(&settings.database.url);
+    for file in ["", "-wal", "-shm"] {
+        let path = format!("{}{file}", database.display());
+        if std::path::Path::new(&path).exists() {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let application = relais::startup::Application::build(settings.clone())
+        .await
+        .unwrap();
+    let search = application.search().clone();
+    let handle = application.handle();
+    let stopped = tokio::spawn(application.run_until_stopped());
+    assert_eq!(search.searcher().num_docs(), 0);
+    handle.stop(true).await;
+    stopped.await.unwrap().unwrap();
+    drop(dir);
+}
+
 /// The names of the index's segment files (32 hexadecimal digits, then an
 /// extension).
 fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
@@ -656,7 +683,7 @@ fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
 #[tokio::test]
 async fn an_acknowledged_write_wakes_the_indexer() {
     let app = spawn_app_with(Backend::Sqlite, |settings| {
-        settings.index.poll_interval_ms = 3_600_000;
+        settings.index.poll_interval_ms = std::num::NonZeroU32::new(3_600_000).unwrap();
     })
     .await
     .unwrap();
