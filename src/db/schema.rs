@@ -202,6 +202,7 @@ diesel::table! {
         cancelled -> BigInt,
         error -> Nullable<Text>,
         restored -> BigInt,
+        alive_at -> Nullable<Timestamp>,
     }
 }
 

@@ -388,6 +388,29 @@ async fn a_run_under_way_is_not_doubled_and_an_interrupted_one_is_closed(backend
     );
     assert_eq!(recent[0].status(), Some(RunStatus::Succeeded));
     assert_eq!(recent[0].counts.created, 20);
+
+    // A long run that still writes pages is not taken for interrupted,
+    // however long ago it started; silent for an hour, it is, and it learns
+    // so at its next page, which it does not write.
+    let started = app.clock_now();
+    let alive = |minutes: i64| {
+        let at = started + Duration::minutes(minutes);
+        app.database
+            .run(move |conn| runs::alive(conn, "longue", at))
+    };
+    assert!(
+        app.database
+            .run(move |conn| runs::start(conn, "longue", started))
+            .await
+            .unwrap()
+    );
+    assert!(alive(50).await.unwrap());
+    app.clock.advance(Duration::minutes(70));
+    let refused = sync(&app).await.unwrap_err();
+    assert!(refused.contains("déjà en cours"), "{refused}");
+    app.clock.advance(Duration::minutes(41));
+    sync(&app).await.unwrap();
+    assert!(!alive(112).await.unwrap(), "closed: it must stop");
 }
 
 crate::scenarios_on_each_backend!(

@@ -12,6 +12,7 @@ pub mod windows;
 
 use std::collections::HashSet;
 
+use chrono::NaiveDateTime;
 use diesel::Connection;
 use serde_json::Value;
 
@@ -52,6 +53,11 @@ pub enum SyncError {
          nœud) : celle-ci n'est pas lancée"
     )]
     AlreadyRunning,
+    #[error(
+        "restée trop longtemps sans signe de vie, elle a été close et une autre synchronisation \
+         a pris la relève : celle-ci s'arrête sans rien annuler"
+    )]
+    Superseded,
     #[error(transparent)]
     Database(#[from] DbError),
 }
@@ -222,9 +228,18 @@ impl Pass<'_> {
         })
     }
 
+    /// Tells other runs this one goes on, unless one has taken over.
+    fn still_alive(&mut self, now: NaiveDateTime) -> Result<(), SyncError> {
+        match runs::alive(self.conn, self.run_id, now)? {
+            true => Ok(()),
+            false => Err(SyncError::Superseded),
+        }
+    }
+
     /// Ingests a page in one transaction and notes the offers as seen.
     fn write(&mut self, page: Page) -> Result<(), SyncError> {
         let now = self.clock.now();
+        self.still_alive(now)?;
         let (rule, agencies, run_id) = (self.rule, self.agencies, self.run_id);
         let counts = &mut self.counts;
         self.conn.transaction(|conn| {
@@ -279,6 +294,8 @@ impl Pass<'_> {
     /// has gone upstream. Through the status path, so search drops it at once.
     fn cancel_vanished(&mut self) -> Result<(), SyncError> {
         let now = self.clock.now();
+        // Just said: no other run can take over while this one cancels.
+        self.still_alive(now)?;
         for id in store::vanished_upstream(self.conn, self.run_id)? {
             if store::cancel_vanished(self.conn, &id, now)? {
                 self.counts.cancelled += 1;

@@ -80,20 +80,26 @@ impl SyncRun {
     }
 }
 
-/// A run still « en cours » after this long was cut short (the process
-/// stopped): a whole pass over two departments takes a few minutes.
+/// A run « en cours » without a sign of life for this long was cut short
+/// (the process stopped): it writes a page every few seconds, and waits out
+/// France Travail's refusals for minutes at most.
 pub const STALE_AFTER_MINUTES: i64 = 60;
 
 /// Records a new run, unless another one is under way (the server's timer
-/// and a command, or two nodes): `Ok(false)` then. A run left « en cours »
-/// for longer than `STALE_AFTER_MINUTES` is closed as interrupted first.
+/// and a command, or two nodes): `Ok(false)` then. A run « en cours »
+/// without a sign of life for `STALE_AFTER_MINUTES` is closed as
+/// interrupted first.
 pub fn start(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
     let stale = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
     Ok(conn.transaction(|conn| {
         diesel::update(
             sync_runs::table
                 .filter(sync_runs::status.eq(RunStatus::Running.as_str()))
-                .filter(sync_runs::started_at.lt(stale)),
+                .filter(
+                    sync_runs::alive_at.lt(stale).or(sync_runs::alive_at
+                        .is_null()
+                        .and(sync_runs::started_at.lt(stale))),
+                ),
         )
         .set((
             sync_runs::status.eq(RunStatus::Failed.as_str()),
@@ -112,12 +118,27 @@ pub fn start(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bo
             .values((
                 sync_runs::id.eq(id),
                 sync_runs::started_at.eq(now),
+                sync_runs::alive_at.eq(now),
                 sync_runs::status.eq(RunStatus::Running.as_str()),
                 Counts::default(),
             ))
             .execute(conn)?;
         Ok::<_, diesel::result::Error>(true)
     })?)
+}
+
+/// A sign of life of a run under way: `false` when it is no longer under
+/// way (closed as interrupted by another run after a long silence), and
+/// must stop without cancelling anything.
+pub fn alive(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Result<bool, DbError> {
+    let still = diesel::update(
+        sync_runs::table
+            .find(id)
+            .filter(sync_runs::status.eq(RunStatus::Running.as_str())),
+    )
+    .set(sync_runs::alive_at.eq(now))
+    .execute(conn)?;
+    Ok(still == 1)
 }
 
 const INTERRUPTED: &str =
