@@ -209,6 +209,16 @@ pub fn create_account(
             }
             (None, _) => AccountStatus::Active,
         };
+        // One person, one account: a form sent twice, or a second account
+        // for the same address, would also leave single sign-on unable to
+        // tell them apart.
+        if find_by_email(conn, &person.email)?.is_some() {
+            return Err(AccountError::Invalid(format!(
+                "L'adresse {} est déjà celle d'un compte relais : chaque compte est celui d'une \
+                 personne, avec sa propre adresse.",
+                person.email.as_str()
+            )));
+        }
         let login = free_login(conn, &person.full_name)?;
         diesel::insert_into(users::table)
             .values((
@@ -427,13 +437,14 @@ pub fn delete(
     })
 }
 
-/// The account of that professional email, if any (not deleted).
+/// The account of that professional email, whatever its case, if any (not
+/// deleted).
 pub fn find_by_email(
     conn: &mut DbConnection,
     email: &EmailAddress,
 ) -> Result<Option<Account>, AccountError> {
     Ok(users::table
-        .filter(users::email.eq(email.as_str()))
+        .filter(crate::db::lower(users::email).eq(email.as_str().to_lowercase()))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select(Account::as_select())
         .first(conn)

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreProviderMetadata,
     CoreUserInfoClaims,
@@ -376,9 +375,6 @@ pub fn take(
     })
 }
 
-// Emails are matched regardless of case: providers and RGCs do not agree on it.
-diesel::define_sql_function!(fn lower(text: Nullable<Text>) -> Nullable<Text>);
-
 /// Opens a session for the account of this identity, linking it the first time.
 pub fn sign_in(
     conn: &mut DbConnection,
@@ -425,7 +421,7 @@ fn link(
         return Err(SsoError::EmailNotVerified);
     }
     let mut found: Vec<(Holder, Option<String>)> = users::table
-        .filter(lower(users::email).eq(email.trim().to_lowercase()))
+        .filter(crate::db::lower(users::email).eq(email.trim().to_lowercase()))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select((Holder::as_select(), users::sso_subject))
         .load(conn)?;

@@ -12,10 +12,15 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::sql_types::{Nullable, Text};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use serde::Serialize;
 
 use crate::config::{DatabaseSettings, ensure_parent_dir};
+
+// Emails are matched regardless of case: providers and RGCs do not agree
+// on it.
+diesel::define_sql_function!(fn lower(text: Nullable<Text>) -> Nullable<Text>);
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

@@ -203,6 +203,11 @@ pub enum ReferralError {
     NotAPartner,
     #[error("L'agence {0} qui gère l'offre n'a pas de boîte de recrutement connue.")]
     UnknownAgency(String),
+    #[error(
+        "Ce formulaire avait déjà servi pour un autre candidat : rien n'est enregistré. \
+         Vérifiez le candidat ci-dessous et envoyez à nouveau."
+    )]
+    FormReused,
     #[error(transparent)]
     Database(#[from] DbError),
 }

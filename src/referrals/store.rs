@@ -257,7 +257,7 @@ pub fn put_forward(
         let exists = diesel::update(offers::table.find(offer_id.as_str()))
             .set(offers::id.eq(offers::id))
             .execute(conn)?;
-        if let Some(id) = by_idempotency_key(conn, coach, idempotency_key)? {
+        if let Some(id) = by_idempotency_key(conn, coach, idempotency_key, offer_id, candidate)? {
             return Ok(id);
         }
         let stored = match offer_store::find(conn, offer_id)? {
@@ -386,24 +386,41 @@ pub fn put_forward(
         Err(ReferralError::Database(DbError::Query(DieselError::DatabaseError(
             DatabaseErrorKind::UniqueViolation,
             _,
-        )))) => by_idempotency_key(conn, coach, idempotency_key)?
+        )))) => by_idempotency_key(conn, coach, idempotency_key, offer_id, candidate)?
             .ok_or(ReferralError::AlreadyPutForward),
         other => other,
     }
 }
 
+/// The record this form already made: the same form sent again. The same
+/// key with another offer or candidate is a form kept and filled anew, which
+/// must not pass for a success.
 fn by_idempotency_key(
     conn: &mut DbConnection,
     coach: &Account,
     key: &str,
+    offer_id: &OfferId,
+    candidate: &Candidate,
 ) -> Result<Option<String>, ReferralError> {
-    let found: Option<(String, String)> = referrals::table
+    let found: Option<(String, String, String, String)> = referrals::table
         .filter(referrals::idempotency_key.eq(key))
-        .select((referrals::id, referrals::coach_id))
+        .select((
+            referrals::id,
+            referrals::coach_id,
+            referrals::offer_id,
+            referrals::candidate_identifier,
+        ))
         .first(conn)
         .optional()?;
     match found {
-        Some((id, owner)) if owner == coach.id => Ok(Some(id)),
+        Some((id, owner, offer, identifier))
+            if owner == coach.id
+                && offer == offer_id.as_str()
+                && identifier == candidate.identifier =>
+        {
+            Ok(Some(id))
+        }
+        Some((_, owner, _, _)) if owner == coach.id => Err(ReferralError::FormReused),
         Some(_) => Err(ReferralError::AlreadyPutForward),
         None => Ok(None),
     }

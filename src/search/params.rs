@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime};
 
-use super::schema::keyword;
+use super::schema::{WORD_BYTES_LIMIT, keyword};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 
 pub const MAX_PAGE: usize = 150;
@@ -417,6 +417,20 @@ fn parse_keywords(raw: &str) -> Result<Vec<Keyword>, ParamError> {
             &format!("{MAX_KEYWORDS} mots-clés ou expressions au plus."),
         ));
     }
+    // Searched for, a word the index cannot hold would be dropped, and the
+    // search would find every offer.
+    let too_long = keywords.iter().find_map(|k| {
+        k.text()
+            .split(|c: char| !c.is_alphanumeric())
+            .find(|word| word.len() >= WORD_BYTES_LIMIT)
+    });
+    if let Some(word) = too_long {
+        let start: String = word.chars().take(20).collect();
+        return Err(incorrect(
+            "motsCles",
+            &format!("un mot compte moins de 40 lettres (« {start}… » est trop long)."),
+        ));
+    }
     if let Some(short) = keywords.iter().find(|k| k.text().chars().count() < 2) {
         return Err(incorrect(
             "motsCles",
@@ -576,5 +590,15 @@ mod tests {
         assert!(
             parse_keywords(r#""un deux trois quatre cinq six sept huit neuf dix onze""#).is_err()
         );
+    }
+
+    /// The index holds no word that long: dropped, it would find everything.
+    #[test]
+    fn a_word_too_long_for_the_index_is_refused() {
+        let longest = "x".repeat(39);
+        assert!(parse_keywords(&format!("cariste {longest}")).is_ok());
+        let error = parse_keywords(&format!("cariste {longest}x")).unwrap_err();
+        assert!(error.message.contains("trop long"), "{}", error.message);
+        assert!(parse_keywords(&format!("\"chef {}\"", "é".repeat(20))).is_err());
     }
 }

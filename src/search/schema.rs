@@ -182,11 +182,16 @@ fn french_analyzer() -> TextAnalyzer {
     french_words().build()
 }
 
-/// Words of at most 40 bytes, normalised one by one and remembered.
+/// Words reach the index under this many bytes (UTF-8): longer ones are
+/// not words of an offer, and searches refuse them (`search::params`).
+pub const WORD_BYTES_LIMIT: usize = 40;
+
+/// Words of fewer than `WORD_BYTES_LIMIT` bytes, normalised one by one and
+/// remembered.
 fn french_words() -> TextAnalyzerBuilder<impl Tokenizer> {
     let words = normalised(TextAnalyzer::builder(RawTokenizer::default())).build();
     TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
+        .filter(RemoveLongFilter::limit(WORD_BYTES_LIMIT))
         .filter(CachedWords::new(words))
 }
 
@@ -325,7 +330,8 @@ mod tests {
             tokens
         };
         let mut each_time = normalised(
-            TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)),
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(super::WORD_BYTES_LIMIT)),
         )
         .build();
         let expected = tokens(&mut each_time);

@@ -115,12 +115,16 @@ pub async fn propose(
                 ReferralError::NotInScope
                 | ReferralError::OffersNotInScope
                 | ReferralError::NotAPartner => StatusCode::FORBIDDEN,
-                ReferralError::AlreadyPutForward | ReferralError::OfferInactive => {
-                    StatusCode::CONFLICT
-                }
+                ReferralError::AlreadyPutForward
+                | ReferralError::OfferInactive
+                | ReferralError::FormReused => StatusCode::CONFLICT,
                 _ => StatusCode::BAD_REQUEST,
             };
             proposal.refusal = Some(refusal.to_string());
+            if matches!(refusal, ReferralError::FormReused) {
+                // The form shown again is a new one: sent, it records.
+                proposal.idempotency_key = crate::secrets::random_token();
+            }
             // The offer may have changed meanwhile (suspended): show it as it is now.
             let view = offers::load_offer(&database, &account, &path).await?;
             let body = offers::offer_page(&account, &csrf, &view, &proposal);

@@ -30,7 +30,8 @@ fn partner(database: &Database, seats: i32) -> String {
 
 fn coach(database: &Database, partner: &str, name: &str) -> accounts::Account {
     let mut conn = database.connection().unwrap();
-    let person = Person::parse(name, "Accompagnatrice emploi", "coach@plie.example").unwrap();
+    let email = format!("{}@plie.example", name.to_lowercase().replace(' ', "."));
+    let person = Person::parse(name, "Accompagnatrice emploi", &email).unwrap();
     accounts::create_account(&mut conn, now(), None, Some(partner), Role::Coach, &person)
         .unwrap()
         .0

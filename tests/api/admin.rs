@@ -11,8 +11,11 @@ use crate::structure::{shown_credentials, sign_in_for_good};
 pub async fn admin(app: &TestApp) -> Client {
     let credentials = {
         let mut conn = app.database.connection().unwrap();
-        let person =
-            Person::parse("Louise Garnier", "Administratrice", "louise@ft.example").unwrap();
+        // Each admin of a test is another person, with an address of their own.
+        static ADMINS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = ADMINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("louise.{n}@ft.example");
+        let person = Person::parse("Louise Garnier", "Administratrice", &email).unwrap();
         accounts::create_account(
             &mut conn,
             Utc::now().naive_utc(),
@@ -80,7 +83,8 @@ on_each_backend! {
             let mut conn = app.database.connection().unwrap();
             let partner = accounts::list_partners(&mut conn).unwrap().remove(0).partner;
             for name in ["Awa Diallo", "Bruno Martin"] {
-                let person = Person::parse(name, "", "coach@plie.example").unwrap();
+                let email = format!("{}@plie.example", name.to_lowercase().replace(' ', "."));
+                let person = Person::parse(name, "", &email).unwrap();
                 accounts::create_account(&mut conn, Utc::now().naive_utc(), None, Some(&partner.id), Role::Coach, &person).unwrap();
             }
             partner

@@ -281,6 +281,22 @@ on_each_backend! {
         assert_eq!(second.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(&first), location(&second));
         assert_eq!(referral_count(&app).await, 1);
+
+        // The same form kept and filled for someone else: nothing passes for
+        // a success, and the form shown again records when sent.
+        let mut other = vec![("csrf", csrf.as_str()), ("cle", key.as_str())];
+        other.extend_from_slice(&[("nom", "Martin"), ("prenom", "Léa"), ("identifiant", "7654321B")]);
+        let reused = app.post_form(&desk.coach, "/offres/304AAAA/mise-en-relation", &other).await;
+        assert_eq!(reused.status(), StatusCode::CONFLICT);
+        let html = reused.text().await.unwrap();
+        assert!(html.contains("avait déjà servi pour un autre candidat"), "{html}");
+        assert_eq!(referral_count(&app).await, 1);
+        let fresh = hidden(&html, "cle");
+        assert_ne!(fresh, key);
+        other[1] = ("cle", fresh.as_str());
+        let sent = app.post_form(&desk.coach, "/offres/304AAAA/mise-en-relation", &other).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+        assert_eq!(referral_count(&app).await, 2);
     }
 
     async fn records_stay_within_their_partner(app) {

@@ -34,7 +34,8 @@ pub async fn rgc(app: &TestApp, name: &str, seats: i32) -> (String, Client) {
             .unwrap()
             .id
     };
-    let person = Person::parse(&format!("Rachid {name}"), "RGC", "rgc@plie.example").unwrap();
+    let email = format!("rgc.{}@plie.example", name.to_lowercase().replace(' ', "."));
+    let person = Person::parse(&format!("Rachid {name}"), "RGC", &email).unwrap();
     let credentials = {
         let mut conn = app.database.connection().unwrap();
         accounts::create_account(
@@ -135,6 +136,18 @@ on_each_backend! {
         let (status, html) = create(&app, &client, "", "pas-une-adresse").await;
         assert_eq!(status, 400);
         assert!(html.contains("Le nom est obligatoire"));
+
+        // The form sent again, or the address of another account, whatever
+        // its case: one person, one account.
+        for email in ["awa.diallo@plie.example", "Awa.Diallo@PLIE.example"] {
+            let (status, html) = create(&app, &client, "Awa Diallo", email).await;
+            assert_eq!(status, 400, "{email}");
+            assert!(html.contains("est déjà celle d'un compte relais"), "{html}");
+        }
+        let mut conn = app.database.connection().unwrap();
+        let partner = accounts::list_partners(&mut conn).unwrap().remove(0).partner;
+        assert_eq!(accounts::list_for_partner(&mut conn, &partner.id).unwrap().len(), 2, "the RGC and Awa");
+        drop(conn);
 
         let coach = app.browser();
         sign_in_for_good(&app, &coach, &credentials).await;
