@@ -3,12 +3,28 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 
 /// An instant as people read it: relais records UTC and shows Paris time.
 pub fn in_paris(at: NaiveDateTime) -> NaiveDateTime {
     Paris.from_utc_datetime(&at).naive_local()
+}
+
+/// A day as a form gives it: 2026-12-05 from a date field, 05/12/2026 as
+/// people write it where the browser shows a plain text field.
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
+        .ok()
+}
+
+/// The first instant (UTC) of a day in Paris: midnight, which clock changes
+/// never skip there.
+pub fn day_start_in_paris(day: NaiveDate) -> NaiveDateTime {
+    let midnight = day.and_time(NaiveTime::MIN);
+    from_paris(midnight).unwrap_or(midnight)
 }
 
 /// A Paris wall-clock time as an instant (UTC): none for the hour skipped
@@ -58,5 +74,20 @@ impl Clock for ManualClock {
             .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_read_both_ways_and_start_at_midnight_in_paris() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 5);
+        assert_eq!(parse_day("2026-12-05"), day);
+        assert_eq!(parse_day(" 05/12/2026 "), day);
+        assert_eq!(parse_day("5 décembre"), None);
+        let start = day_start_in_paris(day.unwrap());
+        assert_eq!(start.to_string(), "2026-12-04 23:00:00", "UTC+1 in winter");
     }
 }

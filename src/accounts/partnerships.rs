@@ -10,6 +10,7 @@ use super::{
     Role, account_event, create_account, lock_account, lock_seats, set_status,
 };
 use crate::audit::{self, Action, Actor, Event};
+use crate::clock::in_paris;
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, partners, users};
 
@@ -29,7 +30,13 @@ pub struct PartnerSummary {
     pub rgc_login: Option<String>,
 }
 
-fn checked(conn: &mut DbConnection, terms: &PartnerTerms) -> Result<PartnerTerms, AccountError> {
+/// The terms as given, trimmed, if they hold; `id` is the partner they
+/// change, none for a new one.
+fn checked(
+    conn: &mut DbConnection,
+    terms: &PartnerTerms,
+    id: Option<&str>,
+) -> Result<PartnerTerms, AccountError> {
     let terms = PartnerTerms {
         name: terms.name.trim().to_owned(),
         ..terms.clone()
@@ -37,6 +44,17 @@ fn checked(conn: &mut DbConnection, terms: &PartnerTerms) -> Result<PartnerTerms
     if terms.name.is_empty() || terms.name.chars().count() > MAX_NAME {
         return Err(AccountError::Invalid(format!(
             "Le nom de la structure est obligatoire ({MAX_NAME} caractères au plus)."
+        )));
+    }
+    // Two partners of one name could not be told apart in any list.
+    let namesakes: Vec<String> = partners::table
+        .filter(crate::db::lower(partners::name.nullable()).eq(terms.name.to_lowercase()))
+        .select(partners::id)
+        .load(conn)?;
+    if namesakes.iter().any(|other| Some(other.as_str()) != id) {
+        return Err(AccountError::Invalid(format!(
+            "Une structure s'appelle déjà « {} » : choisissez un autre nom, ou modifiez la sienne.",
+            terms.name
         )));
     }
     if terms.agreement_end < terms.agreement_start {
@@ -86,7 +104,13 @@ pub fn create_partner(
     actor: Option<&Actor>,
     terms: &PartnerTerms,
 ) -> Result<Partner, AccountError> {
-    let terms = checked(conn, terms)?;
+    let terms = checked(conn, terms, None)?;
+    // Its accounts could never sign in.
+    if terms.agreement_end < in_paris(now).date() {
+        return Err(AccountError::Invalid(
+            "La convention est déjà terminée : vérifiez sa date de fin.".to_owned(),
+        ));
+    }
     let id = uuid::Uuid::new_v4().to_string();
     conn.transaction(|conn| {
         diesel::insert_into(partners::table)
@@ -124,7 +148,7 @@ pub fn update_partner(
     id: &str,
     terms: &PartnerTerms,
 ) -> Result<Partner, AccountError> {
-    let terms = checked(conn, terms)?;
+    let terms = checked(conn, terms, Some(id))?;
     conn.transaction(|conn| {
         let (active, _) = lock_seats(conn, id)?;
         if i64::from(terms.seats) < active {

@@ -53,12 +53,20 @@ pub enum PasswordRule {
     ContainsLogin,
     #[error("Ce mot de passe est trop courant : choisissez-en un autre, une phrase par exemple.")]
     TooCommon,
+    #[error("Le mot de passe doit varier : pas seulement des espaces ni un même caractère répété.")]
+    TooPlain,
 }
 
 /// Checks a password someone chose.
 pub fn check(login: &str, password: &str) -> Result<(), PasswordRule> {
     if password.chars().count() < MIN_LENGTH {
         return Err(PasswordRule::TooShort);
+    }
+    // Twelve spaces, or « aaaaaaaaaaaa », pass the length and guard nothing.
+    let mut kinds = password.chars().filter(|c| !c.is_whitespace());
+    let first = kinds.next();
+    if first.is_none_or(|first| kinds.all(|c| c == first)) {
+        return Err(PasswordRule::TooPlain);
     }
     let lower = password.to_lowercase();
     if !login.is_empty() && lower.contains(&login.to_lowercase()) {
@@ -104,6 +112,15 @@ mod tests {
     #[test]
     fn rules_explain_what_is_wrong() {
         assert_eq!(check("jdupont", "court"), Err(PasswordRule::TooShort));
+        assert_eq!(
+            check("jdupont", &" ".repeat(12)),
+            Err(PasswordRule::TooPlain)
+        );
+        assert_eq!(
+            check("jdupont", "a a a a a a a"),
+            Err(PasswordRule::TooPlain)
+        );
+        assert_eq!(check("jdupont", "une phrase à moi"), Ok(()));
         assert_eq!(
             check("jdupont", "xxJDupont2026xx"),
             Err(PasswordRule::ContainsLogin)

@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
-use crate::clock::{from_paris, in_paris};
+use crate::clock::{day_start_in_paris, in_paris};
 
 /// How many months a follow-up shows when none are asked for: a year,
 /// current month included.
@@ -45,13 +45,11 @@ impl Month {
             .then_some(Month { year, number })
     }
 
-    /// Its first instant (UTC): midnight in Paris, which clock changes
-    /// never skip.
+    /// Its first instant (UTC): midnight in Paris on the 1st.
     pub fn start(self) -> NaiveDateTime {
-        let midnight = NaiveDate::from_ymd_opt(self.year, self.number, 1)
-            .unwrap_or(NaiveDate::MIN)
-            .and_time(chrono::NaiveTime::MIN);
-        from_paris(midnight).unwrap_or(midnight)
+        day_start_in_paris(
+            NaiveDate::from_ymd_opt(self.year, self.number, 1).unwrap_or(NaiveDate::MIN),
+        )
     }
 
     pub fn next(self) -> Month {

@@ -164,12 +164,21 @@ pub fn publish(
 
 /// Withdraws an announcement still shown or to come; false when there is
 /// none such (unknown, already withdrawn, or over).
+/// What withdrawing an announcement did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Withdrawal {
+    Withdrawn,
+    /// Already withdrawn, or over: nothing to do.
+    AlreadyOver,
+    Unknown,
+}
+
 pub fn withdraw(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     actor: &Actor,
     id: &str,
-) -> Result<bool, DbError> {
+) -> Result<Withdrawal, DbError> {
     conn.transaction(|conn| {
         let withdrawn = diesel::update(
             announcements::table
@@ -180,10 +189,14 @@ pub fn withdraw(
         .set(announcements::withdrawn_at.eq(now))
         .execute(conn)?;
         if withdrawn == 0 {
-            return Ok(false);
+            let known: i64 = announcements::table.find(id).count().get_result(conn)?;
+            return Ok(match known {
+                0 => Withdrawal::Unknown,
+                _ => Withdrawal::AlreadyOver,
+            });
         }
         record(conn, now, actor, Action::AnnouncementWithdrawn, id)?;
-        Ok(true)
+        Ok(Withdrawal::Withdrawn)
     })
 }
 

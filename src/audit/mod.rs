@@ -170,6 +170,21 @@ pub struct Record {
     pub details: String,
 }
 
+impl Record {
+    /// What the operation was on, in French, for pages.
+    pub fn object_label(&self) -> &str {
+        match self.object_type.as_str() {
+            "user" => "compte",
+            "referral" => "mise en relation",
+            "partner" => "structure",
+            "announcement" => "annonce",
+            "mail" => "courriel",
+            "session" => "session",
+            other => other,
+        }
+    }
+}
+
 pub fn record(conn: &mut DbConnection, at: NaiveDateTime, event: Event) -> Result<(), DbError> {
     diesel::insert_into(audit::table)
         .values((

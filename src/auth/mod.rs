@@ -120,6 +120,9 @@ pub fn login(
     given_password: &str,
     address: &str,
 ) -> Result<(String, Account), LoginError> {
+    // Logins are made in lower case; a phone's keyboard capitalises the
+    // first letter. Throttling counts the same login whatever its case.
+    let login = &login.trim().to_lowercase();
     if let Some(minutes) = wait_before_next_attempt(conn, now, login, address)? {
         return Err(LoginError::Throttled { minutes });
     }

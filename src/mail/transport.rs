@@ -50,16 +50,17 @@ impl Mailer {
             .map_err(|e| e.to_string())?;
         match self {
             Mailer::File(folder) => {
-                std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(folder).map_err(|e| {
+                    format!("dossier de la boîte d'envoi locale impossible à créer ({e})")
+                })?;
                 FileTransport::new(folder)
                     .send(&email)
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| format!("écriture dans la boîte d'envoi locale impossible ({e})"))
             }
-            Mailer::Smtp(transport) => transport
-                .send(&email)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Mailer::Smtp(transport) => transport.send(&email).map(|_| ()).map_err(|e| {
+                format!("le serveur de courriel a refusé le message ou n'a pas répondu ({e})")
+            }),
         }
     }
 }

@@ -180,8 +180,8 @@ pub enum ReferralError {
     )]
     OfferInactive,
     #[error(
-        "Cette personne a déjà été positionnée sur cette offre. \
-         Retrouvez ce positionnement dans « Mises en relation »."
+        "Cette personne a déjà été positionnée sur cette offre : une même personne ne l'est \
+         qu'une fois par offre."
     )]
     AlreadyPutForward,
     #[error(

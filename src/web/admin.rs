@@ -16,7 +16,7 @@ use crate::accounts::{
 };
 use crate::agencies::{self, Agency};
 use crate::audit::Actor;
-use crate::clock::Clock;
+use crate::clock::{Clock, parse_day};
 use crate::db::{Database, DbConnection};
 
 pub const PARTNERS_PATH: &str = "/admin/structures";
@@ -58,7 +58,7 @@ pub(super) fn admin_only(account: &Account) -> Result<(), PageError> {
 impl TermsForm {
     fn terms(&self) -> Result<PartnerTerms, AccountError> {
         let date = |raw: &str, what: &str| {
-            NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+            parse_day(raw).ok_or_else(|| {
                 AccountError::Invalid(format!(
                     "La date de {what} de la convention est attendue (jj/mm/aaaa)."
                 ))
@@ -414,20 +414,37 @@ pub async fn replace_rgc(
     } else {
         PreviousRgc::Coach
     };
-    let (outcome, sheet) = database
+    let (outcome, sheet, former) = database
         .run(move |conn| {
+            let before = accounts::current_rgc(conn, &id)?;
             let outcome = Person::parse(&form.rgc_nom, &form.rgc_fonction, &form.rgc_courriel)
                 .and_then(|person| {
                     accounts::replace_rgc(conn, now, Some(&actor), &id, &person, previous)
                 });
-            Ok::<_, AccountError>((outcome, load_partner(conn, &id)?))
+            // Kept as an account, the former RGC takes a seat, if one is free.
+            let former = match before {
+                Some(old) if outcome.is_ok() && previous == PreviousRgc::Coach => {
+                    Some(accounts::find(conn, &old.id)?)
+                }
+                _ => None,
+            };
+            Ok::<_, AccountError>((outcome, load_partner(conn, &id)?, former))
         })
         .await?;
     let csrf = Csrf::of(&req);
+    let designated = match former {
+        Some(old) if old.status != AccountStatus::Active.as_str() => format!(
+            "Le nouveau RGC est désigné. L'ancien ({}) reste un compte de la structure, mais \
+             désactivé : tous les comptes autorisés sont déjà actifs. Le nouveau RGC pourra \
+             l'activer après en avoir libéré un.",
+            old.login
+        ),
+        _ => "Le nouveau RGC est désigné.".to_owned(),
+    };
     let (status, message, extra) = match outcome {
         Ok(credentials) => (
             StatusCode::OK,
-            Some(("Le nouveau RGC est désigné.", false)),
+            Some((designated.as_str(), false)),
             Some(credentials_box(
                 &credentials,
                 "Identifiants du nouveau RGC",

@@ -20,7 +20,9 @@ use super::ops::OPERATIONS_PATHS;
 use super::session::{self, Csrf, SignedIn};
 use super::structure::ActionForm;
 use crate::accounts::Account;
-use crate::announcements::{self, Announcement, Board, Draft, INPUT_FORMAT, MAX_MESSAGE_CHARS};
+use crate::announcements::{
+    self, Announcement, Board, Draft, INPUT_FORMAT, MAX_MESSAGE_CHARS, Withdrawal,
+};
 use crate::clock::{Clock, in_paris};
 use crate::db::Database;
 
@@ -276,14 +278,18 @@ pub async fn withdraw(
     let now = clock.now();
     let actor = session::actor(&req, &admin);
     let id = path.into_inner();
-    let withdrawn = database
+    let withdrawal = database
         .run(move |conn| announcements::withdraw(conn, now, &actor, &id))
         .await?;
-    if withdrawn {
-        board.forget();
-        return Ok(layout::see_other(&format!(
-            "{ANNOUNCEMENTS_PATH}?avis=retiree"
-        )));
+    match withdrawal {
+        Withdrawal::Withdrawn => {
+            board.forget();
+            return Ok(layout::see_other(&format!(
+                "{ANNOUNCEMENTS_PATH}?avis=retiree"
+            )));
+        }
+        Withdrawal::Unknown => return Err(PageError::NotFound),
+        Withdrawal::AlreadyOver => {}
     }
     let problem =
         "Cette annonce n'est plus affichée ni à venir : elle est déjà retirée ou terminée.";

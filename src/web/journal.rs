@@ -14,7 +14,7 @@ use super::layout;
 use super::session::{Csrf, SignedIn};
 use crate::accounts::{self, AccountError, Role};
 use crate::audit::{self, Action, Filter, Record};
-use crate::clock::in_paris;
+use crate::clock::{day_start_in_paris, in_paris, parse_day};
 use crate::db::Database;
 
 /// Records shown at most: filters narrow the rest down.
@@ -39,9 +39,9 @@ fn parse_filter(query: &Query) -> Result<Filter, String> {
     let date = |raw: &Option<String>, what: &str| -> Result<Option<NaiveDate>, String> {
         match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => Ok(None),
-            Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            Some(raw) => parse_day(raw)
                 .map(Some)
-                .map_err(|_| format!("La date « {what} » est attendue au format jj/mm/aaaa.")),
+                .ok_or_else(|| format!("La date « {what} » est attendue au format jj/mm/aaaa.")),
         }
     };
     let action = match query.action.as_deref().filter(|a| !a.is_empty()) {
@@ -53,15 +53,19 @@ fn parse_filter(query: &Query) -> Result<Filter, String> {
                 .to_owned(),
         ),
     };
+    let (from, to) = (date(&query.du, "du")?, date(&query.au, "au")?);
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err("La date « du » doit précéder la date « au » (ou être la même).".to_owned());
+    }
     Ok(Filter {
         partner: query.structure.clone().filter(|s| !s.is_empty()),
         person: None,
         action,
-        from: date(&query.du, "du")?.map(|d| d.and_time(chrono::NaiveTime::MIN)),
-        // "au" includes that whole day.
-        to: date(&query.au, "au")?
-            .and_then(|d| d.succ_opt())
-            .map(|d| d.and_time(chrono::NaiveTime::MIN)),
+        // Days as counted in Paris; "au" includes that whole day.
+        from: from.map(day_start_in_paris),
+        to: to.and_then(|d| d.succ_opt()).map(day_start_in_paris),
     })
 }
 
@@ -111,7 +115,7 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
                         td { (in_paris(record.at).format("%d/%m/%Y %H:%M")) }
                         td { (record.actor_id.as_ref().and_then(|id| rows.logins.get(id)).map_or("système", |login| login.as_str())) }
                         td { (Action::parse(&record.action).map_or(record.action.as_str(), |action| action.label())) }
-                        td { (record.object_id.as_ref().and_then(|id| rows.logins.get(id)).map_or(record.object_type.as_str(), |login| login.as_str())) }
+                        td { (record.object_id.as_ref().and_then(|id| rows.logins.get(id)).map_or(record.object_label(), |login| login.as_str())) }
                         td { (record.address.as_deref().unwrap_or("—")) }
                     }
                 }

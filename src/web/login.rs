@@ -55,7 +55,7 @@ fn login_page(csrf: &Csrf, sso: Option<&str>, login: &str, error: Option<&str>) 
             form.form method="post" action=(LOGIN_PATH) {
                 (csrf.field())
                 label for="identifiant" { "Identifiant" }
-                input #identifiant name="identifiant" type="text" autocomplete="username" required value=(login);
+                input #identifiant name="identifiant" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(login);
                 label for="mot_de_passe" { "Mot de passe" }
                 input #mot_de_passe name="mot_de_passe" type="password" autocomplete="current-password" required;
                 button type="submit" { "Se connecter" }

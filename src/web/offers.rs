@@ -449,7 +449,11 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
                 n => { (format_count(n)) " offres" }
             }
         }
-        @if results.total > 0 {
+        @if results.total > 0 && results.offers.is_empty() {
+            // A page past the last: a link kept from before offers went.
+            p { "Il n'y a pas de page " (query.page) " : ces offres tiennent en " (last_page) " page(s). "
+                a href=(query.page_link(last_page)) { "Aller à la dernière page" } }
+        } @else if results.total > 0 {
             p.hint { "Offres " (first + 1) " à " (first + results.offers.len()) " sur " (format_count(results.total)) "." }
         } @else {
             p { "Essayez avec moins de mots-clés, un rayon plus grand ou moins de filtres." }
@@ -464,7 +468,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
                 @if query.page > 1 {
                     a rel="prev" href=(query.page_link(query.page - 1)) { "← Page précédente" }
                 }
-                span { "Page " (query.page) " sur " (last_page) }
+                @if query.page <= last_page { span { "Page " (query.page) " sur " (last_page) } }
                 @if query.page < last_page {
                     a rel="next" href=(query.page_link(query.page + 1)) { "Page suivante →" }
                 }

@@ -70,6 +70,26 @@ on_each_backend! {
         assert_eq!(status, 400);
         assert!(html.contains("nombre entier"));
 
+        // The same partner sent again: two of one name could not be told apart.
+        let (status, html) = register(&app, &client, "6", "autre@plie.example").await;
+        assert_eq!(status, 400);
+        assert!(html.contains("Une structure s'appelle déjà « PLIE du Pays d'Aix »"), "{html}");
+        // An agreement already over: its accounts could never sign in.
+        let mut conn = app.database.connection().unwrap();
+        let over = accounts::PartnerTerms {
+            name: "Mission locale".into(),
+            agency_code: "13013".into(),
+            agreement_start: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            agreement_end: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            seats: 6,
+            offers_service: true,
+            referrals_service: true,
+        };
+        let refused = accounts::create_partner(&mut conn, Utc::now().naive_utc(), None, &over).unwrap_err();
+        assert!(refused.to_string().contains("déjà terminée"), "{refused}");
+        assert_eq!(accounts::list_partners(&mut conn).unwrap().len(), 1);
+        drop(conn);
+
         let rgc_client = app.browser();
         sign_in_for_good(&app, &rgc_client, &rgc).await;
         assert_eq!(rgc_client.get(format!("{}/admin/structures", app.address)).send().await.unwrap().status(), 403);
@@ -113,6 +133,22 @@ on_each_backend! {
         assert_eq!(rgcs, ["shaddad"], "exactly one RGC");
         let former = accounts.iter().find(|a| a.login == "rbenali").unwrap();
         assert_eq!((former.role.as_str(), former.status.as_str()), ("coach", "active"), "a seat was free (3 of 4)");
+        drop(conn);
+
+        // Kept as an account with every seat taken, the former RGC is
+        // deactivated, and the admin is told so.
+        let replace = |name: &'static str, email: &'static str| {
+            let (client, token, page) = (client.clone(), token.clone(), page.clone());
+            let app = &app;
+            async move {
+                let fields = [("csrf", token.as_str()), ("rgc_nom", name), ("rgc_fonction", "RGC"), ("rgc_courriel", email), ("ancien", "compte")];
+                app.post_form(&client, &format!("{page}/rgc"), &fields).await.text().await.unwrap()
+            }
+        };
+        let html = replace("Nadia Amrani", "nadia@plie.example").await;
+        assert!(html.contains("Le nouveau RGC est désigné.") && !html.contains("mais désactivé"), "4 of 4");
+        let html = replace("Karim Saadi", "karim@plie.example").await;
+        assert!(html.contains("L'ancien (namrani) reste un compte de la structure, mais désactivé"), "{html}");
     }
 
     async fn the_admin_unlinks_the_rgc_from_a_changed_provider_identity(app) {
@@ -307,4 +343,29 @@ async fn each_page_answers_each_role_as_it_should() {
             }
         }
     }
+}
+
+/// Days as people write them, or as a date field sends them; a period the
+/// wrong way round is explained.
+#[tokio::test]
+async fn the_journal_reads_days_both_ways_and_explains_a_reversed_period() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let client = admin(&app).await;
+    let status = |path: &'static str| {
+        let (client, address) = (client.clone(), app.address.clone());
+        async move {
+            let response = client.get(format!("{address}{path}")).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (code, html) = status("/journal?du=01/12/2026&au=2026-12-31").await;
+    assert_eq!(code, 200, "{html}");
+    let (code, html) = status("/journal?du=05/12/2026&au=04/12/2026").await;
+    assert_eq!(code, 400);
+    assert!(html.contains("doit précéder"), "{html}");
+    let (code, html) = status("/journal?du=décembre").await;
+    assert_eq!(code, 400);
+    assert!(html.contains("jj/mm/aaaa"), "{html}");
 }

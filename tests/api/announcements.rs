@@ -108,6 +108,8 @@ on_each_backend! {
         let again = app.post_form(&admin, &withdraw, &[("csrf", &csrf)]).await;
         assert_eq!(again.status(), StatusCode::CONFLICT);
         assert!(again.text().await.unwrap().contains("déjà retirée ou terminée"));
+        let unknown = app.post_form(&admin, &format!("{PATH}/inconnue/retrait"), &[("csrf", &csrf)]).await;
+        assert_eq!(unknown.status(), 404);
 
         let mut conn = app.database.connection().unwrap();
         let trail: Vec<String> = audit::search(&mut conn, &Filter::default(), 100).unwrap().into_iter().map(|r| r.action).collect();

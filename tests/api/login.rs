@@ -20,7 +20,9 @@ fn coach(app: &TestApp, agreement_end: NaiveDate) -> (String, Credentials) {
         offers_service: true,
         referrals_service: true,
     };
-    let partner = accounts::create_partner(&mut conn, now, None, &terms).unwrap();
+    // Registered when its agreement began: one already over is refused now.
+    let registered = terms.agreement_start.and_hms_opt(12, 0, 0).unwrap();
+    let partner = accounts::create_partner(&mut conn, registered, None, &terms).unwrap();
     let person = Person::parse(
         "Awa Diallo",
         "Accompagnatrice emploi",
@@ -297,4 +299,15 @@ async fn the_address_recorded_is_the_clients_behind_a_trusted_proxy() {
             "trusting: {trusting}"
         );
     }
+}
+
+/// Logins are lower case; a phone capitalises the first letter.
+#[tokio::test]
+async fn a_login_is_the_same_whatever_its_case() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (_, credentials) = coach(&app, far_future());
+    let shouted = format!(" {} ", credentials.login.to_uppercase());
+    let response = log_in(&app, &app.browser(), &shouted, &credentials.password).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/mot-de-passe");
 }

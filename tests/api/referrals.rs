@@ -487,6 +487,13 @@ on_each_backend! {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
             assert!(html.contains(expected), "{query}: {expected}");
         }
+
+        // A page past the last: said so, with the way back.
+        publish(&app, "311AAAA", false).await;
+        let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&page=4").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Il n'y a pas de page 4 : ces offres tiennent en 1 page(s)."), "{html}");
+        assert!(!html.contains("Offres 61"), "{html}");
     }
 }
 

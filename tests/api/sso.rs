@@ -157,9 +157,11 @@ async fn sign_in(app: &TestApp, client: &Client, who: &Identity<'_>) -> reqwest:
     client.get(back).send().await.unwrap()
 }
 
+/// Registered when its agreement began: one already over is refused now.
 fn new_partner(app: &TestApp, terms: &PartnerTerms) -> String {
     let mut conn = app.database.connection().unwrap();
-    accounts::create_partner(&mut conn, app.clock_now(), None, terms)
+    let registered = terms.agreement_start.and_hms_opt(12, 0, 0).unwrap();
+    accounts::create_partner(&mut conn, registered, None, terms)
         .unwrap()
         .id
 }
