@@ -206,11 +206,21 @@ impl Referentials {
             Some((name, department)) => (name, Some(department.trim())),
             None => (typed, None),
         };
-        let wanted = fold(name);
+        // The list names communes without their article (« Ciotat » for La
+        // Ciotat): an article typed before the name is passed over.
+        let folded = fold(name);
+        let wanted = ["la ", "le ", "les ", "l "]
+            .iter()
+            .find_map(|article| folded.strip_prefix(article))
+            .filter(|rest| !rest.is_empty());
         let mut found: Vec<&Commune> = self
             .communes
             .iter()
-            .filter(|c| !c.is_arrondissement && fold(&c.name) == wanted)
+            .filter(|c| !c.is_arrondissement)
+            .filter(|c| {
+                let name = fold(&c.name);
+                name == folded || wanted.is_some_and(|wanted| name == wanted)
+            })
             .filter(|c| department.is_none_or(|d| c.department == d))
             .collect();
         found.sort_by_key(|c| std::cmp::Reverse(c.population));
@@ -360,6 +370,23 @@ mod tests {
                 .is_empty()
         );
         assert!(referentials.communes_named("Nulle-Part-sur-Mer").is_empty());
+        // Listed without their article, found with it.
+        for typed in ["La Ciotat", "la ciotat", "Ciotat"] {
+            let found = referentials.communes_named(typed);
+            assert_eq!(
+                found.first().map(|c| c.code.as_str()),
+                Some("13028"),
+                "{typed}"
+            );
+        }
+        for typed in ["Les Pennes-Mirabeau", "les pennes mirabeau (13)"] {
+            let found = referentials.communes_named(typed);
+            assert_eq!(
+                found.first().map(|c| c.code.as_str()),
+                Some("13071"),
+                "{typed}"
+            );
+        }
     }
 
     #[test]

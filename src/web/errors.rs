@@ -21,8 +21,9 @@ pub enum PageError {
     NotFound,
     #[error("Service momentanément indisponible")]
     Unavailable,
+    /// With the page asked for, to return to it once signed in.
     #[error("Connexion nécessaire")]
-    LoginRequired,
+    LoginRequired(Option<String>),
     #[error("Mot de passe à changer")]
     PasswordChangeRequired,
     #[error("Formulaire refusé")]
@@ -88,7 +89,9 @@ impl ResponseError for PageError {
         match self {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            PageError::LoginRequired | PageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            PageError::LoginRequired(_) | PageError::PasswordChangeRequired => {
+                StatusCode::SEE_OTHER
+            }
             PageError::Csrf | PageError::Forbidden | PageError::Refused(_) => StatusCode::FORBIDDEN,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
@@ -96,12 +99,16 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let redirect = match self {
-            PageError::LoginRequired => Some(LOGIN_PATH),
-            PageError::PasswordChangeRequired => Some(PASSWORD_PATH),
+            PageError::LoginRequired(Some(wanted)) => Some(format!(
+                "{LOGIN_PATH}?{}",
+                serde_urlencoded::to_string([("suite", wanted)]).unwrap_or_default()
+            )),
+            PageError::LoginRequired(None) => Some(LOGIN_PATH.to_owned()),
+            PageError::PasswordChangeRequired => Some(PASSWORD_PATH.to_owned()),
             _ => None,
         };
         if let Some(location) = redirect {
-            return layout::see_other(location);
+            return layout::see_other(&location);
         }
         let advice = match self {
             PageError::NotFound => {
@@ -117,7 +124,7 @@ impl ResponseError for PageError {
                 "Cette page est réservée à un autre rôle. Si vous pensez devoir y accéder, adressez-vous à votre responsable de gestion des comptes."
             }
             PageError::BadRequest(text) | PageError::Refused(text) => text.as_str(),
-            PageError::LoginRequired | PageError::PasswordChangeRequired => "",
+            PageError::LoginRequired(_) | PageError::PasswordChangeRequired => "",
         };
         let title = self.to_string();
         let body = layout::page(

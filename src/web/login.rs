@@ -23,6 +23,13 @@ pub struct LoginForm {
     csrf: String,
     identifiant: String,
     mot_de_passe: String,
+    /// The page asked for before signing in.
+    suite: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    suite: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +46,13 @@ pub struct PasswordForm {
 }
 
 /// The login page; `sso` is the provider's name when single sign-on is on.
-fn login_page(csrf: &Csrf, sso: Option<&str>, login: &str, error: Option<&str>) -> Markup {
+fn login_page(
+    csrf: &Csrf,
+    sso: Option<&str>,
+    login: &str,
+    then: &str,
+    error: Option<&str>,
+) -> Markup {
     layout::page(
         "Connexion",
         html! {
@@ -54,6 +67,7 @@ fn login_page(csrf: &Csrf, sso: Option<&str>, login: &str, error: Option<&str>) 
             }
             form.form method="post" action=(LOGIN_PATH) {
                 (csrf.field())
+                @if then != "/" { input type="hidden" name="suite" value=(then); }
                 label for="identifiant" { "Identifiant" }
                 input #identifiant name="identifiant" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(login);
                 label for="mot_de_passe" { "Mot de passe" }
@@ -73,12 +87,18 @@ fn login_page(csrf: &Csrf, sso: Option<&str>, login: &str, error: Option<&str>) 
     )
 }
 
-pub async fn show_login(req: HttpRequest, visitor: Visitor, sso: web::Data<Sso>) -> HttpResponse {
+pub async fn show_login(
+    req: HttpRequest,
+    visitor: Visitor,
+    query: web::Query<LoginQuery>,
+    sso: web::Data<Sso>,
+) -> HttpResponse {
+    let then = session::return_to(query.suite.as_deref());
     if visitor.account.is_some() {
-        return layout::see_other("/");
+        return layout::see_other(then);
     }
     let csrf = Csrf::of(&req);
-    let page = login_page(&csrf, provider_name(&sso), "", None);
+    let page = login_page(&csrf, provider_name(&sso), "", then, None);
     layout::respond(&req, StatusCode::OK, &csrf, page)
 }
 
@@ -96,6 +116,7 @@ pub async fn submit_login(
 ) -> Result<HttpResponse, PageError> {
     Csrf::verify(&req, &form.csrf)?;
     let form = form.into_inner();
+    let suite = form.suite.clone();
     let login = form.identifiant.trim().to_owned();
     let address = session::address(&req);
     let now = clock.now();
@@ -117,7 +138,7 @@ pub async fn submit_login(
             let target = if account.must_change_password {
                 PASSWORD_PATH
             } else {
-                "/"
+                session::return_to(suite.as_deref())
             };
             return Ok(signed_in(token, &settings, target));
         }
@@ -128,7 +149,8 @@ pub async fn submit_login(
         Err(error) => error.to_string(),
         Ok(_) => String::new(),
     };
-    let page = login_page(&csrf, provider_name(&sso), &login, Some(&message));
+    let then = session::return_to(suite.as_deref());
+    let page = login_page(&csrf, provider_name(&sso), &login, then, Some(&message));
     Ok(layout::respond(&req, status, &csrf, page))
 }
 
@@ -291,7 +313,7 @@ async fn sso_refusal(
         .run(move |conn| sso::record_failure(conn, now, &error, &address))
         .await?;
     let csrf = Csrf::of(req);
-    let page = login_page(&csrf, Some(&provider.display_name), "", Some(&message));
+    let page = login_page(&csrf, Some(&provider.display_name), "", "/", Some(&message));
     let mut response = layout::respond(req, status, &csrf, page);
     response.add_removal_cookie(&state_cookie_removal()).ok();
     Ok(response)

@@ -100,11 +100,12 @@ impl FromRequest for AnySignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
+        let wanted = wanted(req);
         Box::pin(async move {
             account
                 .await?
                 .map(AnySignedIn)
-                .ok_or(PageError::LoginRequired)
+                .ok_or(PageError::LoginRequired(wanted))
         })
     }
 }
@@ -115,9 +116,10 @@ impl FromRequest for SignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
+        let wanted = wanted(req);
         Box::pin(async move {
             match account.await? {
-                None => Err(PageError::LoginRequired),
+                None => Err(PageError::LoginRequired(wanted)),
                 Some(account) if account.must_change_password => {
                     Err(PageError::PasswordChangeRequired)
                 }
@@ -180,6 +182,29 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .secure(secure)
         .same_site(SameSite::Lax)
         .finish()
+}
+
+/// The page to come back to after signing in: one that was being read (a
+/// link from a mail), not a form sent.
+fn wanted(req: &HttpRequest) -> Option<String> {
+    let wanted = req.uri().path_and_query()?.as_str();
+    (req.method() == actix_web::http::Method::GET && wanted != "/").then(|| wanted.to_owned())
+}
+
+/// Where to go once signed in: `asked` when it is a page of relais (a
+/// path of this site, never another site's address).
+pub fn return_to(asked: Option<&str>) -> &str {
+    match asked {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with(super::login::LOGIN_PATH) =>
+        {
+            path
+        }
+        _ => "/",
+    }
 }
 
 /// The reverse proxies trusted to name the client (`server.trusted_proxies`).

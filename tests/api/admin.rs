@@ -335,9 +335,17 @@ async fn each_page_answers_each_role_as_it_should() {
                 .unwrap();
             assert_eq!(response.status().as_u16(), status, "{page} as {who}");
             if status == 303 {
+                // Back to the page asked for, once signed in.
+                let back = match page {
+                    "/" => "/connexion".to_owned(),
+                    _ => format!(
+                        "/connexion?{}",
+                        serde_urlencoded::to_string([("suite", page)]).unwrap()
+                    ),
+                };
                 assert_eq!(
                     response.headers()["location"],
-                    "/connexion",
+                    back.as_str(),
                     "{page} as {who}"
                 );
             }

@@ -311,3 +311,52 @@ async fn a_login_is_the_same_whatever_its_case() {
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/mot-de-passe");
 }
+
+/// A link followed before signing in (a mail's link to a request) leads
+/// there once signed in; only to a page of relais.
+#[tokio::test]
+async fn signing_in_returns_to_the_page_asked_for() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (_, credentials) = coach(&app, far_future());
+    let password = crate::structure::sign_in_for_good(&app, &app.browser(), &credentials).await;
+    let asked = app
+        .browser()
+        .get(format!("{}/mises-en-relation?mois=2026-12", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 303);
+    assert_eq!(
+        location(&asked),
+        "/connexion?suite=%2Fmises-en-relation%3Fmois%3D2026-12"
+    );
+    let form = app.get(location(&asked)).await.text().await.unwrap();
+    assert!(
+        form.contains(r#"name="suite" value="/mises-en-relation?mois=2026-12""#),
+        "{form}"
+    );
+    for (suite, expected) in [
+        (
+            "/mises-en-relation?mois=2026-12",
+            "/mises-en-relation?mois=2026-12",
+        ),
+        ("//ailleurs.example/piege", "/"),
+        ("https://ailleurs.example", "/"),
+    ] {
+        let client = app.browser();
+        let page = format!("{}{}", app.address, location(&asked));
+        let token = crate::helpers::csrf_at(&client, &page).await;
+        let signed = client
+            .post(format!("{}/connexion", app.address))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("identifiant", credentials.login.as_str()),
+                ("mot_de_passe", password.as_str()),
+                ("suite", suite),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&signed), expected, "{suite}");
+    }
+}
