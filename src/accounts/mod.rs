@@ -286,11 +286,6 @@ pub fn activate(
             }
         }
         set_status(conn, now, &account, AccountStatus::Active)?;
-        // Idle time counts again from now: the job would otherwise suspend a
-        // reactivated account at its next run.
-        diesel::update(users::table.find(&account.id))
-            .set(users::activated_at.eq(now))
-            .execute(conn)?;
         let action = if previous == AccountStatus::Suspended.as_str() {
             Action::AccountReactivated
         } else {
@@ -584,10 +579,16 @@ pub(crate) fn set_status(
     account: &Account,
     status: AccountStatus,
 ) -> Result<(), AccountError> {
-    diesel::update(users::table.find(&account.id))
-        .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
-        .execute(conn)?;
-    if status != AccountStatus::Active {
+    let row = users::table.find(&account.id);
+    let changed = (users::status.eq(status.as_str()), users::updated_at.eq(now));
+    if status == AccountStatus::Active {
+        // Idle time counts again from now: the inactivity job would
+        // otherwise suspend a reactivated account at its next run.
+        diesel::update(row)
+            .set((changed, users::activated_at.eq(now)))
+            .execute(conn)?;
+    } else {
+        diesel::update(row).set(changed).execute(conn)?;
         crate::auth::end_sessions(conn, now, &account.id)?;
     }
     Ok(())

@@ -162,8 +162,6 @@ pub fn publish(
     Ok(id)
 }
 
-/// Withdraws an announcement still shown or to come; false when there is
-/// none such (unknown, already withdrawn, or over).
 /// What withdrawing an announcement did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Withdrawal {
@@ -173,6 +171,7 @@ pub enum Withdrawal {
     Unknown,
 }
 
+/// Withdraws an announcement still shown or to come.
 pub fn withdraw(
     conn: &mut DbConnection,
     now: NaiveDateTime,

@@ -428,7 +428,9 @@ fn parse_keywords(raw: &str) -> Result<Vec<Keyword>, ParamError> {
         let start: String = word.chars().take(20).collect();
         return Err(incorrect(
             "motsCles",
-            &format!("un mot compte moins de 40 lettres (« {start}… » est trop long)."),
+            &format!(
+                "un mot compte moins de {WORD_BYTES_LIMIT} lettres (« {start}… » est trop long)."
+            ),
         ));
     }
     if let Some(short) = keywords.iter().find(|k| k.text().chars().count() < 2) {

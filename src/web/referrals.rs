@@ -2,7 +2,6 @@
 //! mises en relation and contact requests, one record, and the offer sheet.
 //! A record is seen by the coach who made it and by their partner's RGC.
 
-use crate::activity::Month;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, html};
@@ -15,6 +14,7 @@ use super::layout::{self, Notice};
 use super::offers::{self, Proposal, SEARCH_PATH};
 use super::session::{self, Csrf, Moment, SignedIn};
 use crate::accounts::{self, Account, AccountError, Role};
+use crate::activity::Month;
 use crate::agencies::{self, Agency};
 use crate::clock::in_paris;
 use crate::db::{Database, DbError};
