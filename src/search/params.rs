@@ -166,17 +166,54 @@ pub struct SearchRequest {
     pub end: usize,
 }
 
+/// A refused parameter. The API's message names the parameter; a search
+/// page names its own field instead, and keeps the problem (see
+/// `web::offers`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}", self.api_message())]
 pub struct ParamError {
     pub param: String,
-    pub message: String,
+    pub problem: ParamProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamProblem {
+    Unknown,
+    Repeated,
+    Incorrect {
+        /// What is wrong, in words that hold without the parameter's name.
+        detail: String,
+        /// Where the API lists the values it accepts.
+        listed_at: Option<&'static str>,
+    },
+}
+
+impl ParamError {
+    fn api_message(&self) -> String {
+        let param = &self.param;
+        match &self.problem {
+            ParamProblem::Unknown => format!("Paramètre « {param} » inconnu."),
+            ParamProblem::Repeated => format!(
+                "Paramètre « {param} » répété : donnez une seule fois ses valeurs, séparées par des virgules."
+            ),
+            ParamProblem::Incorrect { detail, listed_at } => {
+                let mut message = format!("Valeur du paramètre « {param} » incorrecte : {detail}");
+                if let Some(path) = listed_at {
+                    message.push_str(&format!(" Voir {path}."));
+                }
+                message
+            }
+        }
+    }
 }
 
 fn incorrect(param: &str, detail: &str) -> ParamError {
     ParamError {
         param: param.to_owned(),
-        message: format!("Valeur du paramètre « {param} » incorrecte : {detail}"),
+        problem: ParamProblem::Incorrect {
+            detail: detail.to_owned(),
+            listed_at: None,
+        },
     }
 }
 
@@ -218,15 +255,13 @@ impl SearchRequest {
             if !accepted_parameters().any(|known| known == name) {
                 return Err(ParamError {
                     param: name.clone(),
-                    message: format!("Paramètre « {name} » inconnu."),
+                    problem: ParamProblem::Unknown,
                 });
             }
             if params.insert(name, value).is_some() {
                 return Err(ParamError {
                     param: name.clone(),
-                    message: format!(
-                        "Paramètre « {name} » répété : donnez une seule fois ses valeurs, séparées par des virgules."
-                    ),
+                    problem: ParamProblem::Repeated,
                 });
             }
         }
@@ -458,12 +493,25 @@ fn list(param: &str, raw: &str, max: usize) -> Result<Vec<String>, ParamError> {
 
 fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<String>, ParamError> {
     let referentials = referentials::get();
-    let check = |values: Vec<String>, valid: &dyn Fn(&str) -> bool, expected: &str| match values
-        .iter()
-        .find(|v| !valid(v))
-    {
-        Some(bad) => Err(incorrect(param, &format!("« {bad} » inconnu ; {expected}"))),
-        None => Ok(values),
+    // `expected` says what a value looks like; the API also points to where
+    // it lists them all.
+    let check = |values: Vec<String>,
+                 valid: &dyn Fn(&str) -> bool,
+                 expected: Option<&str>,
+                 listed_at: Option<&'static str>| {
+        match values.iter().find(|v| !valid(v)) {
+            Some(bad) => Err(ParamError {
+                param: param.to_owned(),
+                problem: ParamProblem::Incorrect {
+                    detail: match expected {
+                        Some(expected) => format!("« {bad} » inconnu : {expected}"),
+                        None => format!("« {bad} » inconnu."),
+                    },
+                    listed_at,
+                },
+            }),
+            None => Ok(values),
+        }
     };
     let single = |expected: &[&str], detail: &str| {
         if expected.contains(&raw) {
@@ -476,32 +524,39 @@ fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<Stri
         "typeContrat" => check(
             list(param, raw, MAX_LIST)?,
             &|v| CONTRACT_TYPES.iter().any(|t| t.code == v),
-            "voir /api/v1/referentiel/typesContrats.",
+            None,
+            Some("/api/v1/referentiel/typesContrats"),
         ),
         "natureContrat" => check(
             list(param, raw, MAX_LIST)?,
             &|v| CONTRACT_NATURES.iter().any(|n| n.code == v),
-            "voir /api/v1/referentiel/naturesContrats.",
+            None,
+            Some("/api/v1/referentiel/naturesContrats"),
         ),
+        // Typed by hand in the search page: say what a code looks like.
         "codeROME" => check(
             list(param, raw, MAX_LIST)?,
             &|v| referentials.job(v).is_some(),
-            "voir /api/v1/referentiel/metiers.",
+            Some("un code ROME s'écrit d'une lettre et de quatre chiffres, par exemple J1501."),
+            Some("/api/v1/referentiel/metiers"),
         ),
         "secteurActivite" => check(
             list(param, raw, MAX_LIST)?,
             &|v| referentials.sectors.iter().any(|s| s.code == v),
-            "voir /api/v1/referentiel/secteursActivites.",
+            None,
+            Some("/api/v1/referentiel/secteursActivites"),
         ),
         "codeAgence" => check(
             list(param, raw, MAX_LIST)?,
             &|v| context.agencies.contains(v),
-            "code SAFIR d'une agence du territoire attendu.",
+            Some("code SAFIR d'une agence du territoire attendu."),
+            None,
         ),
         "departement" => check(
             list(param, raw, MAX_PLACES)?,
             &|v| referentials.has_department(v),
-            "numéro de département attendu (ex. 13, 2A, 974).",
+            Some("numéro de département attendu (ex. 13, 2A, 974)."),
+            None,
         ),
         "experience" => single(&["0", "1", "2", "3"], "0, 1, 2 ou 3 est attendu."),
         "qualification" => single(&["0", "9"], "0 (non-cadre) ou 9 (cadre) est attendu."),
@@ -600,7 +655,7 @@ mod tests {
         let longest = "x".repeat(39);
         assert!(parse_keywords(&format!("cariste {longest}")).is_ok());
         let error = parse_keywords(&format!("cariste {longest}x")).unwrap_err();
-        assert!(error.message.contains("trop long"), "{}", error.message);
+        assert!(error.to_string().contains("trop long"), "{error}");
         assert!(parse_keywords(&format!("\"chef {}\"", "é".repeat(20))).is_err());
     }
 }

@@ -25,11 +25,13 @@ use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 use crate::referrals::CandidateForm;
 use crate::referrals::candidate::FieldProblem;
 use crate::search::SearchIndex;
-use crate::search::params::{Context, FACETS, MAX_START, SearchRequest};
+use crate::search::params::{Context, FACETS, MAX_START, ParamError, ParamProblem, SearchRequest};
 use crate::search::query::{self, SearchResults};
 
 pub const SEARCH_PATH: &str = "/offres";
 const PAGE_SIZE: usize = 20;
+/// The last page whose first offer the API still reaches.
+const LAST_PAGE: usize = MAX_START / PAGE_SIZE + 1;
 const DISTANCES: [u32; 7] = [0, 5, 10, 20, 30, 50, 100];
 
 /// The request as the page received it, and as the search API reads it.
@@ -87,7 +89,10 @@ impl PageQuery {
     }
 }
 
-fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, String)> {
+fn translate(
+    pairs: Vec<(String, String)>,
+    territory: &Territory,
+) -> Result<PageQuery, (PageQuery, String)> {
     let sent: Vec<(String, String)> = pairs
         .into_iter()
         .map(|(n, v)| (n, v.trim().to_owned()))
@@ -110,7 +115,7 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
                         Some("Le numéro de page doit être un nombre à partir de 1.".to_owned())
                 }
             },
-            "commune" => match referentials::get().communes_named(value).first() {
+            "commune" => match territory.commune_meant(value) {
                 Some(commune) => grouped.entry("commune").or_default().push(&commune.code),
                 None => {
                     problem = Some(format!(
@@ -125,7 +130,7 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
     let start = (query.page - 1) * PAGE_SIZE;
     if start > MAX_START {
         problem = Some(format!(
-            "La recherche montre les {MAX_START} premières offres au plus : précisez-la avec des mots-clés ou des filtres."
+            "La recherche s'arrête à la page {LAST_PAGE} : précisez-la avec des mots-clés ou des filtres."
         ));
     }
     query.api = grouped
@@ -143,16 +148,41 @@ fn translate(pairs: Vec<(String, String)>) -> Result<PageQuery, (PageQuery, Stri
 }
 
 /// The departments of the territory's agencies (a SAFIR code starts with
-/// its department), whose communes the commune field suggests.
-fn territory_communes(agencies: &[Agency]) -> Vec<&'static referentials::Commune> {
-    let departments: HashSet<&str> = agencies.iter().filter_map(|a| a.code.get(..2)).collect();
-    let mut communes: Vec<_> = referentials::get()
-        .communes
-        .iter()
-        .filter(|c| !c.is_arrondissement && departments.contains(c.department.as_str()))
-        .collect();
-    communes.sort_by(|a, b| a.name.cmp(&b.name));
-    communes
+/// its department).
+struct Territory(HashSet<String>);
+
+impl Territory {
+    fn of(agencies: &[Agency]) -> Territory {
+        Territory(
+            agencies
+                .iter()
+                .filter_map(|a| a.code.get(..2))
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    /// The communes the commune field suggests.
+    fn communes(&self) -> Vec<&'static referentials::Commune> {
+        let mut communes: Vec<_> = referentials::get()
+            .communes
+            .iter()
+            .filter(|c| !c.is_arrondissement && self.0.contains(&c.department))
+            .collect();
+        communes.sort_by(|a, b| a.name.cmp(&b.name));
+        communes
+    }
+
+    /// The commune a coach means by what they typed: of communes sharing
+    /// the name, the territory's, else the most populous.
+    fn commune_meant(&self, typed: &str) -> Option<&'static referentials::Commune> {
+        let named = referentials::get().communes_named(typed);
+        named
+            .iter()
+            .find(|c| self.0.contains(&c.department))
+            .or(named.first())
+            .copied()
+    }
 }
 
 pub async fn search(
@@ -173,14 +203,15 @@ pub async fn search(
         .map(web::Query::into_inner)
         .unwrap_or_default();
     let csrf = Csrf::of(&req);
-    let translated = translate(pairs).and_then(|query| {
+    let territory = Territory::of(&agencies);
+    let translated = translate(pairs, &territory).and_then(|query| {
         let context = Context {
             agencies: &agency_codes.0,
             now: Utc::now().timestamp(),
         };
         match SearchRequest::parse(&query.api, &context) {
             Ok(request) => Ok((query, request)),
-            Err(error) => Err((query, error.message)),
+            Err(error) => Err((query, page_message(&error))),
         }
     });
     let (query, outcome) = match translated {
@@ -212,7 +243,7 @@ pub async fn search(
         "Rechercher des offres",
         &account,
         &csrf,
-        search_page(&query, &outcome, &agencies),
+        search_page(&query, &outcome, &agencies, &territory),
     );
     Ok(layout::respond(&req, status, &csrf, body))
 }
@@ -221,8 +252,9 @@ fn search_page(
     query: &PageQuery,
     outcome: &Result<SearchResults, String>,
     agencies: &[Agency],
+    territory: &Territory,
 ) -> Markup {
-    let communes = territory_communes(agencies);
+    let communes = territory.communes();
     let sectors = &referentials::get().sectors;
     let facets = outcome
         .as_ref()
@@ -241,7 +273,7 @@ fn search_page(
                 div {
                     label for="commune" { "Commune" }
                     input #commune name="commune" type="text" list="communes" autocomplete="off"
-                        value=(commune_display(query.value("commune")));
+                        value=(commune_shown(query.value("commune"), territory));
                     datalist #communes {
                         @for c in &communes { option value={ (c.name) " (" (c.department) ")" } {} }
                     }
@@ -272,7 +304,7 @@ fn search_page(
                     h2 { "Filtrer" }
                     @for (dimension, facet) in FACETS.iter().zip(facets_or_empty(facets)) {
                         fieldset {
-                            legend { (facet_title(dimension.param)) }
+                            legend { (field_label(dimension.param).unwrap_or("Filtre")) }
                             @let chosen = query.values(dimension.param);
                             @let shown = facet_choices(facet, &chosen);
                             @if shown.is_empty() { p.hint { "aucune valeur" } }
@@ -366,16 +398,23 @@ fn facet_choices(
     shown
 }
 
-/// The commune field shows what was typed; a bare INSEE code is shown as a name.
-fn commune_display(sent: &str) -> String {
-    match referentials::get().commune(sent) {
+/// The commune field shows the commune searched around, department
+/// included, so that a homonym taken for another is seen; what was typed
+/// when no commune has that name.
+fn commune_shown(sent: &str, territory: &Territory) -> String {
+    match territory.commune_meant(sent) {
         Some(c) => format!("{} ({})", c.name, c.department),
         None => sent.to_owned(),
     }
 }
 
-fn facet_title(param: &str) -> &'static str {
-    match param {
+/// The page's name for the field that sends `param`.
+fn field_label(param: &str) -> Option<&'static str> {
+    let label = match param {
+        "motsCles" => "Mots-clés",
+        "commune" => "Commune",
+        "distance" => "Rayon",
+        "sort" => "Trier par",
         "typeContrat" => "Type de contrat",
         "natureContrat" => "Nature du contrat",
         "experience" => "Expérience",
@@ -384,7 +423,28 @@ fn facet_title(param: &str) -> &'static str {
         "departement" => "Département",
         "avecPreselection" => "Présélection",
         "contratAide" => "Contrat aidé",
-        _ => "Filtre",
+        "publieeDepuis" => "Publiée depuis",
+        "secteurActivite" => "Secteur d'activité",
+        "codeROME" => "Métier (code ROME)",
+        "tempsPlein" => "Durée du travail",
+        "publiee" => "Publication",
+        "accesTravailleurHandicape" => "Accessible aux travailleurs handicapés",
+        "iae" => "Insertion par l'activité économique",
+        _ => return None,
+    };
+    Some(label)
+}
+
+/// A refused search in the page's words: its field's name, not the API's
+/// parameter, and no pointer to the API's lists.
+fn page_message(error: &ParamError) -> String {
+    match (&error.problem, field_label(&error.param)) {
+        (ParamProblem::Incorrect { detail, .. }, Some(label)) => format!("{label} : {detail}"),
+        _ => format!(
+            "Cette adresse de recherche contient un critère que le formulaire ne connaît pas \
+             (« {} ») : relancez la recherche depuis le formulaire.",
+            error.param
+        ),
     }
 }
 
@@ -437,10 +497,7 @@ fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
 
 fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
     let first = (query.page - 1) * PAGE_SIZE;
-    let last_page = results
-        .total
-        .div_ceil(PAGE_SIZE)
-        .min(MAX_START / PAGE_SIZE + 1);
+    let last_page = results.total.div_ceil(PAGE_SIZE).min(LAST_PAGE);
     html! {
         h2 #resultats {
             @match results.total {

@@ -477,15 +477,36 @@ on_each_backend! {
 
     async fn the_search_page_explains_bad_input(app) {
         let desk = desk(&app, "PLIE Aix", true).await;
+        // In the page's words: its fields' names, not the API's parameters
+        // nor its lists.
         for (query, expected) in [
             ("commune=Nulle-Part-sur-Mer", "introuvable"),
             ("page=zero", "numéro de page"),
-            ("page=1000", "précisez-la"),
-            ("typeContrat=XYZ", "« XYZ » inconnu"),
+            ("page=152", "La recherche s'arrête à la page 151 : précisez-la"),
+            ("typeContrat=XYZ", "Type de contrat : « XYZ » inconnu."),
+            ("motsCles=a", "Mots-clés : chaque mot-clé compte au moins 2 caractères (« a »)."),
+            ("codeROME=cuisinier", "Métier (code ROME) : « cuisinier » inconnu : un code ROME s'écrit d'une lettre et de quatre chiffres"),
+            ("distance=20", "Rayon : il s'applique autour d'une « commune », qui manque."),
+            ("couleur=bleu", "un critère que le formulaire ne connaît pas (« couleur »)"),
         ] {
             let (status, html) = page(&app, &desk.coach, &format!("/offres?{query}")).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
             assert!(html.contains(expected), "{query}: {expected}");
+            for api_wording in ["Valeur du paramètre", "/api/v1/"] {
+                assert!(!html.contains(api_wording), "{query}: {api_wording}");
+            }
+        }
+        // The last page the message names is open.
+        let (status, _) = page(&app, &desk.coach, "/offres?page=151").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Of communes sharing a name, the territory's is searched around
+        // (Villars in the Vaucluse, not the larger one in the Loire), and
+        // the field shows which, department included.
+        for (typed, shown) in [("Villars", "Villars (84)"), ("Roussillon", "Roussillon (84)"), ("Lyon", "Lyon (69)")] {
+            let (status, html) = page(&app, &desk.coach, &format!("/offres?commune={typed}&distance=0")).await;
+            assert_eq!(status, StatusCode::OK, "{typed}");
+            assert!(html.contains(&format!(r#"value="{shown}""#)), "{typed}: {shown}");
         }
 
         // A page past the last: said so, with the way back.

@@ -504,6 +504,12 @@ on_each_backend! {
             let message = body["message"].as_str().unwrap();
             assert!(message.contains(&format!("« {param} »")), "{query}: {message}");
         }
+        // A value of a referential: the API says where it lists them.
+        let body: Value = app.search(&key, "typeContrat=XYZ").await.json().await.unwrap();
+        assert_eq!(
+            body["message"],
+            "Valeur du paramètre « typeContrat » incorrecte : « XYZ » inconnu. Voir /api/v1/referentiel/typesContrats."
+        );
     }
 
     async fn date_filters_keep_the_right_offers(app) {
