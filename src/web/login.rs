@@ -76,7 +76,7 @@ fn login_page(
             }
             @if let Some(provider) = sso {
                 p.alternative { "ou" }
-                p { a.button.provider href=(sso::START_PATH) { "Se connecter avec " (provider) } }
+                p { a.button.provider href=(sso_start_link(then)) { "Se connecter avec " (provider) } }
                 p.hint {
                     "La première fois, relais relie votre identité " (provider)
                     " au compte ouvert par votre RGC à la même adresse électronique professionnelle."
@@ -100,6 +100,18 @@ pub async fn show_login(
     let csrf = Csrf::of(&req);
     let page = login_page(&csrf, provider_name(&sso), "", then, None);
     layout::respond(&req, StatusCode::OK, &csrf, page)
+}
+
+/// The single sign-on's start, carrying the page to come back to.
+fn sso_start_link(then: &str) -> String {
+    match then {
+        "/" => sso::START_PATH.to_owned(),
+        then => format!(
+            "{}?{}",
+            sso::START_PATH,
+            serde_urlencoded::to_string([("suite", then)]).unwrap_or_default()
+        ),
+    }
 }
 
 fn provider_name(sso: &Sso) -> Option<&str> {
@@ -181,6 +193,9 @@ type Sso = Option<sso::Provider>;
 /// into someone else's browser.
 const SSO_STATE_COOKIE: &str = "relais_sso";
 
+/// The page to come back to once the provider has answered.
+const SSO_RETURN_COOKIE: &str = "relais_sso_suite";
+
 #[derive(Deserialize)]
 pub struct ProviderAnswer {
     code: Option<String>,
@@ -193,6 +208,7 @@ pub struct ProviderAnswer {
 /// Sends the person to the provider.
 pub async fn start_sso(
     req: HttpRequest,
+    query: web::Query<LoginQuery>,
     sso: web::Data<Sso>,
     database: web::Data<Database>,
     clock: web::Data<dyn Clock>,
@@ -201,27 +217,37 @@ pub async fn start_sso(
     let Some(provider) = sso.as_ref() else {
         return Err(PageError::NotFound);
     };
+    let then = session::return_to(query.suite.as_deref());
     let now = clock.now();
     let (url, pending) = match provider.start().await {
         Ok(started) => started,
-        Err(error) => return sso_refusal(&req, provider, &database, now, error).await,
+        Err(error) => return sso_refusal(&req, provider, &database, now, error, then).await,
     };
     let state = pending.state.clone();
     database
         .run(move |conn| sso::remember(conn, now, &pending))
         .await?;
-    let cookie = Cookie::build(SSO_STATE_COOKIE, state)
-        .path(sso::RETURN_PATH)
-        .http_only(true)
-        .secure(settings.secure_cookies)
-        // Lax: the provider brings the person back by a top-level navigation.
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::minutes(sso::REQUEST_VALIDITY_MINUTES))
-        .finish();
-    Ok(HttpResponse::SeeOther()
-        .cookie(cookie)
-        .insert_header((header::LOCATION, url))
-        .finish())
+    // Both until the way back: the state ties the answer to this browser,
+    // the page is where the person was going.
+    let sso_cookie = |name, value: String| {
+        Cookie::build(name, value)
+            .path(sso::RETURN_PATH)
+            .http_only(true)
+            .secure(settings.secure_cookies)
+            // Lax: the provider brings the person back by a top-level navigation.
+            .same_site(SameSite::Lax)
+            .max_age(CookieDuration::minutes(sso::REQUEST_VALIDITY_MINUTES))
+            .finish()
+    };
+    let mut response = HttpResponse::SeeOther();
+    response.cookie(sso_cookie(SSO_STATE_COOKIE, state));
+    if then != "/" {
+        // Percent-encoded: a page's address may hold commas and semicolons,
+        // and actix reads request cookies percent-decoded.
+        let page = sso_cookie(SSO_RETURN_COOKIE, then.to_owned());
+        response.append_header((header::SET_COOKIE, page.encoded().to_string()));
+    }
+    Ok(response.insert_header((header::LOCATION, url)).finish())
 }
 
 /// Where the provider sends the person back, with a code or an error.
@@ -238,6 +264,8 @@ pub async fn finish_sso(
     };
     let now = clock.now();
     let answer = answer.into_inner();
+    let asked = req.cookie(SSO_RETURN_COOKIE);
+    let then = session::return_to(asked.as_ref().map(|c| c.value()));
     let browser_state = req.cookie(SSO_STATE_COOKIE).map(|c| c.value().to_owned());
     let pending = match answer.state.filter(|s| Some(s) == browser_state.as_ref()) {
         Some(state) => {
@@ -260,7 +288,7 @@ pub async fn finish_sso(
     };
     let identity = match outcome {
         Ok(identity) => identity,
-        Err(error) => return sso_refusal(&req, provider, &database, now, error).await,
+        Err(error) => return sso_refusal(&req, provider, &database, now, error, then).await,
     };
     let address = session::address(&req);
     let signed = database
@@ -268,18 +296,19 @@ pub async fn finish_sso(
         .await?;
     match signed {
         Ok((token, _)) => {
-            let mut response = signed_in(token, &settings, "/");
-            response.add_removal_cookie(&state_cookie_removal()).ok();
+            let mut response = signed_in(token, &settings, then);
+            remove_sso_cookies(&mut response);
             Ok(response)
         }
-        Err(error) => sso_refusal(&req, provider, &database, now, error).await,
+        Err(error) => sso_refusal(&req, provider, &database, now, error, then).await,
     }
 }
 
-fn state_cookie_removal() -> Cookie<'static> {
-    Cookie::build(SSO_STATE_COOKIE, "")
-        .path(sso::RETURN_PATH)
-        .finish()
+fn remove_sso_cookies(response: &mut HttpResponse) {
+    for name in [SSO_STATE_COOKIE, SSO_RETURN_COOKIE] {
+        let cookie = Cookie::build(name, "").path(sso::RETURN_PATH).finish();
+        response.add_removal_cookie(&cookie).ok();
+    }
 }
 
 /// The login page with what went wrong, recorded in the audit log.
@@ -289,6 +318,7 @@ async fn sso_refusal(
     database: &Database,
     now: chrono::NaiveDateTime,
     error: SsoError,
+    then: &str,
 ) -> Result<HttpResponse, PageError> {
     let error = match error {
         SsoError::Login(LoginError::Database(error)) => return Err(error.into()),
@@ -313,9 +343,15 @@ async fn sso_refusal(
         .run(move |conn| sso::record_failure(conn, now, &error, &address))
         .await?;
     let csrf = Csrf::of(req);
-    let page = login_page(&csrf, Some(&provider.display_name), "", "/", Some(&message));
+    let page = login_page(
+        &csrf,
+        Some(&provider.display_name),
+        "",
+        then,
+        Some(&message),
+    );
     let mut response = layout::respond(req, status, &csrf, page);
-    response.add_removal_cookie(&state_cookie_removal()).ok();
+    remove_sso_cookies(&mut response);
     Ok(response)
 }
 

@@ -102,8 +102,13 @@ fn location(response: &reqwest::Response) -> Url {
 
 /// Starts a sign-in on relais and follows it to the provider's sign-in page.
 async fn to_provider_page(app: &TestApp, client: &Client) -> Url {
+    from_start_to_provider_page(app, client, "/connexion/sso").await
+}
+
+/// The same, from the start link `start` (the page to come back to in it).
+async fn from_start_to_provider_page(app: &TestApp, client: &Client, start: &str) -> Url {
     let start = client
-        .get(format!("{}/connexion/sso", app.address))
+        .get(format!("{}{start}", app.address))
         .send()
         .await
         .unwrap();
@@ -526,6 +531,65 @@ crate::scenarios_on_each_backend!(
     deleting_an_account_frees_its_identity,
     the_rgc_unlinks_an_identity_that_changed_at_the_provider
 );
+
+/// A link followed before signing in opens once signed in through the
+/// provider too, as after a password; an address elsewhere never does.
+#[tokio::test]
+async fn the_page_asked_for_opens_after_the_provider() {
+    let app = app_with_sso(Backend::Sqlite).await.unwrap();
+    let partner = new_partner(&app, &terms("PLIE du Pays d'Aix", true));
+    coach(&app, &partner, "Awa Diallo", "awa.diallo@plie.example");
+    let sub = subject();
+    let awa = [
+        ("sub", sub.as_str()),
+        ("email", "awa.diallo@plie.example"),
+        ("verified", "oui"),
+        ("action", "accept"),
+    ];
+    let client = app.browser();
+    let wanted = "/offres?motsCles=cariste,magasinier&typeContrat=CDI";
+    let asked = client
+        .get(format!("{}{wanted}", app.address))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&asked);
+    assert_eq!(login.path(), "/connexion");
+    let login_page = client
+        .get(login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start =
+        "/connexion/sso?suite=%2Foffres%3FmotsCles%3Dcariste%2Cmagasinier%26typeContrat%3DCDI";
+    assert!(
+        login_page.contains(&format!(r#"href="{}""#, start.replace('&', "&amp;"))),
+        "{login_page}"
+    );
+
+    let page = from_start_to_provider_page(&app, &client, start).await;
+    let back = answer_at_provider(&client, page, &awa).await;
+    let answer = client.get(back).send().await.unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], wanted);
+    let opened = client.get(location(&answer)).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+
+    // Another site's address is not followed: home instead.
+    let client = app.browser();
+    let page = from_start_to_provider_page(
+        &app,
+        &client,
+        "/connexion/sso?suite=https%3A%2F%2Fevil.example%2F",
+    )
+    .await;
+    let back = answer_at_provider(&client, page, &awa).await;
+    let answer = client.get(back).send().await.unwrap();
+    assert_eq!(answer.headers()["location"], "/");
+}
 
 #[tokio::test]
 async fn every_provider_error_gets_a_french_page_and_opens_no_session() {
