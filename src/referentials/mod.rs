@@ -400,5 +400,12 @@ mod tests {
         assert!(aix.postal_codes.contains(&"13090".to_owned()));
         assert_eq!(city_of_arrondissement("13201"), Some("13055"));
         assert_eq!(city_of_arrondissement("13001"), None);
+        // Labels as INSEE writes them, accents included: pages show them.
+        let label = |code: &str| {
+            let sector = referentials.sectors.iter().find(|s| s.code == code);
+            sector.map(|s| s.label.as_str())
+        };
+        assert_eq!(label("42"), Some("Génie civil"));
+        assert_eq!(label("55"), Some("Hébergement"));
     }
 }
