@@ -213,10 +213,11 @@ impl Referentials {
             .iter()
             .find_map(|article| folded.strip_prefix(article))
             .filter(|rest| !rest.is_empty());
+        // Arrondissements too: « Marseille 1er Arrondissement (13) », as the
+        // search page shows one chosen by its code, is found again.
         let mut found: Vec<&Commune> = self
             .communes
             .iter()
-            .filter(|c| !c.is_arrondissement)
             .filter(|c| {
                 let name = fold(&c.name);
                 name == folded || wanted.is_some_and(|wanted| name == wanted)
@@ -370,6 +371,10 @@ mod tests {
                 .is_empty()
         );
         assert!(referentials.communes_named("Nulle-Part-sur-Mer").is_empty());
+        let first = referentials.communes_named("Marseille 1er Arrondissement (13)");
+        assert_eq!(first.first().map(|c| c.code.as_str()), Some("13201"));
+        let city = referentials.communes_named("Marseille");
+        assert_eq!(city.first().map(|c| c.code.as_str()), Some("13055"));
         // Listed without their article, found with it.
         for typed in ["La Ciotat", "la ciotat", "Ciotat"] {
             let found = referentials.communes_named(typed);

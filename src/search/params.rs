@@ -27,6 +27,23 @@ pub struct Dimension {
     pub facet: Option<usize>,
 }
 
+impl Dimension {
+    /// Whether the parameter takes a list of values (« CDI,CDD »); the
+    /// others take one (see `parse_dimension`).
+    pub fn takes_a_list(&self) -> bool {
+        LISTED_DIMENSIONS.contains(&self.param)
+    }
+}
+
+const LISTED_DIMENSIONS: [&str; 6] = [
+    "typeContrat",
+    "natureContrat",
+    "codeROME",
+    "secteurActivite",
+    "codeAgence",
+    "departement",
+];
+
 /// Facets of the response, in order.
 pub const FACETS: [Dimension; 8] = [
     Dimension {
@@ -377,7 +394,7 @@ impl SearchRequest {
             Some("2") if communes.is_empty() => {
                 return Err(incorrect(
                     "sort",
-                    "le tri par distance (2) demande une « commune ».",
+                    "le tri par distance demande une « commune ».",
                 ));
             }
             Some("2") => Sort::Nearest,
@@ -493,18 +510,18 @@ fn list(param: &str, raw: &str, max: usize) -> Result<Vec<String>, ParamError> {
 
 fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<String>, ParamError> {
     let referentials = referentials::get();
-    // `expected` says what a value looks like; the API also points to where
-    // it lists them all.
+    // `expected` says, for a value refused, what one looks like; the API
+    // also points to where it lists them all.
     let check = |values: Vec<String>,
                  valid: &dyn Fn(&str) -> bool,
-                 expected: Option<&str>,
+                 expected: &dyn Fn(&str) -> Option<&'static str>,
                  listed_at: Option<&'static str>| {
         match values.iter().find(|v| !valid(v)) {
             Some(bad) => Err(ParamError {
                 param: param.to_owned(),
                 problem: ParamProblem::Incorrect {
-                    detail: match expected {
-                        Some(expected) => format!("« {bad} » inconnu : {expected}"),
+                    detail: match expected(bad) {
+                        Some(expected) => format!("« {bad} » inconnu ; {expected}"),
                         None => format!("« {bad} » inconnu."),
                     },
                     listed_at,
@@ -524,44 +541,57 @@ fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<Stri
         "typeContrat" => check(
             list(param, raw, MAX_LIST)?,
             &|v| CONTRACT_TYPES.iter().any(|t| t.code == v),
-            None,
+            &|_| None,
             Some("/api/v1/referentiel/typesContrats"),
         ),
         "natureContrat" => check(
             list(param, raw, MAX_LIST)?,
             &|v| CONTRACT_NATURES.iter().any(|n| n.code == v),
-            None,
+            &|_| None,
             Some("/api/v1/referentiel/naturesContrats"),
         ),
-        // Typed by hand in the search page: say what a code looks like.
         "codeROME" => check(
             list(param, raw, MAX_LIST)?,
             &|v| referentials.job(v).is_some(),
-            Some("un code ROME s'écrit d'une lettre et de quatre chiffres, par exemple J1501."),
+            &rome_hint,
             Some("/api/v1/referentiel/metiers"),
         ),
         "secteurActivite" => check(
             list(param, raw, MAX_LIST)?,
             &|v| referentials.sectors.iter().any(|s| s.code == v),
-            None,
+            &|_| None,
             Some("/api/v1/referentiel/secteursActivites"),
         ),
         "codeAgence" => check(
             list(param, raw, MAX_LIST)?,
             &|v| context.agencies.contains(v),
-            Some("code SAFIR d'une agence du territoire attendu."),
+            &|_| Some("code SAFIR d'une agence du territoire attendu."),
             None,
         ),
         "departement" => check(
             list(param, raw, MAX_PLACES)?,
             &|v| referentials.has_department(v),
-            Some("numéro de département attendu (ex. 13, 2A, 974)."),
+            &|_| Some("numéro de département attendu (ex. 13, 2A, 974)."),
             None,
         ),
         "experience" => single(&["0", "1", "2", "3"], "0, 1, 2 ou 3 est attendu."),
         "qualification" => single(&["0", "9"], "0 (non-cadre) ou 9 (cadre) est attendu."),
         _ => single(&["true", "false"], "true ou false est attendu."),
     }
+}
+
+/// Typed by hand in the search page: say what a ROME code looks like, or
+/// that none has that one.
+fn rome_hint(refused: &str) -> Option<&'static str> {
+    let mut chars = refused.chars();
+    let shaped = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.clone().count() == 4
+        && chars.all(|c| c.is_ascii_digit());
+    Some(if shaped {
+        "aucun métier du répertoire ROME n'a ce code."
+    } else {
+        "un code ROME s'écrit d'une lettre majuscule et de quatre chiffres, par exemple J1501."
+    })
 }
 
 fn parse_communes(raw: &str) -> Result<Vec<&'static referentials::Commune>, ParamError> {

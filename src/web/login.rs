@@ -241,12 +241,14 @@ pub async fn start_sso(
     };
     let mut response = HttpResponse::SeeOther();
     response.cookie(sso_cookie(SSO_STATE_COOKIE, state));
-    if then != "/" {
-        // Percent-encoded: a page's address may hold commas and semicolons,
-        // and actix reads request cookies percent-decoded.
-        let page = sso_cookie(SSO_RETURN_COOKIE, then.to_owned());
-        response.append_header((header::SET_COOKIE, page.encoded().to_string()));
+    // Percent-encoded: a page's address may hold commas and semicolons,
+    // and actix reads request cookies percent-decoded. Without a page, one
+    // left by a sign-in given up is cleared.
+    let mut page = sso_cookie(SSO_RETURN_COOKIE, then.to_owned());
+    if then == "/" {
+        page.make_removal();
     }
+    response.append_header((header::SET_COOKIE, page.encoded().to_string()));
     Ok(response.insert_header((header::LOCATION, url)).finish())
 }
 

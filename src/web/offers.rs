@@ -1,6 +1,7 @@
 //! The coach's search page and the offer page. The page speaks the search
 //! API's parameters (same names, same checks, same search module): only the
-//! commune, typed as a name, and the page number are translated here.
+//! commune, typed as a name, and the page number are translated here, and
+//! the refusals, into the page's words.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -41,6 +42,8 @@ struct PageQuery {
     /// The same, in the API's terms.
     api: Vec<(String, String)>,
     page: usize,
+    /// The commune searched around, as found from what was typed.
+    commune: Option<&'static referentials::Commune>,
 }
 
 impl PageQuery {
@@ -93,15 +96,29 @@ fn translate(
     pairs: Vec<(String, String)>,
     territory: &Territory,
 ) -> Result<PageQuery, (PageQuery, String)> {
+    // ROME codes are written in capitals: « j1501 » is J1501.
     let sent: Vec<(String, String)> = pairs
         .into_iter()
-        .map(|(n, v)| (n, v.trim().to_owned()))
+        .map(|(n, v)| {
+            let v = v.trim();
+            let lower_rome = n == "codeROME"
+                && v.len() == 5
+                && v.starts_with(|c: char| c.is_ascii_lowercase())
+                && v[1..].chars().all(|c| c.is_ascii_digit());
+            let v = if lower_rome {
+                v.to_uppercase()
+            } else {
+                v.to_owned()
+            };
+            (n, v)
+        })
         .filter(|(_, v)| !v.is_empty())
         .collect();
     let mut query = PageQuery {
         sent,
         api: Vec::new(),
         page: 1,
+        commune: None,
     };
     // Checkbox groups arrive as repeated parameters; the API wants a list.
     let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -116,7 +133,10 @@ fn translate(
                 }
             },
             "commune" => match territory.commune_meant(value) {
-                Some(commune) => grouped.entry("commune").or_default().push(&commune.code),
+                Some(commune) => {
+                    query.commune = Some(commune);
+                    grouped.entry("commune").or_default().push(&commune.code)
+                }
                 None => {
                     problem = Some(format!(
                         "Commune « {value} » introuvable : choisissez-la dans la liste des suggestions, \
@@ -266,20 +286,20 @@ fn search_page(
         form.search method="get" action=(SEARCH_PATH) role="search" {
             div.search-main {
                 div {
-                    label for="motsCles" { "Mots-clés" }
+                    (label_for("motsCles"))
                     input #motsCles name="motsCles" type="search" value=(query.value("motsCles"))
                         placeholder="ex. aide-soignant, cariste, \"chef de cuisine\"";
                 }
                 div {
-                    label for="commune" { "Commune" }
+                    (label_for("commune"))
                     input #commune name="commune" type="text" list="communes" autocomplete="off"
-                        value=(commune_shown(query.value("commune"), territory));
+                        value=(commune_shown(query));
                     datalist #communes {
                         @for c in &communes { option value={ (c.name) " (" (c.department) ")" } {} }
                     }
                 }
                 div {
-                    label for="distance" { "Rayon" }
+                    (label_for("distance"))
                     select #distance name="distance" {
                         option value="" { "10 km (par défaut)" }
                         @for km in DISTANCES {
@@ -290,7 +310,7 @@ fn search_page(
                     }
                 }
                 div {
-                    label for="sort" { "Trier par" }
+                    (label_for("sort"))
                     select #sort name="sort" {
                         option value="0" selected[query.value("sort") == "0"] { "pertinence" }
                         option value="1" selected[query.value("sort") == "1"] { "date, les plus récentes d'abord" }
@@ -307,10 +327,18 @@ fn search_page(
                             legend { (field_label(dimension.param).unwrap_or("Filtre")) }
                             @let chosen = query.values(dimension.param);
                             @let shown = facet_choices(facet, &chosen);
+                            // A parameter of one value: one choice, or none.
+                            @let kind = if dimension.takes_a_list() { "checkbox" } else { "radio" };
                             @if shown.is_empty() { p.hint { "aucune valeur" } }
+                            @else if kind == "radio" {
+                                label.check {
+                                    input type="radio" name=(dimension.param) value="" checked[chosen.is_empty()];
+                                    " indifférent"
+                                }
+                            }
                             @for (value, count) in &shown {
                                 label.check {
-                                    input type="checkbox" name=(dimension.param) value=(value) checked[chosen.contains(value.as_str())];
+                                    input type=(kind) name=(dimension.param) value=(value) checked[chosen.contains(value.as_str())];
                                     " " (facet_value_label(dimension.param, value, agencies))
                                     @if let Some(count) = count { " " span.count { "(" (count) ")" } }
                                 }
@@ -319,29 +347,29 @@ fn search_page(
                     }
                     fieldset {
                         legend { "Autres critères" }
-                        label for="publieeDepuis" { "Publiée depuis" }
+                        (label_for("publieeDepuis"))
                         select #publieeDepuis name="publieeDepuis" {
                             option value="" { "toujours" }
                             @for days in ["1", "3", "7", "14", "31"] {
                                 option value=(days) selected[query.value("publieeDepuis") == days] { (days) " jour(s)" }
                             }
                         }
-                        label for="secteurActivite" { "Secteur d'activité" }
+                        (label_for("secteurActivite"))
                         select #secteurActivite name="secteurActivite" {
                             option value="" { "tous" }
                             @for s in sectors {
                                 option value=(s.code) selected[query.value("secteurActivite") == s.code] { (s.label) }
                             }
                         }
-                        label for="codeROME" { "Métier (code ROME)" }
+                        (label_for("codeROME"))
                         input #codeROME name="codeROME" type="text" value=(query.value("codeROME")) placeholder="ex. J1501" size="8";
-                        label for="tempsPlein" { "Durée du travail" }
+                        (label_for("tempsPlein"))
                         select #tempsPlein name="tempsPlein" {
                             option value="" { "indifférente" }
                             option value="true" selected[query.value("tempsPlein") == "true"] { "temps plein" }
                             option value="false" selected[query.value("tempsPlein") == "false"] { "temps partiel" }
                         }
-                        label for="publiee" { "Publication" }
+                        (label_for("publiee"))
                         select #publiee name="publiee" {
                             option value="" { "publiées ou non" }
                             option value="true" selected[query.value("publiee") == "true"] { "publiées sur le site public" }
@@ -401,10 +429,10 @@ fn facet_choices(
 /// The commune field shows the commune searched around, department
 /// included, so that a homonym taken for another is seen; what was typed
 /// when no commune has that name.
-fn commune_shown(sent: &str, territory: &Territory) -> String {
-    match territory.commune_meant(sent) {
+fn commune_shown(query: &PageQuery) -> String {
+    match query.commune {
         Some(c) => format!("{} ({})", c.name, c.department),
-        None => sent.to_owned(),
+        None => query.value("commune").to_owned(),
     }
 }
 
@@ -433,6 +461,11 @@ fn field_label(param: &str) -> Option<&'static str> {
         _ => return None,
     };
     Some(label)
+}
+
+/// A field's label, as refusals name it.
+fn label_for(param: &str) -> Markup {
+    html! { label for=(param) { (field_label(param).unwrap_or(param)) } }
 }
 
 /// A refused search in the page's words: its field's name, not the API's

@@ -192,13 +192,15 @@ fn wanted(req: &HttpRequest) -> Option<String> {
 }
 
 /// Where to go once signed in: `asked` when it is a page of relais (a
-/// path of this site, never another site's address).
+/// path of this site, never another site's address). Browsers drop tabs
+/// and line breaks from an address, and read a backslash as « / »: « /\t/a »
+/// would be « //a », another site.
 pub fn return_to(asked: Option<&str>) -> &str {
     match asked {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.contains('\\')
+                && !path.contains(|c: char| c == '\\' || c.is_control())
                 && !path.starts_with(super::login::LOGIN_PATH) =>
         {
             path

@@ -342,6 +342,9 @@ async fn signing_in_returns_to_the_page_asked_for() {
         ),
         ("//ailleurs.example/piege", "/"),
         ("https://ailleurs.example", "/"),
+        // Browsers drop tabs and line breaks from an address: « //ailleurs ».
+        ("/\t/ailleurs.example/piege", "/"),
+        ("/\n/ailleurs.example/piege", "/"),
     ] {
         let client = app.browser();
         let page = format!("{}{}", app.address, location(&asked));

@@ -164,6 +164,11 @@ on_each_backend! {
         assert!(html.contains("1 offre"), "with its total");
         assert!(html.contains(r#"value="CDI" checked"#), "the chosen filter stays ticked");
         assert!(html.contains("(1)"), "facet counts are shown");
+        // A parameter of one value is one choice, « indifférent » at first;
+        // a list, boxes to tick.
+        assert!(html.contains(r#"type="radio" name="avecPreselection" value="" checked"#), "{html}");
+        assert!(html.contains(r#"type="radio" name="avecPreselection" value="false""#), "{html}");
+        assert!(html.contains(r#"type="checkbox" name="typeContrat" value="CDI""#), "{html}");
 
         let (_, offer_page) = page(&app, &desk.coach, "/offres/300AAAA").await;
         assert!(offer_page.contains("Lumière Provence") && offer_page.contains("Aix Galice"));
@@ -485,7 +490,9 @@ on_each_backend! {
             ("page=152", "La recherche s'arrête à la page 151 : précisez-la"),
             ("typeContrat=XYZ", "Type de contrat : « XYZ » inconnu."),
             ("motsCles=a", "Mots-clés : chaque mot-clé compte au moins 2 caractères (« a »)."),
-            ("codeROME=cuisinier", "Métier (code ROME) : « cuisinier » inconnu : un code ROME s'écrit d'une lettre et de quatre chiffres"),
+            ("codeROME=cuisinier", "Métier (code ROME) : « cuisinier » inconnu ; un code ROME s'écrit d'une lettre majuscule et de quatre chiffres"),
+            ("codeROME=J9999", "Métier (code ROME) : « J9999 » inconnu ; aucun métier du répertoire ROME n'a ce code."),
+            ("experience=7", "Expérience : 0, 1, 2 ou 3 est attendu."),
             ("distance=20", "Rayon : il s'applique autour d'une « commune », qui manque."),
             ("couleur=bleu", "un critère que le formulaire ne connaît pas (« couleur »)"),
         ] {
@@ -496,9 +503,12 @@ on_each_backend! {
                 assert!(!html.contains(api_wording), "{query}: {api_wording}");
             }
         }
-        // The last page the message names is open.
-        let (status, _) = page(&app, &desk.coach, "/offres?page=151").await;
-        assert_eq!(status, StatusCode::OK);
+        // The last page the message names is open; a ROME code is read
+        // whatever its case.
+        for query in ["page=151", "codeROME=j1501"] {
+            let (status, _) = page(&app, &desk.coach, &format!("/offres?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}");
+        }
 
         // Of communes sharing a name, the territory's is searched around
         // (Villars in the Vaucluse, not the larger one in the Loire), and

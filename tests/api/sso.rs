@@ -578,6 +578,15 @@ async fn the_page_asked_for_opens_after_the_provider() {
     let opened = client.get(location(&answer)).send().await.unwrap();
     assert_eq!(opened.status(), 200);
 
+    // A sign-in from a link, given up at the provider, leaves no page to a
+    // later plain sign-in.
+    let client = app.browser();
+    from_start_to_provider_page(&app, &client, start).await;
+    let page = to_provider_page(&app, &client).await;
+    let back = answer_at_provider(&client, page, &awa).await;
+    let answer = client.get(back).send().await.unwrap();
+    assert_eq!(answer.headers()["location"], "/");
+
     // Another site's address is not followed: home instead.
     let client = app.browser();
     let page = from_start_to_provider_page(
