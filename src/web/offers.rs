@@ -44,6 +44,9 @@ struct PageQuery {
     page: usize,
     /// The commune searched around, as found from what was typed.
     commune: Option<&'static referentials::Commune>,
+    /// The territory's communes whose names begin with what was typed, when
+    /// the commune found is elsewhere (« Salon »: Salon-de-Provence).
+    perhaps: Vec<&'static referentials::Commune>,
 }
 
 impl PageQuery {
@@ -78,13 +81,19 @@ impl PageQuery {
 
     /// This search at another page.
     fn page_link(&self, page: usize) -> String {
-        let mut pairs: Vec<(&str, String)> = self
+        self.link_with("page", &page.to_string())
+    }
+
+    /// This search with `name` set to `value` instead, from its first page
+    /// unless `name` is the page.
+    fn link_with(&self, name: &str, value: &str) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
             .sent
             .iter()
-            .filter(|(n, _)| n != "page")
-            .map(|(n, v)| (n.as_str(), v.clone()))
+            .filter(|(n, _)| n != "page" && n != name)
+            .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        pairs.push(("page", page.to_string()));
+        pairs.push((name, value));
         format!(
             "{SEARCH_PATH}?{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
@@ -119,6 +128,7 @@ fn translate(
         api: Vec::new(),
         page: 1,
         commune: None,
+        perhaps: Vec::new(),
     };
     // Checkbox groups arrive as repeated parameters; the API wants a list.
     let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -135,6 +145,7 @@ fn translate(
             "commune" => match territory.commune_meant(value) {
                 Some(commune) => {
                     query.commune = Some(commune);
+                    query.perhaps = territory.perhaps_meant(value, commune);
                     grouped.entry("commune").or_default().push(&commune.code)
                 }
                 None => {
@@ -202,6 +213,29 @@ impl Territory {
             .find(|c| self.0.contains(&c.department))
             .or(named.first())
             .copied()
+    }
+
+    /// When `found` lies outside the territory and was typed by its name
+    /// alone: the territory's communes whose names begin with that name.
+    fn perhaps_meant(
+        &self,
+        typed: &str,
+        found: &referentials::Commune,
+    ) -> Vec<&'static referentials::Commune> {
+        let by_name_alone =
+            !typed.trim().ends_with(')') && referentials::get().commune(typed.trim()).is_none();
+        if self.0.contains(&found.department) || !by_name_alone {
+            return Vec::new();
+        }
+        let beginning = format!("{} ", referentials::fold(typed.trim()));
+        let mut perhaps: Vec<_> = self
+            .communes()
+            .into_iter()
+            .filter(|c| referentials::fold(&c.name).starts_with(&beginning))
+            .collect();
+        perhaps.sort_by_key(|c| std::cmp::Reverse(c.population));
+        perhaps.truncate(3);
+        perhaps
     }
 }
 
@@ -528,6 +562,22 @@ fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
     found.unwrap_or_else(|| value.to_owned())
 }
 
+/// « Vouliez-vous dire … ? », with the same search around each.
+fn perhaps_meant(query: &PageQuery) -> Markup {
+    html! {
+        @if let Some(found) = query.commune.filter(|_| !query.perhaps.is_empty()) {
+            p.hint {
+                "Recherche autour de " (found.name) " (" (found.department) "), hors du territoire. Vouliez-vous dire "
+                @for (n, commune) in query.perhaps.iter().enumerate() {
+                    @if n > 0 { " ou " }
+                    a href=(query.link_with("commune", &commune.code)) { (commune.name) " (" (commune.department) ")" }
+                }
+                " ?"
+            }
+        }
+    }
+}
+
 fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
     let first = (query.page - 1) * PAGE_SIZE;
     let last_page = results.total.div_ceil(PAGE_SIZE).min(LAST_PAGE);
@@ -539,6 +589,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
                 n => { (format_count(n)) " offres" }
             }
         }
+        (perhaps_meant(query))
         @if results.total > 0 && results.offers.is_empty() {
             // A page past the last: a link kept from before offers went.
             p { "Il n'y a pas de page " (query.page) " : ces offres tiennent en " (last_page) " page(s). "

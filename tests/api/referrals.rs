@@ -517,7 +517,17 @@ on_each_backend! {
             let (status, html) = page(&app, &desk.coach, &format!("/offres?commune={typed}&distance=0")).await;
             assert_eq!(status, StatusCode::OK, "{typed}");
             assert!(html.contains(&format!(r#"value="{shown}""#)), "{typed}: {shown}");
+            assert!(!html.contains("Vouliez-vous dire"), "{typed}");
         }
+        // A name found only elsewhere, that begins a commune of the
+        // territory: the search runs where asked, and offers the other.
+        let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&commune=Salon").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"value="Salon (24)""#), "{html}");
+        assert!(
+            html.contains(r#"Recherche autour de Salon (24), hors du territoire. Vouliez-vous dire <a href="/offres?motsCles=electricien&amp;commune=13103">Salon-de-Provence (13)</a> ?"#),
+            "{html}"
+        );
 
         // A page past the last: said so, with the way back.
         publish(&app, "311AAAA", false).await;
