@@ -229,6 +229,15 @@ impl Referentials {
     }
 }
 
+/// Written as a ROME code is, whatever the letter's case: a letter and
+/// four digits (J1501).
+pub fn shaped_like_rome_code(value: &str) -> bool {
+    let mut chars = value.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.clone().count() == 4
+        && chars.all(|c| c.is_ascii_digit())
+}
+
 /// Lower case, without accents, hyphens and apostrophes as spaces: how
 /// people compare place names.
 pub fn fold(text: &str) -> String {

@@ -290,7 +290,7 @@ impl SearchRequest {
         let mut filters = Vec::new();
         for dimension in FACETS.iter().chain(OTHER_DIMENSIONS.iter()) {
             if let Some(raw) = params.get(dimension.param) {
-                filters.push((*dimension, parse_dimension(dimension.param, raw, context)?));
+                filters.push((*dimension, parse_dimension(dimension, raw, context)?));
             }
         }
         let communes = match params.get("commune") {
@@ -508,10 +508,15 @@ fn list(param: &str, raw: &str, max: usize) -> Result<Vec<String>, ParamError> {
     Ok(values)
 }
 
-fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<String>, ParamError> {
+fn parse_dimension(
+    dimension: &Dimension,
+    raw: &str,
+    context: &Context,
+) -> Result<Vec<String>, ParamError> {
+    let param = dimension.param;
     let referentials = referentials::get();
-    // `expected` says, for a value refused, what one looks like; the API
-    // also points to where it lists them all.
+    // A list. `expected` says, for a value refused, what one looks like;
+    // the API also points to where it lists them all.
     let check = |values: Vec<String>,
                  valid: &dyn Fn(&str) -> bool,
                  expected: &dyn Fn(&str) -> Option<&'static str>,
@@ -580,13 +585,11 @@ fn parse_dimension(param: &str, raw: &str, context: &Context) -> Result<Vec<Stri
     }
 }
 
-/// Typed by hand in the search page: say what a ROME code looks like, or
-/// that none has that one.
+/// What a ROME code looks like, or that none has that one: coaches type
+/// them by hand in the search page.
 fn rome_hint(refused: &str) -> Option<&'static str> {
-    let mut chars = refused.chars();
-    let shaped = chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.clone().count() == 4
-        && chars.all(|c| c.is_ascii_digit());
+    let shaped = referentials::shaped_like_rome_code(refused)
+        && refused.starts_with(|c: char| c.is_ascii_uppercase());
     Some(if shaped {
         "aucun métier du répertoire ROME n'a ce code."
     } else {
@@ -648,7 +651,32 @@ fn parse_range(raw: &str) -> Result<(usize, usize), ParamError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Keyword, parse_keywords};
+    use super::*;
+
+    /// `takes_a_list` says what `parse_dimension` reads, and so what the
+    /// search page offers: boxes to tick, or one choice.
+    #[test]
+    fn every_dimension_is_read_as_it_says() {
+        let agencies = HashSet::new();
+        let context = Context {
+            agencies: &agencies,
+            now: 0,
+        };
+        for dimension in FACETS.iter().chain(OTHER_DIMENSIONS.iter()) {
+            // A list checks each value, the first refused by name; one
+            // value refuses the two together.
+            let error = parse_dimension(dimension, "x,y", &context).unwrap_err();
+            let ParamProblem::Incorrect { detail, .. } = error.problem else {
+                panic!("{}: {:?}", dimension.param, error.problem);
+            };
+            let param = dimension.param;
+            assert_eq!(
+                detail.starts_with("« x »"),
+                dimension.takes_a_list(),
+                "{param}: {detail}"
+            );
+        }
+    }
 
     #[test]
     fn quotes_make_a_phrase_among_words() {

@@ -1,7 +1,7 @@
 //! The coach's search page and the offer page. The page speaks the search
 //! API's parameters (same names, same checks, same search module): only the
-//! commune, typed as a name, and the page number are translated here, and
-//! the refusals, into the page's words.
+//! commune, typed as a name, and the page number are translated here (and
+//! a ROME code put in capitals), and the refusals, into the page's words.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -108,18 +108,9 @@ fn translate(
     // ROME codes are written in capitals: « j1501 » is J1501.
     let sent: Vec<(String, String)> = pairs
         .into_iter()
-        .map(|(n, v)| {
-            let v = v.trim();
-            let lower_rome = n == "codeROME"
-                && v.len() == 5
-                && v.starts_with(|c: char| c.is_ascii_lowercase())
-                && v[1..].chars().all(|c| c.is_ascii_digit());
-            let v = if lower_rome {
-                v.to_uppercase()
-            } else {
-                v.to_owned()
-            };
-            (n, v)
+        .map(|(n, v)| match n.as_str() {
+            "codeROME" => (n, rome_in_capitals(v.trim())),
+            _ => (n, v.trim().to_owned()),
         })
         .filter(|(_, v)| !v.is_empty())
         .collect();
@@ -144,8 +135,15 @@ fn translate(
             },
             "commune" => match territory.commune_meant(value) {
                 Some(commune) => {
-                    query.commune = Some(commune);
-                    query.perhaps = territory.perhaps_meant(value, commune);
+                    // Several (an edited address): the field shows the first,
+                    // and no other is suggested.
+                    match query.commune {
+                        None => {
+                            query.commune = Some(commune);
+                            query.perhaps = territory.perhaps_meant(value, commune);
+                        }
+                        Some(_) => query.perhaps.clear(),
+                    }
                     grouped.entry("commune").or_default().push(&commune.code)
                 }
                 None => {
@@ -176,6 +174,19 @@ fn translate(
         Some(message) => Err((query, message)),
         None => Ok(query),
     }
+}
+
+/// Each code of a list, « j1501 » as J1501; anything else as typed, so
+/// that a refusal quotes it as the coach wrote it.
+fn rome_in_capitals(typed: &str) -> String {
+    let values: Vec<String> = typed
+        .split(',')
+        .map(|value| match value.trim() {
+            trimmed if referentials::shaped_like_rome_code(trimmed) => trimmed.to_ascii_uppercase(),
+            _ => value.to_owned(),
+        })
+        .collect();
+    values.join(",")
 }
 
 /// The departments of the territory's agencies (a SAFIR code starts with
@@ -227,7 +238,9 @@ impl Territory {
         if self.0.contains(&found.department) || !by_name_alone {
             return Vec::new();
         }
-        let beginning = format!("{} ", referentials::fold(typed.trim()));
+        // The name found is the one typed, less any article (« Les Saintes »
+        // finds Saintes).
+        let beginning = format!("{} ", referentials::fold(&found.name));
         let mut perhaps: Vec<_> = self
             .communes()
             .into_iter()
@@ -367,7 +380,7 @@ fn search_page(
                             @else if kind == "radio" {
                                 label.check {
                                     input type="radio" name=(dimension.param) value="" checked[chosen.is_empty()];
-                                    " indifférent"
+                                    " sans préférence"
                                 }
                             }
                             @for (value, count) in &shown {
@@ -569,7 +582,7 @@ fn perhaps_meant(query: &PageQuery) -> Markup {
             p.hint {
                 "Recherche autour de " (found.name) " (" (found.department) "), hors du territoire. Vouliez-vous dire "
                 @for (n, commune) in query.perhaps.iter().enumerate() {
-                    @if n > 0 { " ou " }
+                    @if n + 1 == query.perhaps.len() && n > 0 { " ou " } @else if n > 0 { ", " }
                     a href=(query.link_with("commune", &commune.code)) { (commune.name) " (" (commune.department) ")" }
                 }
                 " ?"

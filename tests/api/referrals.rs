@@ -164,7 +164,7 @@ on_each_backend! {
         assert!(html.contains("1 offre"), "with its total");
         assert!(html.contains(r#"value="CDI" checked"#), "the chosen filter stays ticked");
         assert!(html.contains("(1)"), "facet counts are shown");
-        // A parameter of one value is one choice, « indifférent » at first;
+        // A parameter of one value is one choice, « sans préférence » at first;
         // a list, boxes to tick.
         assert!(html.contains(r#"type="radio" name="avecPreselection" value="" checked"#), "{html}");
         assert!(html.contains(r#"type="radio" name="avecPreselection" value="false""#), "{html}");
@@ -505,7 +505,7 @@ on_each_backend! {
         }
         // The last page the message names is open; a ROME code is read
         // whatever its case.
-        for query in ["page=151", "codeROME=j1501"] {
+        for query in ["page=151", "codeROME=j1501", "codeROME=j1501,%20k2204%20"] {
             let (status, _) = page(&app, &desk.coach, &format!("/offres?{query}")).await;
             assert_eq!(status, StatusCode::OK, "{query}");
         }
@@ -519,6 +519,10 @@ on_each_backend! {
             assert!(html.contains(&format!(r#"value="{shown}""#)), "{typed}: {shown}");
             assert!(!html.contains("Vouliez-vous dire"), "{typed}");
         }
+        // Typed with an article, « Les Saintes » finds Saintes (17): the
+        // territory's Saintes-Maries-de-la-Mer is offered.
+        let (_, html) = page(&app, &desk.coach, "/offres?commune=Les%20Saintes").await;
+        assert!(html.contains(">Saintes-Maries-de-la-Mer (13)</a> ?"), "{html}");
         // A name found only elsewhere, that begins a commune of the
         // territory: the search runs where asked, and offers the other.
         let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&commune=Salon").await;
