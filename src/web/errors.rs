@@ -99,11 +99,10 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let redirect = match self {
-            PageError::LoginRequired(Some(wanted)) => Some(format!(
-                "{LOGIN_PATH}?{}",
-                serde_urlencoded::to_string([("suite", wanted)]).unwrap_or_default()
+            PageError::LoginRequired(wanted) => Some(super::session::carrying_return(
+                LOGIN_PATH,
+                wanted.as_deref().unwrap_or("/"),
             )),
-            PageError::LoginRequired(None) => Some(LOGIN_PATH.to_owned()),
             PageError::PasswordChangeRequired => Some(PASSWORD_PATH.to_owned()),
             _ => None,
         };

@@ -76,7 +76,7 @@ fn login_page(
             }
             @if let Some(provider) = sso {
                 p.alternative { "ou" }
-                p { a.button.provider href=(sso_start_link(then)) { "Se connecter avec " (provider) } }
+                p { a.button.provider href=(session::carrying_return(sso::START_PATH, then)) { "Se connecter avec " (provider) } }
                 p.hint {
                     "La première fois, relais relie votre identité " (provider)
                     " au compte ouvert par votre RGC à la même adresse électronique professionnelle."
@@ -100,18 +100,6 @@ pub async fn show_login(
     let csrf = Csrf::of(&req);
     let page = login_page(&csrf, provider_name(&sso), "", then, None);
     layout::respond(&req, StatusCode::OK, &csrf, page)
-}
-
-/// The single sign-on's start, carrying the page to come back to.
-fn sso_start_link(then: &str) -> String {
-    match then {
-        "/" => sso::START_PATH.to_owned(),
-        then => format!(
-            "{}?{}",
-            sso::START_PATH,
-            serde_urlencoded::to_string([("suite", then)]).unwrap_or_default()
-        ),
-    }
 }
 
 fn provider_name(sso: &Sso) -> Option<&str> {

@@ -204,12 +204,16 @@ impl Territory {
         )
     }
 
+    fn holds(&self, commune: &referentials::Commune) -> bool {
+        self.0.contains(&commune.department)
+    }
+
     /// The communes the commune field suggests.
     fn communes(&self) -> Vec<&'static referentials::Commune> {
         let mut communes: Vec<_> = referentials::get()
             .communes
             .iter()
-            .filter(|c| !c.is_arrondissement && self.0.contains(&c.department))
+            .filter(|c| !c.is_arrondissement && self.holds(c))
             .collect();
         communes.sort_by(|a, b| a.name.cmp(&b.name));
         communes
@@ -221,7 +225,7 @@ impl Territory {
         let named = referentials::get().communes_named(typed);
         named
             .iter()
-            .find(|c| self.0.contains(&c.department))
+            .find(|c| self.holds(c))
             .or(named.first())
             .copied()
     }
@@ -235,7 +239,7 @@ impl Territory {
     ) -> Vec<&'static referentials::Commune> {
         let by_name_alone =
             !typed.trim().ends_with(')') && referentials::get().commune(typed.trim()).is_none();
-        if self.0.contains(&found.department) || !by_name_alone {
+        if self.holds(found) || !by_name_alone {
             return Vec::new();
         }
         // The name found is the one typed, less any article (« Les Saintes »

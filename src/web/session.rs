@@ -191,6 +191,18 @@ fn wanted(req: &HttpRequest) -> Option<String> {
     (req.method() == actix_web::http::Method::GET && wanted != "/").then(|| wanted.to_owned())
 }
 
+/// A sign-in step's address carrying the page to come back to (`suite`),
+/// when there is one other than the home page.
+pub fn carrying_return(path: &str, then: &str) -> String {
+    match then {
+        "/" => path.to_owned(),
+        then => format!(
+            "{path}?{}",
+            serde_urlencoded::to_string([("suite", then)]).unwrap_or_default()
+        ),
+    }
+}
+
 /// Where to go once signed in: `asked` when it is a page of relais (a
 /// path of this site, never another site's address). Browsers drop tabs
 /// and line breaks from an address, and read a backslash as « / »: « /\t/a »

@@ -77,13 +77,9 @@ on_each_backend! {
         // An agreement already over: its accounts could never sign in.
         let mut conn = app.database.connection().unwrap();
         let over = accounts::PartnerTerms {
-            name: "Mission locale".into(),
-            agency_code: "13013".into(),
             agreement_start: chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
             agreement_end: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
-            seats: 6,
-            offers_service: true,
-            referrals_service: true,
+            ..crate::structure::terms("Mission locale", true)
         };
         let refused = accounts::create_partner(&mut conn, Utc::now().naive_utc(), None, &over).unwrap_err();
         assert!(refused.to_string().contains("déjà terminée"), "{refused}");
