@@ -195,8 +195,9 @@ impl Referentials {
 
     /// The commune a person typed: an INSEE code, a name, or a name with its
     /// department as the suggestions write it, « Aix-en-Provence (13) ».
-    /// Case, accents and hyphens do not matter. Several communes of the same
-    /// name without a department: the most populated first.
+    /// Case, accents, hyphens and articles do not matter. Several communes
+    /// of the same name without a department: the name as typed first, then
+    /// the most populated.
     pub fn communes_named(&self, typed: &str) -> Vec<&Commune> {
         let typed = typed.trim();
         if let Some(commune) = self.commune(typed) {
@@ -206,27 +207,33 @@ impl Referentials {
             Some((name, department)) => (name, Some(department.trim())),
             None => (typed, None),
         };
-        // The list names communes without their article (« Ciotat » for La
-        // Ciotat): an article typed before the name is passed over.
+        // Names are typed with their article or without (« Ciotat » for La
+        // Ciotat, « Les Saintes » for Saintes): the exact name first.
         let folded = fold(name);
-        let wanted = ["la ", "le ", "les ", "l "]
-            .iter()
-            .find_map(|article| folded.strip_prefix(article))
-            .filter(|rest| !rest.is_empty());
+        let bare = without_article(&folded);
         // Arrondissements too: « Marseille 1er Arrondissement (13) », as the
         // search page shows one chosen by its code, is found again.
-        let mut found: Vec<&Commune> = self
+        let mut found: Vec<(bool, &Commune)> = self
             .communes
             .iter()
-            .filter(|c| {
-                let name = fold(&c.name);
-                name == folded || wanted.is_some_and(|wanted| name == wanted)
-            })
             .filter(|c| department.is_none_or(|d| c.department == d))
+            .filter_map(|c| {
+                let name = fold(&c.name);
+                (without_article(&name) == bare).then_some((name == folded, c))
+            })
             .collect();
-        found.sort_by_key(|c| std::cmp::Reverse(c.population));
-        found
+        found.sort_by_key(|(exact, c)| (!exact, std::cmp::Reverse(c.population)));
+        found.into_iter().map(|(_, c)| c).collect()
     }
+}
+
+/// A folded name less its article (« la ciotat » → « ciotat »).
+pub fn without_article(folded: &str) -> &str {
+    ["la ", "le ", "les ", "l ", "aux ", "los "]
+        .iter()
+        .find_map(|article| folded.strip_prefix(article))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(folded)
 }
 
 /// Written as a ROME code is, whatever the letter's case: a letter and
@@ -384,12 +391,25 @@ mod tests {
         assert_eq!(first.first().map(|c| c.code.as_str()), Some("13201"));
         let city = referentials.communes_named("Marseille");
         assert_eq!(city.first().map(|c| c.code.as_str()), Some("13055"));
-        // Listed without their article, found with it.
-        for typed in ["La Ciotat", "la ciotat", "Ciotat"] {
+        // Named with their article, found with it or without.
+        assert_eq!(
+            referentials.commune("13028").map(|c| c.name.as_str()),
+            Some("La Ciotat")
+        );
+        for (typed, code) in [
+            ("La Ciotat", "13028"),
+            ("la ciotat", "13028"),
+            ("Ciotat", "13028"),
+            ("L'Isle-sur-la-Sorgue", "84054"),
+            ("Isle sur la Sorgue", "84054"),
+            // The name as typed before a more populous one with an article.
+            ("Pin", "70410"),
+            ("Le Pin", "77363"),
+        ] {
             let found = referentials.communes_named(typed);
             assert_eq!(
                 found.first().map(|c| c.code.as_str()),
-                Some("13028"),
+                Some(code),
                 "{typed}"
             );
         }

@@ -215,7 +215,8 @@ impl Territory {
             .iter()
             .filter(|c| !c.is_arrondissement && self.holds(c))
             .collect();
-        communes.sort_by(|a, b| a.name.cmp(&b.name));
+        // Accents aside: « Éguilles » among the E.
+        communes.sort_by_cached_key(|c| referentials::fold(&c.name));
         communes
     }
 
@@ -242,13 +243,14 @@ impl Territory {
         if self.holds(found) || !by_name_alone {
             return Vec::new();
         }
-        // The name found is the one typed, less any article (« Les Saintes »
-        // finds Saintes).
-        let beginning = format!("{} ", referentials::fold(&found.name));
+        // Articles aside: « Tour » finds La Tour (06), and offers La
+        // Tour-d'Aigues (84).
+        let bare = |name: &str| referentials::without_article(&referentials::fold(name)).to_owned();
+        let beginning = format!("{} ", bare(&found.name));
         let mut perhaps: Vec<_> = self
             .communes()
             .into_iter()
-            .filter(|c| referentials::fold(&c.name).starts_with(&beginning))
+            .filter(|c| bare(&c.name).starts_with(&beginning))
             .collect();
         perhaps.sort_by_key(|c| std::cmp::Reverse(c.population));
         perhaps.truncate(3);

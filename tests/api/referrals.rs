@@ -513,7 +513,14 @@ on_each_backend! {
         // Of communes sharing a name, the territory's is searched around
         // (Villars in the Vaucluse, not the larger one in the Loire), and
         // the field shows which, department included.
-        for (typed, shown) in [("Villars", "Villars (84)"), ("Roussillon", "Roussillon (84)"), ("Lyon", "Lyon (69)")] {
+        // Names carry their article, typed or not.
+        for (typed, shown) in [
+            ("Villars", "Villars (84)"),
+            ("Roussillon", "Roussillon (84)"),
+            ("Lyon", "Lyon (69)"),
+            ("Ciotat", "La Ciotat (13)"),
+            ("la%20roque%20d%27antheron", "La Roque-d'Anthéron (13)"),
+        ] {
             let (status, html) = page(&app, &desk.coach, &format!("/offres?commune={typed}&distance=0")).await;
             assert_eq!(status, StatusCode::OK, "{typed}");
             assert!(html.contains(&format!(r#"value="{shown}""#)), "{typed}: {shown}");
@@ -523,6 +530,15 @@ on_each_backend! {
         // territory's Saintes-Maries-de-la-Mer is offered.
         let (_, html) = page(&app, &desk.coach, "/offres?commune=Les%20Saintes").await;
         assert!(html.contains(">Saintes-Maries-de-la-Mer (13)</a> ?"), "{html}");
+        // Articles aside, « Tour » finds La Tour (74), the largest, and
+        // offers La Tour-d'Aigues.
+        let (_, html) = page(&app, &desk.coach, "/offres?commune=Tour").await;
+        assert!(html.contains(r#"value="La Tour (74)""#), "{html}");
+        // Suggestions in alphabetical order, accents aside.
+        let at = |option: &str| html.find(&format!(r#"<option value="{option}">"#)).expect(option);
+        assert!(at("Bédarrides (84)") < at("Belcodène (13)"));
+        assert!(at("Éguilles (13)") < at("Ensuès-la-Redonne (13)"));
+        assert!(html.contains(">La Tour-d'Aigues (84)</a> ?"), "{html}");
         // A name found only elsewhere, that begins a commune of the
         // territory: the search runs where asked, and offers the other.
         let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&commune=Salon").await;
