@@ -122,7 +122,7 @@ impl IndexerWaker {
 
 /// What the writer works with.
 struct Writing {
-    writer: IndexWriter<TantivyDocument>,
+    writer: Writer,
     reader: IndexReader,
     fields: OfferFields,
     applied: watch::Sender<i64>,
@@ -153,8 +153,9 @@ pub fn start(
         _ => {
             // Emptied at once: a database without offers gives the catch-up
             // nothing to commit, and searches would go on reading the old ones.
-            writing.writer.delete_all_documents()?;
-            commit(&mut writing.writer, 0)?;
+            let writer = writing.writer.get()?;
+            writer.delete_all_documents()?;
+            commit(writer, 0)?;
             writing.reader.reload()?;
             0
         }
@@ -195,18 +196,20 @@ pub fn rebuild(
     remove_stray_segment_files(path, &index)?;
     // No merges along the way: the rebuild merges everything once at the
     // end, and a background merge would take segments from under it.
-    writing.writer.set_merge_policy(Box::new(NoMergePolicy));
-    writing.writer.delete_all_documents()?;
+    let writer = writing.writer.get()?;
+    writer.set_merge_policy(Box::new(NoMergePolicy));
+    writer.delete_all_documents()?;
     writing.applied.send_replace(0);
     let applied = catch_up(&mut writing, database, REBUILD_BATCH, progress)?;
+    let writer = writing.writer.get()?;
     if applied == 0 {
-        commit(&mut writing.writer, 0)?;
+        commit(writer, 0)?;
     }
     // One segment: every search pays a fixed cost per segment (its columns
     // and dictionaries are opened), and a rebuilt index has nothing to keep apart.
     let segments = index.searchable_segment_ids()?;
     if segments.len() > 1 {
-        writing.writer.merge(&segments).wait()?;
+        writer.merge(&segments).wait()?;
     }
     let Writing {
         writer,
@@ -214,7 +217,9 @@ pub fn rebuild(
         folder,
         ..
     } = writing;
-    writer.wait_merging_threads()?;
+    if let Some(writer) = writer.open {
+        writer.wait_merging_threads()?;
+    }
     // The merged segments' files go now rather than at the next start.
     remove_stray_segment_files(path, &index)?;
     folder.directory.sync_and_unmark()?;
@@ -244,20 +249,7 @@ impl Drop for Indexer {
 
 fn writing(index: &Index, folder: Folder) -> Result<Writing, SearchError> {
     let (_, fields) = schema::build();
-    let writer: IndexWriter<TantivyDocument> = index
-        .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
-        .map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => SearchError::Busy,
-            other => SearchError::Index(other),
-        })?;
-    // Live changes commit a few offers at a time, and every search pays a
-    // fixed cost per segment (small since their columns are kept open):
-    // segments of a size merge four at a time (the default waits for
-    // eight). Two at a time merged every offer of a bulk import at each
-    // doubling, and the merges took a tenth of the import's time.
-    let mut merges = LogMergePolicy::default();
-    merges.set_min_num_segments(4);
-    writer.set_merge_policy(Box::new(merges));
+    let writer = Writer::open(index)?;
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -270,6 +262,58 @@ fn writing(index: &Index, folder: Folder) -> Result<Writing, SearchError> {
         applied,
         folder,
     })
+}
+
+/// The index's only writer, opened again from the last commit after a
+/// failed pass: tantivy's writer may then hold half a commit, or have lost
+/// its indexing thread and take documents that never reach a segment.
+struct Writer {
+    index: Index,
+    open: Option<IndexWriter<TantivyDocument>>,
+}
+
+impl Writer {
+    fn open(index: &Index) -> Result<Writer, SearchError> {
+        let mut writer = Writer {
+            index: index.clone(),
+            open: None,
+        };
+        writer.get()?;
+        Ok(writer)
+    }
+
+    /// The writer, opened anew when the last one was discarded.
+    fn get(&mut self) -> Result<&mut IndexWriter<TantivyDocument>, SearchError> {
+        let writer = match self.open.take() {
+            Some(writer) => writer,
+            None => self.opened()?,
+        };
+        Ok(self.open.insert(writer))
+    }
+
+    /// Drops the writer and all it has not committed.
+    fn discard(&mut self) {
+        self.open = None;
+    }
+
+    fn opened(&self) -> Result<IndexWriter<TantivyDocument>, SearchError> {
+        let writer = self
+            .index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => SearchError::Busy,
+                other => SearchError::Index(other),
+            })?;
+        // Live changes commit a few offers at a time, and every search pays a
+        // fixed cost per segment (small since their columns are kept open):
+        // segments of a size merge four at a time (the default waits for
+        // eight). Two at a time merged every offer of a bulk import at each
+        // doubling, and the merges took a tenth of the import's time.
+        let mut merges = LogMergePolicy::default();
+        merges.set_min_num_segments(4);
+        writer.set_merge_policy(Box::new(merges));
+        Ok(writer)
+    }
 }
 
 fn follow(
@@ -285,7 +329,9 @@ fn follow(
             Err(error) => {
                 // Searches may miss changes meanwhile: the node is not ready.
                 caught_up.store(false, Ordering::Release);
-                tracing::error!(%error, "indexer could not follow the offer feed; will retry")
+                tracing::error!(%error, "indexer could not follow the offer feed; will retry");
+                // The next pass starts again from the last commit.
+                writing.writer.discard();
             }
         }
         match signals.recv_timeout(poll) {
@@ -324,16 +370,15 @@ fn catch_up(
             return Ok(total);
         };
         let last_sequence = last.sequence;
+        let writer = writing.writer.get()?;
         for offer in &changes {
-            writing
-                .writer
-                .delete_term(Term::from_field_text(writing.fields.id, &offer.id));
+            writer.delete_term(Term::from_field_text(writing.fields.id, &offer.id));
             if offer.status() != Some(OfferStatus::Active) {
                 continue;
             }
             match Json::object_of(&offer.document).and_then(|document| Offer::facts_of(&document)) {
                 Some(facts) => {
-                    writing.writer.add_document(writing.fields.document(
+                    writer.add_document(writing.fields.document(
                         &offer.id,
                         &facts,
                         &offer.document,
@@ -344,7 +389,7 @@ fn catch_up(
                 }
             }
         }
-        commit(&mut writing.writer, last_sequence)?;
+        commit(writer, last_sequence)?;
         writing.reader.reload()?;
         writing.applied.send_replace(last_sequence);
         from = last_sequence;

@@ -1,5 +1,10 @@
-use crate::on_each_backend;
+use std::time::Duration;
+
+use relais::apikeys::Scope;
 use serde_json::Value;
+
+use crate::offers::offer;
+use crate::on_each_backend;
 
 on_each_backend! {
     async fn healthz_says_the_process_is_alive(app) {
@@ -29,6 +34,32 @@ on_each_backend! {
         app.restore_database();
         let response = app.get("/readyz").await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn the_index_follows_again_once_its_folder_can_be_written(app) {
+        let ingest = app.key(Scope::Ingest).await;
+        let search = app.key(Scope::Search).await;
+        assert_eq!(app.put_offer(&ingest, &offer("120AAAA")).await.status(), 201);
+        app.wait_for_index().await;
+
+        // The folder fails: the offer is stored, the node says it is not
+        // ready rather than serve searches that miss it.
+        app.cut_index_folder();
+        assert_eq!(app.put_offer(&ingest, &offer("121AAAA")).await.status(), 201);
+        assert_eq!(app.readiness_becomes(503).await, 503);
+        let body: Value = app.get("/readyz").await.json().await.unwrap();
+        assert_ne!(body["checks"]["index"], "ok", "{body}");
+
+        // Once it can be written again, the indexer starts over from its
+        // last commit and catches up, without a restart.
+        app.restore_index_folder();
+        let caught_up = tokio::time::timeout(Duration::from_secs(30), app.wait_for_index()).await;
+        assert!(caught_up.is_ok(), "the index never caught up");
+        assert_eq!(app.readiness_becomes(200).await, 200);
+        let found: Value = app.search(&search, "motsCles=electricien").await.json().await.unwrap();
+        let ids: Vec<&str> = found["resultats"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 2, "{ids:?}");
+        assert!(ids.contains(&"121AAAA"), "{ids:?}");
     }
 
     async fn every_response_carries_a_request_id(app) {

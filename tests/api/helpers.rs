@@ -363,6 +363,35 @@ impl TestApp {
         }
     }
 
+    /// Makes the index folder unwritable, as a full or failing disk would:
+    /// the folder moves away and a file takes its place, so that every file
+    /// the indexer creates fails, while what it has open stays readable.
+    pub fn cut_index_folder(&self) {
+        let path = &self.settings.index.path;
+        std::fs::rename(path, path.with_extension("moved")).unwrap();
+        std::fs::write(path, b"").unwrap();
+    }
+
+    pub fn restore_index_folder(&self) {
+        let path = &self.settings.index.path;
+        std::fs::remove_file(path).unwrap();
+        std::fs::rename(path.with_extension("moved"), path).unwrap();
+    }
+
+    /// The status `/readyz` answers once it answers `status`, checked until
+    /// a deadline: readiness follows the indexer's next pass, which nothing
+    /// announces.
+    pub async fn readiness_becomes(&self, status: u16) -> u16 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let answered = self.get("/readyz").await.status().as_u16();
+            if answered == status || std::time::Instant::now() > deadline {
+                return answered;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn restore_database(&self) {
         match &self.postgres {
             Some(db) => db.admin(&format!(
