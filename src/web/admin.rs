@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -22,7 +22,7 @@ use crate::db::{Database, DbConnection};
 pub const PARTNERS_PATH: &str = "/admin/structures";
 const DEFAULT_SEATS: i32 = 6;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct TermsForm {
     csrf: String,
     nom: String,
@@ -38,7 +38,7 @@ pub struct TermsForm {
     rgc_courriel: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 pub struct RgcForm {
     csrf: String,
     rgc_nom: String,
@@ -55,7 +55,48 @@ pub(super) fn admin_only(account: &Account) -> Result<(), PageError> {
     }
 }
 
+/// A form refused: its page shows again what was typed, to be corrected
+/// rather than typed again.
+#[derive(Clone, Copy)]
+enum Typed<'a> {
+    Nothing,
+    Terms(&'a TermsForm),
+    Rgc(&'a RgcForm),
+}
+
 impl TermsForm {
+    /// The fields of a partner not yet registered.
+    fn blank() -> TermsForm {
+        TermsForm {
+            csrf: String::new(),
+            nom: String::new(),
+            agence: String::new(),
+            debut: String::new(),
+            fin: String::new(),
+            comptes: DEFAULT_SEATS.to_string(),
+            consultation: Some("on".to_owned()),
+            delegation_mer: None,
+            rgc_nom: None,
+            rgc_fonction: None,
+            rgc_courriel: None,
+        }
+    }
+
+    /// The fields of terms as stored.
+    fn of(terms: &PartnerTerms) -> TermsForm {
+        let checked = |on: bool| on.then(|| "on".to_owned());
+        TermsForm {
+            nom: terms.name.clone(),
+            agence: terms.agency_code.clone(),
+            debut: terms.agreement_start.format("%Y-%m-%d").to_string(),
+            fin: terms.agreement_end.format("%Y-%m-%d").to_string(),
+            comptes: terms.seats.to_string(),
+            consultation: checked(terms.offers_service),
+            delegation_mer: checked(terms.referrals_service),
+            ..TermsForm::blank()
+        }
+    }
+
     fn terms(&self) -> Result<PartnerTerms, AccountError> {
         let date = |raw: &str, what: &str| {
             parse_day(raw).ok_or_else(|| {
@@ -81,45 +122,41 @@ impl TermsForm {
     }
 }
 
-fn terms_fields(agencies: &[Agency], terms: Option<&PartnerTerms>) -> Markup {
-    let date = |d: Option<NaiveDate>| {
-        d.map(|d| d.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
-    };
+fn terms_fields(agencies: &[Agency], values: &TermsForm) -> Markup {
     html! {
         label for="nom" { "Nom de la structure" }
-        input #nom name="nom" type="text" required maxlength="100" value=(terms.map_or("", |t| t.name.as_str()));
+        input #nom name="nom" type="text" required maxlength="100" value=(values.nom);
         label for="agence" { "Agence de rattachement" }
         select #agence name="agence" required {
             @for agency in agencies {
-                option value=(agency.code) selected[terms.is_some_and(|t| t.agency_code == agency.code)] {
+                option value=(agency.code) selected[values.agence == agency.code] {
                     (agency.name) " (" (agency.code) ")"
                 }
             }
         }
         label for="debut" { "Début de la convention" }
-        input #debut name="debut" type="date" required value=(date(terms.map(|t| t.agreement_start)));
+        input #debut name="debut" type="date" required value=(values.debut);
         label for="fin" { "Fin de la convention" }
-        input #fin name="fin" type="date" required value=(date(terms.map(|t| t.agreement_end)));
+        input #fin name="fin" type="date" required value=(values.fin);
         label for="comptes" { "Comptes actifs simultanés autorisés (hors RGC)" }
-        input #comptes name="comptes" type="number" min="0" max="1000" required
-            value=(terms.map_or(DEFAULT_SEATS, |t| t.seats));
+        input #comptes name="comptes" type="number" min="0" max="1000" required value=(values.comptes);
         fieldset {
             legend { "Services ouverts" }
-            label.check { input type="checkbox" name="consultation" checked[terms.is_none_or(|t| t.offers_service)]; " consultation des offres" }
-            label.check { input type="checkbox" name="delegation_mer" checked[terms.is_some_and(|t| t.referrals_service)]; " délégation de la mise en relation" }
+            label.check { input type="checkbox" name="consultation" checked[values.consultation.is_some()]; " consultation des offres" }
+            label.check { input type="checkbox" name="delegation_mer" checked[values.delegation_mer.is_some()]; " délégation de la mise en relation" }
         }
     }
 }
 
-fn person_fields() -> Markup {
+/// The RGC's name, function and address, as typed (empty at first).
+fn person_fields(name: &str, function: &str, email: &str) -> Markup {
     html! {
         label for="rgc_nom" { "Prénom et nom du RGC" }
-        input #rgc_nom name="rgc_nom" type="text" required maxlength="100" autocomplete="off";
+        input #rgc_nom name="rgc_nom" type="text" required maxlength="100" autocomplete="off" value=(name);
         label for="rgc_fonction" { "Fonction" }
-        input #rgc_fonction name="rgc_fonction" type="text" maxlength="100" autocomplete="off";
+        input #rgc_fonction name="rgc_fonction" type="text" maxlength="100" autocomplete="off" value=(function);
         label for="rgc_courriel" { "Adresse électronique professionnelle" }
-        input #rgc_courriel name="rgc_courriel" type="email" required autocomplete="off";
+        input #rgc_courriel name="rgc_courriel" type="email" required autocomplete="off" value=(email);
     }
 }
 
@@ -138,7 +175,11 @@ fn list_page(
     agencies: &[Agency],
     message: Option<(&str, bool)>,
     extra: Option<Markup>,
+    typed: Option<&TermsForm>,
 ) -> Markup {
+    let blank = TermsForm::blank();
+    let values = typed.unwrap_or(&blank);
+    let person = |field: &Option<String>| field.clone().unwrap_or_default();
     layout::signed_in_page(
         "Structures partenaires",
         admin,
@@ -169,8 +210,8 @@ fn list_page(
             h2 #creer { "Enregistrer une structure" }
             form.form method="post" action=(PARTNERS_PATH) {
                 (csrf.field())
-                (terms_fields(agencies, None))
-                (person_fields())
+                (terms_fields(agencies, values))
+                (person_fields(&person(&values.rgc_nom), &person(&values.rgc_fonction), &person(&values.rgc_courriel)))
                 button type="submit" { "Enregistrer la structure et son RGC" }
             }
         },
@@ -191,7 +232,7 @@ pub async fn list(
     admin_only(&admin)?;
     let (summaries, agencies) = database.run(load_list).await?;
     let csrf = Csrf::of(&req);
-    let body = list_page(&admin, &csrf, &summaries, &agencies, None, None);
+    let body = list_page(&admin, &csrf, &summaries, &agencies, None, None, None);
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
 
@@ -207,6 +248,7 @@ pub async fn create(
     let now = clock.now();
     let actor = session::actor(&req, &admin);
     let form = form.into_inner();
+    let typed = form.clone();
     let (outcome, (summaries, agencies)) = database
         .run(move |conn| {
             let outcome = form.terms().and_then(|terms| {
@@ -235,12 +277,13 @@ pub async fn create(
                 &agencies,
                 Some((&text, true)),
                 None,
+                Some(&typed),
             );
             return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
         }
         Err(other) => return Err(other.into()),
     };
-    let body = list_page(&admin, &csrf, &summaries, &agencies, message, extra);
+    let body = list_page(&admin, &csrf, &summaries, &agencies, message, extra, None);
     Ok(layout::respond(&req, status, &csrf, body))
 }
 
@@ -250,8 +293,22 @@ fn partner_page(
     sheet: &PartnerSheet,
     message: Option<(&str, bool)>,
     extra: Option<Markup>,
+    typed: Typed,
 ) -> Markup {
     let (partner, agencies) = (&sheet.partner, sheet.agencies.as_slice());
+    let stored = TermsForm::of(&partner.terms);
+    let terms = match typed {
+        Typed::Terms(terms) => terms,
+        _ => &stored,
+    };
+    let (name, function, email) = match typed {
+        Typed::Rgc(rgc) => (
+            rgc.rgc_nom.as_str(),
+            rgc.rgc_fonction.as_str(),
+            rgc.rgc_courriel.as_str(),
+        ),
+        _ => ("", "", ""),
+    };
     let path = format!("{PARTNERS_PATH}/{}", partner.id);
     layout::signed_in_page(
         &partner.terms.name,
@@ -266,7 +323,7 @@ fn partner_page(
             h2 { "Convention" }
             form.form method="post" action=(path) {
                 (csrf.field())
-                (terms_fields(agencies, Some(&partner.terms)))
+                (terms_fields(agencies, terms))
                 button type="submit" { "Enregistrer" }
             }
             h2 { "RGC" }
@@ -292,11 +349,12 @@ fn partner_page(
             p.hint { "La structure a toujours un et un seul RGC. Le nouveau reçoit un identifiant et un mot de passe provisoire." }
             form.form method="post" action={ (path) "/rgc" } {
                 (csrf.field())
-                (person_fields())
+                (person_fields(name, function, email))
                 fieldset {
                     legend { "L'ancien RGC" }
-                    label.check { input type="radio" name="ancien" value="compte" checked; " devient un compte de la structure" }
-                    label.check { input type="radio" name="ancien" value="desactive"; " est désactivé" }
+                    @let deactivated = matches!(typed, Typed::Rgc(rgc) if rgc.ancien == "desactive");
+                    label.check { input type="radio" name="ancien" value="compte" checked[!deactivated]; " devient un compte de la structure" }
+                    label.check { input type="radio" name="ancien" value="desactive" checked[deactivated]; " est désactivé" }
                 }
                 button type="submit" { "Désigner le nouveau RGC" }
             }
@@ -355,8 +413,21 @@ pub async fn show(
         _ => None,
     };
     let csrf = Csrf::of(&req);
-    let body = partner_page(&admin, &csrf, &sheet, message, None);
+    let body = partner_page(&admin, &csrf, &sheet, message, None, Typed::Nothing);
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+/// The partner's page again, with why a form was refused and what it held.
+fn refused(
+    req: &HttpRequest,
+    admin: &Account,
+    sheet: &PartnerSheet,
+    text: &str,
+    typed: Typed,
+) -> HttpResponse {
+    let csrf = Csrf::of(req);
+    let body = partner_page(admin, &csrf, sheet, Some((text, true)), None, typed);
+    layout::respond(req, StatusCode::BAD_REQUEST, &csrf, body)
 }
 
 pub async fn update(
@@ -374,6 +445,7 @@ pub async fn update(
     let id = path.into_inner();
     let target = id.clone();
     let form = form.into_inner();
+    let typed = form.clone();
     let (outcome, sheet) = database
         .run(move |conn| {
             let outcome = form.terms().and_then(|terms| {
@@ -387,9 +459,7 @@ pub async fn update(
             "{PARTNERS_PATH}/{id}?avis=modifiee"
         ))),
         Err(AccountError::Invalid(text)) => {
-            let csrf = Csrf::of(&req);
-            let body = partner_page(&admin, &csrf, &sheet, Some((&text, true)), None);
-            Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body))
+            Ok(refused(&req, &admin, &sheet, &text, Typed::Terms(&typed)))
         }
         Err(other) => Err(other.into()),
     }
@@ -409,6 +479,7 @@ pub async fn replace_rgc(
     let actor = session::actor(&req, &admin);
     let id = path.into_inner();
     let form = form.into_inner();
+    let typed = form.clone();
     let previous = if form.ancien == "desactive" {
         PreviousRgc::Deactivated
     } else {
@@ -452,12 +523,11 @@ pub async fn replace_rgc(
             )),
         ),
         Err(AccountError::Invalid(text)) => {
-            let body = partner_page(&admin, &csrf, &sheet, Some((&text, true)), None);
-            return Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body));
+            return Ok(refused(&req, &admin, &sheet, &text, Typed::Rgc(&typed)));
         }
         Err(other) => return Err(other.into()),
     };
-    let body = partner_page(&admin, &csrf, &sheet, message, extra);
+    let body = partner_page(&admin, &csrf, &sheet, message, extra, Typed::Nothing);
     Ok(layout::respond(&req, status, &csrf, body))
 }
 

@@ -113,8 +113,17 @@ fn accounts_page(
     csrf: &Csrf,
     message: Option<(&str, bool)>,
     extra: Option<Markup>,
+    typed: Option<&NewAccountForm>,
 ) -> Markup {
     let seats = listing.partner.terms.seats;
+    // Refused, the new account's fields show what was typed.
+    let (name, function, email) = typed.map_or(("", "", ""), |form| {
+        (
+            form.nom.as_str(),
+            form.fonction.as_str(),
+            form.courriel.as_str(),
+        )
+    });
     layout::signed_in_page(
         "Comptes de la structure",
         rgc,
@@ -172,11 +181,11 @@ fn accounts_page(
             form.form method="post" action=(ACCOUNTS_PATH) {
                 (csrf.field())
                 label for="nom" { "Prénom et nom" }
-                input #nom name="nom" type="text" autocomplete="off" required maxlength="100";
+                input #nom name="nom" type="text" autocomplete="off" required maxlength="100" value=(name);
                 label for="fonction" { "Fonction" }
-                input #fonction name="fonction" type="text" autocomplete="off" maxlength="100";
+                input #fonction name="fonction" type="text" autocomplete="off" maxlength="100" value=(function);
                 label for="courriel" { "Adresse électronique professionnelle" }
-                input #courriel name="courriel" type="email" autocomplete="off" required;
+                input #courriel name="courriel" type="email" autocomplete="off" required value=(email);
                 button type="submit" { "Créer le compte" }
             }
         },
@@ -230,7 +239,7 @@ pub async fn show(
         &req,
         StatusCode::OK,
         &csrf,
-        accounts_page(&listing, &rgc, &csrf, message, None),
+        accounts_page(&listing, &rgc, &csrf, message, None, None),
     ))
 }
 
@@ -263,6 +272,7 @@ pub async fn create(
             Ok::<_, AccountError>((outcome, listing(conn, &partner, moment)?))
         })
         .await?;
+    let refused = matches!(outcome, Err(AccountError::Invalid(_)));
     let (status, message, extra) = match outcome {
         Ok((account, credentials)) => (
             StatusCode::OK,
@@ -284,7 +294,14 @@ pub async fn create(
         &req,
         status,
         &csrf,
-        accounts_page(&listing, &rgc, &csrf, message, extra),
+        accounts_page(
+            &listing,
+            &rgc,
+            &csrf,
+            message,
+            extra,
+            refused.then_some(&*form),
+        ),
     ))
 }
 
@@ -333,7 +350,7 @@ pub async fn activate(
         Err(refusal @ AccountError::NoSeat { .. }) => {
             let csrf = Csrf::of(&req);
             let text = refusal.to_string();
-            let body = accounts_page(&listing, &rgc, &csrf, Some((&text, true)), None);
+            let body = accounts_page(&listing, &rgc, &csrf, Some((&text, true)), None, None);
             Ok(layout::respond(&req, StatusCode::CONFLICT, &csrf, body))
         }
         Err(other) => Err(other.into()),
@@ -416,6 +433,7 @@ pub async fn reset_password(
             false,
         )),
         Some(extra),
+        None,
     );
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }

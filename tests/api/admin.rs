@@ -69,6 +69,11 @@ on_each_backend! {
         let (status, html) = register(&app, &client, "beaucoup", "autre@plie.example").await;
         assert_eq!(status, 400);
         assert!(html.contains("nombre entier"));
+        // Refused, the form shows what was typed, to be corrected.
+        for kept in [r#"value="PLIE du Pays d'Aix""#, r#"value="beaucoup""#, r#"value="2021-01-01""#, r#"value="Rachid Benali""#, r#"value="autre@plie.example""#] {
+            assert!(html.contains(kept), "{kept}");
+        }
+        assert!(html.contains(r#"name="delegation_mer" checked"#), "{html}");
 
         // The same partner sent again: two of one name could not be told apart.
         let (status, html) = register(&app, &client, "6", "autre@plie.example").await;
@@ -114,7 +119,10 @@ on_each_backend! {
         let fields = |pairs: &[(&'static str, String)]| pairs.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
         let refused = client.post(format!("{}{page}", app.address)).form(&fields(&terms("1"))).send().await.unwrap();
         assert_eq!(refused.status(), 400);
-        assert!(refused.text().await.unwrap().contains("2 comptes sont actifs"));
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("2 comptes sont actifs"));
+        assert!(html.contains(r#"name="comptes" type="number" min="0" max="1000" required value="1""#), "as typed: {html}");
+        assert!(!html.contains(r#"name="delegation_mer" checked"#), "as typed: unticked");
         let saved = client.post(format!("{}{page}", app.address)).form(&fields(&terms("4"))).send().await.unwrap();
         assert_eq!(saved.status(), 303);
 
@@ -141,6 +149,8 @@ on_each_backend! {
                 app.post_form(&client, &format!("{page}/rgc"), &fields).await.text().await.unwrap()
             }
         };
+        let html = replace("Nadia Amrani", "pas-une-adresse").await;
+        assert!(html.contains(r#"value="Nadia Amrani""#) && html.contains(r#"value="pas-une-adresse""#), "as typed: {html}");
         let html = replace("Nadia Amrani", "nadia@plie.example").await;
         assert!(html.contains("Le nouveau RGC est désigné.") && !html.contains("mais désactivé"), "4 of 4");
         let html = replace("Karim Saadi", "karim@plie.example").await;

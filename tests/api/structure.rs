@@ -136,6 +136,7 @@ on_each_backend! {
         let (status, html) = create(&app, &client, "", "pas-une-adresse").await;
         assert_eq!(status, 400);
         assert!(html.contains("Le nom est obligatoire"));
+        assert!(html.contains(r#"name="courriel" type="email" autocomplete="off" required value="pas-une-adresse""#), "as typed: {html}");
 
         // The form sent again, or the address of another account, whatever
         // its case: one person, one account.
