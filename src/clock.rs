@@ -20,6 +20,16 @@ pub fn parse_day(raw: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// A day and a time as a form gives them: 2026-12-10T20:00 from a
+/// date-and-time field, 10/12/2026 20:00 as people write it where the
+/// browser shows a plain text field.
+pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
+    let raw = raw.trim();
+    NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%d/%m/%Y %H:%M"))
+        .ok()
+}
+
 /// The first instant (UTC) of a day in Paris: midnight, which clock changes
 /// never skip there.
 pub fn day_start_in_paris(day: NaiveDate) -> NaiveDateTime {
@@ -89,5 +99,9 @@ mod tests {
         assert_eq!(parse_day("5 décembre"), None);
         let start = day_start_in_paris(day.unwrap());
         assert_eq!(start.to_string(), "2026-12-04 23:00:00", "UTC+1 in winter");
+        let evening = day.and_then(|d| d.and_hms_opt(20, 0, 0));
+        assert_eq!(parse_moment("2026-12-05T20:00"), evening);
+        assert_eq!(parse_moment(" 05/12/2026 20:00 "), evening);
+        assert_eq!(parse_moment("05/12/2026"), None);
     }
 }

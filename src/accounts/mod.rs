@@ -18,6 +18,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Action, Actor, Event};
+use crate::clock::in_paris;
 use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
@@ -74,12 +75,39 @@ impl AccountStatus {
     }
 }
 
+/// Whether a partner's agreement lets its people in at `now`: its dates
+/// are days in France, both included.
+pub fn within_agreement(start: NaiveDate, end: NaiveDate, now: NaiveDateTime) -> bool {
+    let today = in_paris(now).date();
+    start <= today && today <= end
+}
+
+/// « 1 compte actif », « 2 comptes actifs ».
+pub fn active_accounts(count: i64) -> String {
+    let plural = if count > 1 { "s" } else { "" };
+    format!("{count} compte{plural} actif{plural}")
+}
+
+fn no_seat(active: i64, seats: i32) -> String {
+    let taken = match seats {
+        0 => {
+            return "La convention n'autorise aucun compte actif en dehors du RGC : \
+                    demandez à l'administrateur de la plateforme d'en ouvrir."
+                .to_owned();
+        }
+        1 => "Le compte autorisé par la convention est déjà actif".to_owned(),
+        seats => format!(
+            "Les {seats} comptes autorisés par la convention sont déjà actifs ({active} sur {seats})"
+        ),
+    };
+    format!(
+        "{taken}. Désactivez d'abord le compte d'une personne qui n'en a plus besoin, puis réessayez."
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error(
-        "Les {seats} comptes autorisés par la convention sont déjà actifs ({active} sur {seats}). \
-         Désactivez d'abord le compte d'une personne qui n'en a plus besoin, puis réessayez."
-    )]
+    #[error("{}", no_seat(*active, *seats))]
     NoSeat { active: i64, seats: i32 },
     #[error("Structure partenaire introuvable.")]
     UnknownPartner,
@@ -668,6 +696,21 @@ fn fold(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seats_are_counted_in_good_french() {
+        assert_eq!(active_accounts(1), "1 compte actif");
+        assert_eq!(active_accounts(2), "2 comptes actifs");
+        let refusal = |active, seats| AccountError::NoSeat { active, seats }.to_string();
+        assert!(refusal(6, 6).starts_with(
+            "Les 6 comptes autorisés par la convention sont déjà actifs (6 sur 6). Désactivez"
+        ));
+        assert!(
+            refusal(1, 1)
+                .starts_with("Le compte autorisé par la convention est déjà actif. Désactivez")
+        );
+        assert!(refusal(0, 0).contains("n'autorise aucun compte actif en dehors du RGC"));
+    }
 
     #[test]
     fn names_fold_to_ascii() {

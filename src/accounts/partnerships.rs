@@ -153,12 +153,19 @@ pub fn update_partner(
         let (active, _) = lock_seats(conn, id)?;
         if i64::from(terms.seats) < active {
             return Err(AccountError::Invalid(format!(
-                "{active} comptes sont actifs : le nombre autorisé ne peut pas descendre en dessous. \
-                 Demandez au RGC d'en désactiver d'abord."
+                "La structure a {} : le nombre autorisé ne peut pas descendre en dessous. \
+                 Demandez au RGC d'en désactiver d'abord.",
+                super::active_accounts(active)
             )));
         }
-        diesel::update(partners::table.find(id)).set(&terms).execute(conn)?;
-        audit::record(conn, now, partner_event(actor, id, Action::PartnerUpdated, &terms))?;
+        diesel::update(partners::table.find(id))
+            .set(&terms)
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            partner_event(actor, id, Action::PartnerUpdated, &terms),
+        )?;
         super::partner(conn, id)
     })
 }

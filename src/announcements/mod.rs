@@ -87,7 +87,7 @@ pub struct Draft {
 /// forward does not exist, the hour repeated when they go back is taken
 /// the first time.
 fn from_paris(raw: &str, what: &str) -> Result<NaiveDateTime, String> {
-    let local = NaiveDateTime::parse_from_str(raw.trim(), INPUT_FORMAT).map_err(|_| {
+    let local = clock::parse_moment(raw).ok_or_else(|| {
         format!(
             "« {what} » est attendu sous la forme d'une date et d'une heure (jj/mm/aaaa hh:mm)."
         )
@@ -320,7 +320,12 @@ mod tests {
             from_paris("2026-10-25T02:30", "Fin"),
             Ok(utc("2026-10-25 00:30"))
         );
-        let wrong = from_paris("12/12/2026 20:00", "Fin").expect_err("not an input's format");
+        // As the message asks, where the browser shows a plain text field.
+        assert_eq!(
+            from_paris("12/12/2026 20:00", "Début"),
+            Ok(utc("2026-12-12 19:00"))
+        );
+        let wrong = from_paris("12/12/2026", "Fin").expect_err("no time");
         assert!(wrong.starts_with("« Fin »"), "{wrong}");
     }
 

@@ -29,8 +29,10 @@ fn presented_secret(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|secret| secret.trim().to_owned())
+        .and_then(|value| value.split_once(' '))
+        // The scheme's name is case-insensitive (RFC 9110).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, secret)| secret.trim().to_owned())
 }
 
 /// The caller known by `secret`: a valid, unrevoked key, else 401.

@@ -45,8 +45,13 @@ impl From<DbError> for ApiError {
 
 impl From<SearchError> for ApiError {
     fn from(error: SearchError) -> Self {
-        tracing::error!(error = %error, "search index error in the API");
-        ApiError::Unavailable
+        match error {
+            SearchError::Request(error) => ApiError::Param(error),
+            error => {
+                tracing::error!(error = %error, "search index error in the API");
+                ApiError::Unavailable
+            }
+        }
     }
 }
 

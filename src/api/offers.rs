@@ -184,6 +184,16 @@ pub fn search_request(query: &str, agencies: &HashSet<String>) -> Result<SearchR
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|_| ApiError::BadRequest("Paramètres de recherche illisibles.".to_owned()))?
         .into_inner();
+    // Decoding replaced what was not UTF-8 (« été » sent in Latin-1):
+    // searched, the rest would find what was not asked.
+    if pairs
+        .iter()
+        .any(|(name, value)| format!("{name}{value}").contains('\u{FFFD}'))
+    {
+        return Err(ApiError::BadRequest(
+            "Paramètres de recherche illisibles : encodez-les en UTF-8.".to_owned(),
+        ));
+    }
     let context = Context {
         agencies,
         now: Utc::now().timestamp(),
@@ -212,7 +222,8 @@ pub fn search_response(results: &SearchResults, start: usize, end: usize) -> Htt
             header::CONTENT_RANGE,
             format!("offres {start}-{last}/{total}"),
         ))
-        .insert_header((header::ACCEPT_RANGES, "offres 150"))
+        // France Travail's name for it, without the standard's final s.
+        .insert_header(("Accept-Range", "offres 150"))
         .insert_header(header::ContentType::json())
         .body(search_body(&results.offers, &results.facets))
 }

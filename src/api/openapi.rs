@@ -168,7 +168,10 @@ fn describe() -> Value {
     });
     let results = json!({
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Resultats"}}},
-        "headers": {"Content-Range": range_header},
+        "headers": {
+            "Content-Range": range_header,
+            "Accept-Range": {"description": "Le plus de positions d'une page : « offres 150 ».", "schema": {"type": "string"}},
+        },
     });
     let statuses: Vec<&str> = OfferStatus::ALL.iter().map(|s| s.as_str()).collect();
     let needs = |scope: Scope| format!("Clé de portée « {} ».", scope.as_str());

@@ -16,7 +16,6 @@ use serde_json::json;
 
 use crate::accounts::{self, Account, AccountError, AccountStatus, Role, password};
 use crate::audit::{self, Action, Event};
-use crate::clock::in_paris;
 use crate::config::SessionSettings;
 use crate::db::schema::{login_attempts, partners, sessions, users};
 use crate::db::{DbConnection, DbError};
@@ -416,9 +415,7 @@ fn check_agreement(
         .find(partner_id)
         .select((partners::agreement_start, partners::agreement_end))
         .first(conn)?;
-    // The agreement's dates are days in France.
-    let today = in_paris(now).date();
-    if today < start || today > end {
+    if !accounts::within_agreement(start, end, now) {
         return Err(LoginError::OutsideAgreement {
             start: start.format("%d/%m/%Y").to_string(),
             end: end.format("%d/%m/%Y").to_string(),

@@ -3,18 +3,20 @@
 //! told of each suspension, and the platform admins of an RGC's. Admin
 //! accounts are not concerned.
 
-use chrono::{Duration, NaiveDateTime};
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::expression::{ValidGrouping, is_aggregate};
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{Bool, Nullable, Timestamp};
 use serde_json::json;
 
-use crate::accounts::{AccountStatus, Role};
+use crate::accounts::{self, AccountStatus, Role};
 use crate::audit::{self, Action, Event};
-use crate::clock::in_paris;
+use crate::clock::{day_start_in_paris, in_paris};
 use crate::config::AccountSettings;
-use crate::db::schema::users;
+use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
 use crate::mail::outbox::{self, Message};
@@ -67,9 +69,26 @@ pub fn run(
         .filter(users::role.ne(Role::Admin.as_str()))
         .select(Idle::as_select())
         .load(conn)?;
+    let agreements: HashMap<String, (NaiveDate, NaiveDate)> = partners::table
+        .select((
+            partners::id,
+            (partners::agreement_start, partners::agreement_end),
+        ))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let mut report = Report::default();
     for idle in candidates {
-        let since = idle.since();
+        let mut since = idle.since();
+        // Idle time counts only while the agreement lets the person in:
+        // outside it nobody could have signed in, and a warning would
+        // invite them to.
+        if let Some(&(start, end)) = idle.partner_id.as_ref().and_then(|p| agreements.get(p)) {
+            if !accounts::within_agreement(start, end, now) {
+                continue;
+            }
+            since = since.max(day_start_in_paris(start));
+        }
         if since < suspend_before {
             if conn.transaction(|conn| suspend(conn, now, &idle))? {
                 report.suspended += 1;

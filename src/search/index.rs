@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 use super::columns::ColumnCache;
 use super::directory::{self, IndexDirectory};
+use super::params::ParamError;
 use super::schema::{self, OfferFields, SCHEMA_VERSION};
 use crate::db::{Database, DbError};
 use crate::offers::document::Json;
@@ -52,6 +53,10 @@ pub enum SearchError {
         "l'index de recherche est déjà utilisé par un autre processus relais ; arrêtez-le d'abord"
     )]
     Busy,
+    /// A request the index shows to be wrong: keywords that leave no word
+    /// to look for.
+    #[error(transparent)]
+    Request(#[from] ParamError),
 }
 
 #[derive(Serialize, Deserialize)]

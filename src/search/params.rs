@@ -234,6 +234,16 @@ fn incorrect(param: &str, detail: &str) -> ParamError {
     }
 }
 
+/// Keywords whose words are all too common to be looked for (« le ») or
+/// are not words (« C++ »): found by the index's analyzer.
+pub fn nothing_to_search() -> ParamError {
+    incorrect(
+        "motsCles",
+        "aucun mot n'y est cherché : les mots très courants (le, de, pour…) \
+         et les signes seuls sont ignorés. Ajoutez un mot du métier ou de l'offre.",
+    )
+}
+
 /// What the checks need to know beyond the referentials.
 pub struct Context<'a> {
     pub agencies: &'a HashSet<String>,

@@ -28,7 +28,7 @@ use tantivy::{
 use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
-use super::params::{FACETS, Keyword, SearchRequest, Sort};
+use super::params::{self, FACETS, Keyword, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 use super::word_pairs::pair_term;
 
@@ -92,6 +92,10 @@ pub struct SearchResults {
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
     let searcher = index.searcher();
     let keywords = keyword_queries(index, &request.keywords);
+    // Otherwise every offer would match: « le », « C++ ».
+    if keywords.is_none() && !request.keywords.is_empty() {
+        return Err(params::nothing_to_search().into());
+    }
     let ranking_weight = match (&keywords, request.sort) {
         (Some(keywords), Sort::Relevance) => Some(
             keywords

@@ -25,9 +25,9 @@ use crate::offers::{OfferId, OfferStatus, store};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 use crate::referrals::CandidateForm;
 use crate::referrals::candidate::FieldProblem;
-use crate::search::SearchIndex;
 use crate::search::params::{Context, FACETS, MAX_START, ParamError, ParamProblem, SearchRequest};
 use crate::search::query::{self, SearchResults};
+use crate::search::{SearchError, SearchIndex};
 
 pub const SEARCH_PATH: &str = "/offres";
 const PAGE_SIZE: usize = 20;
@@ -290,20 +290,27 @@ pub async fn search(
     let (query, outcome) = match translated {
         Ok((query, request)) => {
             let index = index.into_inner();
-            let results = tokio::task::spawn_blocking(move || query::search(&index, &request))
+            let searched = tokio::task::spawn_blocking(move || query::search(&index, &request))
                 .await
-                .map_err(|_| PageError::Unavailable)?
-                .map_err(|error| {
+                .map_err(|_| PageError::Unavailable)?;
+            match searched {
+                Ok(results) => {
+                    if let (Some(partner), true) =
+                        (account.partner_id.clone(), query.is_new_search())
+                    {
+                        let (who, now) = (account.id.clone(), Moment::of(&req)?.now);
+                        database
+                            .run(move |conn| activity::record_search(conn, now, &partner, &who))
+                            .await?;
+                    }
+                    (query, Ok(results))
+                }
+                Err(SearchError::Request(error)) => (query, Err(page_message(&error))),
+                Err(error) => {
                     tracing::error!(%error, "search failed");
-                    PageError::Unavailable
-                })?;
-            if let (Some(partner), true) = (account.partner_id.clone(), query.is_new_search()) {
-                let (who, now) = (account.id.clone(), Moment::of(&req)?.now);
-                database
-                    .run(move |conn| activity::record_search(conn, now, &partner, &who))
-                    .await?;
+                    return Err(PageError::Unavailable);
+                }
             }
-            (query, Ok(results))
         }
         Err((query, message)) => (query, Err(message)),
     };

@@ -52,8 +52,7 @@ fn status_label(status: &str) -> &'static str {
 
 /// « 4 comptes actifs sur 6 », « 1 compte actif sur 6 ».
 fn seat_count(active: i64, seats: i32) -> String {
-    let plural = if active > 1 { "s" } else { "" };
-    format!("{active} compte{plural} actif{plural} sur {seats}")
+    format!("{} sur {seats}", accounts::active_accounts(active))
 }
 
 fn role_label(role: &str) -> &'static str {

@@ -120,7 +120,7 @@ on_each_backend! {
         let refused = client.post(format!("{}{page}", app.address)).form(&fields(&terms("1"))).send().await.unwrap();
         assert_eq!(refused.status(), 400);
         let html = refused.text().await.unwrap();
-        assert!(html.contains("2 comptes sont actifs"));
+        assert!(html.contains("La structure a 2 comptes actifs : le nombre autorisé"), "{html}");
         assert!(html.contains(r#"name="comptes" type="number" min="0" max="1000" required value="1""#), "as typed: {html}");
         assert!(!html.contains(r#"name="delegation_mer" checked"#), "as typed: unticked");
         let saved = client.post(format!("{}{page}", app.address)).form(&fields(&terms("4"))).send().await.unwrap();

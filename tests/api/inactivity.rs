@@ -54,6 +54,42 @@ fn new_coach(conn: &mut DbConnection, now: NaiveDateTime) -> Account {
 }
 
 on_each_backend! {
+    async fn idle_time_counts_only_while_the_agreement_lets_people_in(app) {
+        let mut conn = app.database.connection().unwrap();
+        let now = app.clock_now();
+        let today = relais::clock::in_paris(now).date();
+        let with_agreement = |conn: &mut DbConnection, name: &str, start: NaiveDate, end: NaiveDate, email: &str| {
+            let terms = PartnerTerms {
+                name: name.to_owned(),
+                agency_code: "13013".to_owned(),
+                agreement_start: start,
+                agreement_end: end,
+                seats: 6,
+                offers_service: true,
+                referrals_service: true,
+            };
+            let partner = accounts::create_partner(conn, now, None, &terms).unwrap().id;
+            accounts::create_account(conn, now, None, Some(&partner), Role::Coach, &person("Awa Diallo", email)).unwrap().0
+        };
+        // One agreement opens in 30 days, another ends in 10.
+        let waiting = with_agreement(&mut conn, "Mission locale", today + Duration::days(30), today + Duration::days(3000), "ml@plie.example");
+        let ending = with_agreement(&mut conn, "PLIE", today - Duration::days(300), today + Duration::days(10), "plie@plie.example");
+
+        // Day 100: 70 days since the first opened, none since the second closed.
+        app.clock.advance(Duration::days(100));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        // Day 110: 80 days since it opened: warned; the other, still closed, is left alone.
+        app.clock.advance(Duration::days(10));
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        assert_eq!(mails_to(&app, "ml@plie.example").len(), 1);
+        assert!(mails_to(&app, "plie@plie.example").is_empty());
+        // Day 121: 91 days since it opened.
+        app.clock.advance(Duration::days(11));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
+        assert_eq!(accounts::find(&mut conn, &waiting.id).unwrap().status, "suspended");
+        assert_eq!(accounts::find(&mut conn, &ending.id).unwrap().status, "active");
+    }
+
     async fn idle_accounts_are_warned_then_suspended_and_the_right_people_told(app) {
         let mut conn = app.database.connection().unwrap();
         let now = app.clock_now();

@@ -135,6 +135,11 @@ on_each_backend! {
         assert_eq!(app.search(&ingest, "").await.status(), 403);
         assert_eq!(app.put_offer(&search, &offer("400DDDD")).await.status(), 403);
         assert_eq!(app.search(&search, "").await.status(), 204);
+        // The scheme's name in any case, as HTTP allows.
+        let lower_case = app.client.get(&url).header("Authorization", format!("bearer {search}")).send().await.unwrap();
+        assert_eq!(lower_case.status(), 204);
+        let basic = app.client.get(&url).header("Authorization", format!("Basic {search}")).send().await.unwrap();
+        assert_eq!(basic.status(), 401);
 
         let name = "a-revoquer";
         let secret = app
@@ -239,6 +244,7 @@ on_each_backend! {
         app.wait_for_index().await;
         let found = app.search(&search, "motsCles=couvreur").await;
         assert_eq!(found.headers()["content-range"], "offres 0-1/2");
+        assert_eq!(found.headers()["accept-range"], "offres 150", "France Travail's header");
         let first_versions = app.search(&search, "motsCles=plombier").await;
         assert_eq!(first_versions.status(), 204, "the first versions left the index");
     }

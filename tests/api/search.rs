@@ -179,6 +179,8 @@ on_each_backend! {
         assert_eq!(all_ids(&app, &key, "motsCles=ÉLECTRICIENS").await, ["KW00001"]);
         assert_eq!(all_ids(&app, &key, "motsCles=plombier,sanitaire").await, ["KW00002"]);
         assert!(all_ids(&app, &key, "motsCles=plombier electricien").await.is_empty(), "all keywords must match");
+        // A very common word beside others is passed over.
+        assert_eq!(all_ids(&app, &key, "motsCles=plombier,pour").await, ["KW00002"]);
     }
 
     async fn a_word_asked_twice_finds_the_same_offers_and_weighs_twice(app) {
@@ -481,6 +483,10 @@ on_each_backend! {
             ("motsCles=a", "motsCles"),
             ("motsCles=un,deux,trois,quatre,cinq,six,sept,huit", "motsCles"),
             ("motsCles=%22chef%20de%20cuisine", "motsCles"),
+            // Nothing left to look for: every offer would match.
+            ("motsCles=le", "motsCles"),
+            ("motsCles=C%2B%2B", "motsCles"),
+            ("motsCles=%22de%20la%22", "motsCles"),
             ("typeContrat=XYZ", "typeContrat"),
             ("experience=5", "experience"),
             ("qualification=3", "qualification"),
@@ -510,6 +516,11 @@ on_each_backend! {
             body["message"],
             "Valeur du paramètre « typeContrat » incorrecte : « XYZ » inconnu. Voir /api/v1/referentiel/typesContrats."
         );
+        // « été » sent in Latin-1: not read as something else.
+        let response = app.search(&key, "motsCles=%E9t%E9").await;
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("UTF-8"), "{body}");
     }
 
     async fn date_filters_keep_the_right_offers(app) {
