@@ -24,4 +24,5 @@ pub mod search;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
 pub mod web;

@@ -22,6 +22,7 @@ use crate::clock::in_paris;
 use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError};
 use crate::mail::EmailAddress;
+use crate::text::fold;
 use password::PasswordRule;
 
 pub(crate) const MAX_NAME: usize = 100;
@@ -241,11 +242,7 @@ pub fn create_account(
         // for the same address, would also leave single sign-on unable to
         // tell them apart.
         if find_by_email(conn, &person.email)?.is_some() {
-            return Err(AccountError::Invalid(format!(
-                "L'adresse {} est déjà celle d'un compte relais : chaque compte est celui d'une \
-                 personne, avec sa propre adresse.",
-                person.email.as_str()
-            )));
+            return Err(address_taken(&person.email));
         }
         let login = free_login(conn, &person.full_name)?;
         diesel::insert_into(users::table)
@@ -460,6 +457,70 @@ pub fn delete(
     })
 }
 
+/// What an account says of its person, as a form shows it.
+pub struct Details {
+    pub full_name: String,
+    pub job_title: String,
+    pub email: String,
+}
+
+pub fn details(conn: &mut DbConnection, account_id: &str) -> Result<Details, AccountError> {
+    let (full_name, job_title, email): (Option<String>, Option<String>, Option<String>) =
+        users::table
+            .find(account_id)
+            .select((users::full_name, users::job_title, users::email))
+            .first(conn)
+            .optional()?
+            .ok_or(AccountError::UnknownAccount)?;
+    Ok(Details {
+        full_name: full_name.unwrap_or_default(),
+        job_title: job_title.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+    })
+}
+
+/// Corrects a person's name, function or address (their right of
+/// rectification goes through the RGC); the login stays.
+pub fn update_person(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&Actor>,
+    account_id: &str,
+    person: &Person,
+) -> Result<(), AccountError> {
+    conn.transaction(|conn| {
+        let account = lock_account(conn, account_id)?;
+        if account.status == AccountStatus::Deleted.as_str() {
+            return Err(AccountError::Deleted);
+        }
+        if find_by_email(conn, &person.email)?.is_some_and(|other| other.id != account.id) {
+            return Err(address_taken(&person.email));
+        }
+        diesel::update(users::table.find(&account.id))
+            .set((
+                users::full_name.eq(&person.full_name),
+                users::job_title.eq(&person.job_title),
+                users::email.eq(person.email.as_str()),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            account_event(actor, &account, Action::AccountUpdated),
+        )?;
+        Ok(())
+    })
+}
+
+fn address_taken(email: &EmailAddress) -> AccountError {
+    AccountError::Invalid(format!(
+        "L'adresse {} est déjà celle d'un compte relais : chaque compte est celui d'une \
+         personne, avec sa propre adresse.",
+        email.as_str()
+    ))
+}
+
 /// The account of that professional email, whatever its case, if any (not
 /// deleted).
 pub fn find_by_email(
@@ -525,8 +586,9 @@ pub fn find(conn: &mut DbConnection, account_id: &str) -> Result<Account, Accoun
 
 /// The account id of a login.
 pub fn id_of_login(conn: &mut DbConnection, login: &str) -> Result<Option<String>, AccountError> {
+    // Logins are lower case, and typed as sign-in takes them.
     Ok(users::table
-        .filter(users::login.eq(login))
+        .filter(users::login.eq(login.trim().to_lowercase()))
         .select(users::id)
         .first(conn)
         .optional()?)
@@ -672,27 +734,6 @@ fn free_login(conn: &mut DbConnection, full_name: &str) -> Result<String, Accoun
     Ok(candidate)
 }
 
-/// Lower case, French accents and ligatures folded to ASCII.
-fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.to_lowercase().chars() {
-        match c {
-            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => out.push('a'),
-            'ç' => out.push('c'),
-            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-            'î' | 'ï' | 'í' | 'ì' => out.push('i'),
-            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => out.push('o'),
-            'ù' | 'û' | 'ü' | 'ú' => out.push('u'),
-            'ÿ' => out.push('y'),
-            'ñ' => out.push('n'),
-            'œ' => out.push_str("oe"),
-            'æ' => out.push_str("ae"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,15 +751,6 @@ mod tests {
                 .starts_with("Le compte autorisé par la convention est déjà actif. Désactivez")
         );
         assert!(refusal(0, 0).contains("n'autorise aucun compte actif en dehors du RGC"));
-    }
-
-    #[test]
-    fn names_fold_to_ascii() {
-        assert_eq!(
-            fold("Jeanne-Marie Dupré"),
-            "jeanne-marie dupré".replace('é', "e")
-        );
-        assert_eq!(fold("Œdipe Françoise"), "oedipe francoise");
     }
 
     #[test]

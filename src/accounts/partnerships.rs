@@ -13,6 +13,7 @@ use crate::audit::{self, Action, Actor, Event};
 use crate::clock::in_paris;
 use crate::db::DbConnection;
 use crate::db::schema::{agencies, partners, users};
+use crate::text::fold;
 
 /// What becomes of the RGC being replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +47,16 @@ fn checked(
             "Le nom de la structure est obligatoire ({MAX_NAME} caractères au plus)."
         )));
     }
-    // Two partners of one name could not be told apart in any list.
-    let namesakes: Vec<String> = partners::table
-        .filter(crate::db::lower(partners::name.nullable()).eq(terms.name.to_lowercase()))
-        .select(partners::id)
+    // Two partners of one name could not be told apart in any list, nor
+    // « ÉTAPE Insertion » from « Étape-Insertion ».
+    let name = fold(&terms.name);
+    let others: Vec<(String, String)> = partners::table
+        .select((partners::id, partners::name))
         .load(conn)?;
-    if namesakes.iter().any(|other| Some(other.as_str()) != id) {
+    if others
+        .iter()
+        .any(|(other, other_name)| Some(other.as_str()) != id && fold(other_name) == name)
+    {
         return Err(AccountError::Invalid(format!(
             "Une structure s'appelle déjà « {} » : choisissez un autre nom, ou modifiez la sienne.",
             terms.name
@@ -180,10 +185,9 @@ pub fn partner_names(conn: &mut DbConnection) -> Result<Vec<(String, String)>, A
 }
 
 pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, AccountError> {
-    let all: Vec<Partner> = partners::table
-        .order(partners::name)
-        .select(Partner::as_select())
-        .load(conn)?;
+    let mut all: Vec<Partner> = partners::table.select(Partner::as_select()).load(conn)?;
+    // Accents aside: « Étape » among the E, not after Z.
+    all.sort_by_cached_key(|partner| fold(&partner.terms.name));
     let mut summaries = Vec::with_capacity(all.len());
     for partner in all {
         let (active, _) = super::seat_usage(conn, &partner.id)?;

@@ -20,6 +20,7 @@ pub enum Action {
     AccountSuspended,
     AccountReactivated,
     AccountDeleted,
+    AccountUpdated,
     PasswordReset,
     PasswordChanged,
     RoleChanged,
@@ -41,7 +42,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -50,6 +51,7 @@ impl Action {
         Action::AccountSuspended,
         Action::AccountReactivated,
         Action::AccountDeleted,
+        Action::AccountUpdated,
         Action::PasswordReset,
         Action::PasswordChanged,
         Action::RoleChanged,
@@ -85,6 +87,7 @@ impl Action {
             Action::AccountSuspended => "compte suspendu (inactivité)",
             Action::AccountReactivated => "compte réactivé",
             Action::AccountDeleted => "compte supprimé",
+            Action::AccountUpdated => "coordonnées modifiées",
             Action::PasswordReset => "mot de passe réinitialisé",
             Action::PasswordChanged => "mot de passe changé",
             Action::RoleChanged => "rôle changé",
@@ -116,6 +119,7 @@ impl Action {
             Action::AccountSuspended => "account_suspended",
             Action::AccountReactivated => "account_reactivated",
             Action::AccountDeleted => "account_deleted",
+            Action::AccountUpdated => "account_updated",
             Action::PasswordReset => "password_reset",
             Action::PasswordChanged => "password_changed",
             Action::RoleChanged => "role_changed",

@@ -243,6 +243,18 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
             "La structure n'a pas de RGC actif pour le réactiver : réactivez son RGC ou désignez-en un nouveau depuis la page de la structure.",
         )
     };
+    // Admins follow every partner: the mail names the account's.
+    let partner_name: Option<String> = match &idle.partner_id {
+        Some(partner) => partners::table
+            .find(partner)
+            .select(partners::name)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let of_partner = partner_name
+        .map(|name| format!(" de la structure « {name} »"))
+        .unwrap_or_default();
     for to in recipients
         .into_iter()
         .flatten()
@@ -256,8 +268,8 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
                 partner: idle.partner_id.clone(),
                 subject: subject.to_owned(),
                 body: format!(
-                    "Bonjour,\n\nLe compte relais {} ({}) n'a pas servi depuis le {} : il vient d'être \
-                     suspendu, comme le prévoit la convention de partenariat.\n\n{action}\n",
+                    "Bonjour,\n\nLe compte relais {} ({}){of_partner} n'a pas servi depuis le {} : il \
+                     vient d'être suspendu, comme le prévoit la convention de partenariat.\n\n{action}\n",
                     idle.login,
                     idle.name(),
                     in_paris(idle.since()).format("%d/%m/%Y"),

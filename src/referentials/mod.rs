@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::text::fold;
+
 const COMMUNES_CSV: &str = include_str!("../../config/referentiels/communes.csv");
 const ROME_CSV: &str = include_str!("../../config/referentiels/rome.csv");
 const SECTORS_CSV: &str = include_str!("../../config/referentiels/secteurs.csv");
@@ -243,28 +245,6 @@ pub fn shaped_like_rome_code(value: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.clone().count() == 4
         && chars.all(|c| c.is_ascii_digit())
-}
-
-/// Lower case, without accents, hyphens and apostrophes as spaces: how
-/// people compare place names.
-pub fn fold(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        match c {
-            'à' | 'â' | 'ä' | 'á' => folded.push('a'),
-            'é' | 'è' | 'ê' | 'ë' => folded.push('e'),
-            'î' | 'ï' | 'í' => folded.push('i'),
-            'ô' | 'ö' | 'ó' => folded.push('o'),
-            'ù' | 'û' | 'ü' | 'ú' => folded.push('u'),
-            'ÿ' => folded.push('y'),
-            'ç' => folded.push('c'),
-            'œ' => folded.push_str("oe"),
-            'æ' => folded.push_str("ae"),
-            '-' | '\'' | '’' => folded.push(' '),
-            other => folded.push(other),
-        }
-    }
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The commune that holds an arrondissement (Paris, Lyon, Marseille), for

@@ -49,6 +49,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(structure::ACCOUNTS_PATH, web::get().to(structure::show))
         .route(structure::ACCOUNTS_PATH, web::post().to(structure::create))
         .route(
+            "/structure/comptes/{id}",
+            web::get().to(structure::show_details),
+        )
+        .route(
+            "/structure/comptes/{id}",
+            web::post().to(structure::update_details),
+        )
+        .route(
             "/structure/comptes/{id}/activation",
             web::post().to(structure::activate),
         )

@@ -28,6 +28,7 @@ use crate::referrals::candidate::FieldProblem;
 use crate::search::params::{Context, FACETS, MAX_START, ParamError, ParamProblem, SearchRequest};
 use crate::search::query::{self, SearchResults};
 use crate::search::{SearchError, SearchIndex};
+use crate::text;
 
 pub const SEARCH_PATH: &str = "/offres";
 const PAGE_SIZE: usize = 20;
@@ -216,7 +217,7 @@ impl Territory {
             .filter(|c| !c.is_arrondissement && self.holds(c))
             .collect();
         // Accents aside: « Éguilles » among the E.
-        communes.sort_by_cached_key(|c| referentials::fold(&c.name));
+        communes.sort_by_cached_key(|c| text::fold(&c.name));
         communes
     }
 
@@ -245,7 +246,7 @@ impl Territory {
         }
         // Articles aside: « Tour » finds La Tour (06), and offers La
         // Tour-d'Aigues (84).
-        let bare = |name: &str| referentials::without_article(&referentials::fold(name)).to_owned();
+        let bare = |name: &str| referentials::without_article(&text::fold(name)).to_owned();
         let beginning = format!("{} ", bare(&found.name));
         let mut perhaps: Vec<_> = self
             .communes()

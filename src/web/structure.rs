@@ -106,6 +106,18 @@ fn action(csrf: &Csrf, account: &Account, path: &str, label: &str) -> Markup {
     }
 }
 
+/// A person's name, function and address, as typed or stored.
+fn person_fields(name: &str, function: &str, email: &str) -> Markup {
+    html! {
+        label for="nom" { "Prénom et nom" }
+        input #nom name="nom" type="text" autocomplete="off" required maxlength="100" value=(name);
+        label for="fonction" { "Fonction" }
+        input #fonction name="fonction" type="text" autocomplete="off" maxlength="100" value=(function);
+        label for="courriel" { "Adresse électronique professionnelle" }
+        input #courriel name="courriel" type="email" autocomplete="off" required value=(email);
+    }
+}
+
 fn accounts_page(
     listing: &Listing,
     rgc: &Account,
@@ -158,6 +170,9 @@ fn accounts_page(
                             }
                             td { (account.last_activity_at.map_or_else(|| "jamais".to_owned(), |at| in_paris(at).format("%d/%m/%Y").to_string())) }
                             td {
+                                @if account.status != "deleted" && (account.role == "coach" || account.id == rgc.id) {
+                                    a href={ (ACCOUNTS_PATH) "/" (account.id) } { "Modifier" } " "
+                                }
                                 @if account.role == "coach" && account.status != "deleted" {
                                     @if account.status == "active" {
                                         (action(csrf, account, "desactivation", "Désactiver"))
@@ -179,12 +194,7 @@ fn accounts_page(
             p.hint { "Un compte est personnel : une seule personne, jamais un poste ni une équipe." }
             form.form method="post" action=(ACCOUNTS_PATH) {
                 (csrf.field())
-                label for="nom" { "Prénom et nom" }
-                input #nom name="nom" type="text" autocomplete="off" required maxlength="100" value=(name);
-                label for="fonction" { "Fonction" }
-                input #fonction name="fonction" type="text" autocomplete="off" maxlength="100" value=(function);
-                label for="courriel" { "Adresse électronique professionnelle" }
-                input #courriel name="courriel" type="email" autocomplete="off" required value=(email);
+                (person_fields(name, function, email))
                 button type="submit" { "Créer le compte" }
             }
         },
@@ -218,6 +228,10 @@ pub async fn show(
         .await?;
     let message = match notice.avis.as_deref() {
         Some("active") => Some(("Le compte est activé.", false)),
+        Some("modifie") => Some((
+            "Les coordonnées sont enregistrées ; l'identifiant ne change pas.",
+            false,
+        )),
         Some("supprime") => Some((
             "Le compte est supprimé : ses données personnelles sont effacées, son historique conservé.",
             false,
@@ -439,6 +453,103 @@ pub async fn reset_password(
 
 fn see_other(notice: &str) -> HttpResponse {
     layout::see_other(&format!("{ACCOUNTS_PATH}?avis={notice}"))
+}
+
+/// The accounts whose details the RGC corrects: the partner's coaches, and
+/// its own.
+fn editable_account(
+    conn: &mut DbConnection,
+    rgc: &Account,
+    partner: &str,
+    account_id: &str,
+) -> Result<Account, AccountError> {
+    let account = accounts::find(conn, account_id)?;
+    if account.id == rgc.id {
+        return Ok(account);
+    }
+    own_account(conn, partner, account_id)
+}
+
+fn details_page(
+    rgc: &Account,
+    csrf: &Csrf,
+    account: &Account,
+    details: &NewAccountForm,
+    refusal: Option<&str>,
+) -> Markup {
+    layout::signed_in_page(
+        "Modifier un compte",
+        rgc,
+        csrf,
+        html! {
+            h1 { "Coordonnées du compte " (account.login) }
+            p.hint { "Corrigez une faute ou une adresse qui a changé. Pour une autre personne, créez-lui son propre compte." }
+            @if let Some(text) = refusal { (layout::message(text, true)) }
+            form.form method="post" action={ (ACCOUNTS_PATH) "/" (account.id) } {
+                (csrf.field())
+                (person_fields(&details.nom, &details.fonction, &details.courriel))
+                button type="submit" { "Enregistrer" }
+            }
+            p { a href=(ACCOUNTS_PATH) { "Retour aux comptes" } }
+        },
+    )
+}
+
+/// The form of an account's details, filled as stored.
+pub async fn show_details(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let partner = partner_of(&rgc)?;
+    let editor = rgc.clone();
+    let (account, details) = database
+        .run(move |conn| {
+            let account = editable_account(conn, &editor, &partner, &path)?;
+            let details = accounts::details(conn, &account.id)?;
+            Ok::<_, AccountError>((account, details))
+        })
+        .await?;
+    let csrf = Csrf::of(&req);
+    let stored = NewAccountForm {
+        csrf: String::new(),
+        nom: details.full_name,
+        fonction: details.job_title,
+        courriel: details.email,
+    };
+    let body = details_page(&rgc, &csrf, &account, &stored, None);
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+pub async fn update_details(
+    req: HttpRequest,
+    SignedIn(rgc): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<NewAccountForm>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let (partner, moment, actor) = prologue(&req, &rgc, &form.csrf)?;
+    let person = Person::parse(&form.nom, &form.fonction, &form.courriel);
+    let editor = rgc.clone();
+    let (account, outcome) = database
+        .run(move |conn| {
+            let account = editable_account(conn, &editor, &partner, &path)?;
+            let outcome = person.and_then(|person| {
+                accounts::update_person(conn, moment.now, Some(&actor), &account.id, &person)
+            });
+            Ok::<_, AccountError>((account, outcome))
+        })
+        .await?;
+    match outcome {
+        Ok(()) => Ok(see_other("modifie")),
+        Err(AccountError::Invalid(text)) => {
+            let csrf = Csrf::of(&req);
+            let body = details_page(&rgc, &csrf, &account, &form, Some(&text));
+            Ok(layout::respond(&req, StatusCode::BAD_REQUEST, &csrf, body))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -123,6 +123,8 @@ on_each_backend! {
         let awa = coach(&app.database, &partner, "Awa Diallo");
         accounts::deactivate(&mut conn, now(), None, &awa.id).unwrap();
         accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
+        let corrected = Person::parse("Awa Diallo", "Conseillère", "awa.corrigee@plie.example").unwrap();
+        accounts::update_person(&mut conn, now(), None, &awa.id, &corrected).unwrap();
         let fresh = accounts::reset_password(&mut conn, now(), None, &awa.id).unwrap();
         let _ = relais::auth::login(&mut conn, now(), &awa.login, "mauvais mot de passe", "127.0.0.1");
         let (token, account) = relais::auth::login(&mut conn, now(), &awa.login, &fresh.password, "127.0.0.1").unwrap();

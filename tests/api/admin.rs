@@ -157,6 +157,23 @@ on_each_backend! {
         assert!(html.contains("L'ancien (namrani) reste un compte de la structure, mais désactivé"), "{html}");
     }
 
+    async fn partner_names_are_told_apart_as_people_read_them(app) {
+        let mut conn = app.database.connection().unwrap();
+        let now = Utc::now().naive_utc();
+        let named = |name: &str| crate::structure::terms(name, true);
+        for name in ["Mission locale", "Étape Insertion", "Zénith Emploi"] {
+            accounts::create_partner(&mut conn, now, None, &named(name)).unwrap();
+        }
+        // Capitals, accents and hyphens aside, the same name.
+        for namesake in ["ÉTAPE-INSERTION", "etape insertion"] {
+            let refused = accounts::create_partner(&mut conn, now, None, &named(namesake)).unwrap_err();
+            assert!(refused.to_string().contains("Une structure s'appelle déjà"), "{namesake}: {refused}");
+        }
+        // Listed in alphabetical order, accents aside.
+        let listed: Vec<String> = accounts::list_partners(&mut conn).unwrap().into_iter().map(|s| s.partner.terms.name).collect();
+        assert_eq!(listed, ["Étape Insertion", "Mission locale", "Zénith Emploi"]);
+    }
+
     async fn the_admin_unlinks_the_rgc_from_a_changed_provider_identity(app) {
         use diesel::prelude::*;
         use relais::db::schema::users;
@@ -264,8 +281,9 @@ on_each_backend! {
             .get(format!("{}/journal?action=login_succeeded", app.address))
             .send().await.unwrap().text().await.unwrap();
         assert!(!logins_only.contains("structure enregistrée</td>"), "filtered by action");
+        // The login as typed, whatever its case.
         let by_person = admin_client
-            .get(format!("{}/journal?personne={}", app.address, other.login))
+            .get(format!("{}/journal?personne={}", app.address, other.login.to_uppercase()))
             .send().await.unwrap().text().await.unwrap();
         assert!(by_person.contains(&other.login) && !by_person.contains("rbenali"), "filtered by person");
         let bad = admin_client.get(format!("{}/journal?du=hier", app.address)).send().await.unwrap();

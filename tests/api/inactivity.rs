@@ -142,6 +142,9 @@ on_each_backend! {
         assert_eq!(accounts::find(&mut conn, &rgc_account.id).unwrap().status, "suspended");
         let subjects = |address: &str| mails_to(&app, address).into_iter().map(|m| m.subject).collect::<Vec<_>>();
         assert!(subjects("admin@ft.example").iter().any(|s| s.contains("le compte d'un RGC est suspendu")), "{:?}", subjects("admin@ft.example"));
+        // Admins follow every partner: the mail says which.
+        let told = mails_to(&app, "admin@ft.example");
+        assert!(told.iter().any(|m| m.body.contains(&format!("Le compte relais {} (Rachid Benali) de la structure « PLIE du Pays d'Aix » n'a pas servi", rgc.login))), "{:?}", told.iter().map(|m| &m.body).collect::<Vec<_>>());
         assert_eq!(accounts::find(&mut conn, &admin.id).unwrap().status, "active");
         let refused = relais::auth::login(&mut conn, app.clock_now(), &rgc.login, &rgc.password, "127.0.0.1").unwrap_err();
         assert!(refused.to_string().contains("Adressez-vous à l'administrateur de relais"), "{refused}");

@@ -201,6 +201,12 @@ on_each_backend! {
             let response = app.post_form(&ours, &format!("/structure/comptes/{id}/{action}"), &[("csrf", &token)]).await;
             assert_eq!(response.status(), 404, "{action}");
         }
+        let details = format!("/structure/comptes/{id}");
+        assert_eq!(ours.get(format!("{}{details}", app.address)).send().await.unwrap().status(), 404);
+        let fields = [("csrf", token.as_str()), ("nom", "Autre"), ("fonction", ""), ("courriel", "autre@ml.example")];
+        assert_eq!(app.post_form(&ours, &details, &fields).await.status(), 404);
+        let kept = relais::accounts::details(&mut app.database.connection().unwrap(), &id).unwrap();
+        assert_eq!((kept.full_name.as_str(), kept.email.as_str()), ("Chloé Petit", "chloe@ml.example"));
         let untouched = {
             let mut conn = app.database.connection().unwrap();
             accounts::find(&mut conn, &id).unwrap()
@@ -211,6 +217,42 @@ on_each_backend! {
 }
 
 on_each_backend! {
+    async fn the_rgc_corrects_a_persons_details_and_the_login_stays(app) {
+        let (_, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
+        let (_, html) = create(&app, &client, "Awa Dialo", "awa@plie.example").await;
+        let login = shown_credentials(&html).login;
+        create(&app, &client, "Bruno Martin", "bruno@plie.example").await;
+        let id = relais::accounts::id_of_login(&mut app.database.connection().unwrap(), &login).unwrap().unwrap();
+        let page = format!("/structure/comptes/{id}");
+        let listing = client.get(format!("{}/structure/comptes", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(listing.contains(&format!(r#"<a href="{page}">Modifier</a>"#)), "{listing}");
+        let form = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(r#"value="Awa Dialo""#) && form.contains(r#"value="awa@plie.example""#), "{form}");
+
+        // Another person's address, or none that reads as one: refused, as typed.
+        let token = app.csrf(&client, &page).await;
+        for (email, reason) in [("Bruno@PLIE.example", "est déjà celle d'un compte relais"), ("pas-une-adresse", "adresse")] {
+            let refused = app.post_form(&client, &page, &[("csrf", &token), ("nom", "Awa Diallo"), ("fonction", "Conseillère"), ("courriel", email)]).await;
+            assert_eq!(refused.status(), 400, "{email}");
+            let html = refused.text().await.unwrap();
+            assert!(html.contains(reason) && html.contains(&format!(r#"value="{email}""#)), "{email}: {html}");
+        }
+        let saved = app.post_form(&client, &page, &[("csrf", &token), ("nom", "Awa Diallo"), ("fonction", "Conseillère"), ("courriel", "awa.diallo@plie.example")]).await;
+        assert_eq!(saved.status(), 303);
+        assert_eq!(saved.headers()["location"], "/structure/comptes?avis=modifie");
+        let mut conn = app.database.connection().unwrap();
+        let details = relais::accounts::details(&mut conn, &id).unwrap();
+        assert_eq!((details.full_name.as_str(), details.job_title.as_str(), details.email.as_str()), ("Awa Diallo", "Conseillère", "awa.diallo@plie.example"));
+        assert_eq!(accounts::find(&mut conn, &id).unwrap().login, login, "the login stays");
+        // Traced, without the details themselves.
+        let trail = relais::audit::search(&mut conn, &relais::audit::Filter { action: Some("account_updated".into()), ..Default::default() }, 10).unwrap();
+        assert_eq!(trail.len(), 1);
+        assert!(!trail[0].details.contains("Diallo") && !trail[0].details.contains("awa"), "{}", trail[0].details);
+        // Without the form's token, nothing changes.
+        let forged = app.post_form(&client, &page, &[("csrf", "faux"), ("nom", "X"), ("fonction", ""), ("courriel", "x@plie.example")]).await;
+        assert_eq!(forged.status(), 403);
+    }
+
     async fn a_deleted_account_loses_its_details_and_its_login_stays_taken(app) {
         let (partner, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
         let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;

@@ -1,0 +1,38 @@
+//! How people compare names: « Étape-Insertion » is « etape insertion »,
+//! « L'Isle-sur-la-Sorgue » is « l isle sur la sorgue ».
+
+/// Lower case, French accents and ligatures folded to ASCII, hyphens and
+/// apostrophes as spaces, one space between words.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' | 'å' => folded.push('a'),
+            'ç' => folded.push('c'),
+            'é' | 'è' | 'ê' | 'ë' => folded.push('e'),
+            'î' | 'ï' | 'í' | 'ì' => folded.push('i'),
+            'ô' | 'ö' | 'ó' | 'ò' | 'õ' => folded.push('o'),
+            'ù' | 'û' | 'ü' | 'ú' => folded.push('u'),
+            'ÿ' => folded.push('y'),
+            'ñ' => folded.push('n'),
+            'œ' => folded.push_str("oe"),
+            'æ' => folded.push_str("ae"),
+            '-' | '\'' | '’' => folded.push(' '),
+            other => folded.push(other),
+        }
+    }
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_as_people_compare_them() {
+        assert_eq!(fold("Jeanne-Marie  Dupré"), "jeanne marie dupre");
+        assert_eq!(fold("Œdipe Françoise"), "oedipe francoise");
+        assert_eq!(fold("ÉTAPE Insertion"), fold("étape insertion"));
+        assert_eq!(fold("L'Isle-sur-la-Sorgue"), "l isle sur la sorgue");
+    }
+}
