@@ -28,6 +28,8 @@ pub enum ApiError {
     Forbidden(Scope),
     #[error("{0}")]
     NotFound(String),
+    #[error("Méthode non permise à cette adresse de l'API : {0} seulement.")]
+    MethodNotAllowed(&'static str),
     #[error(
         "Corps de la requête trop grand : une offre tient en 256 Kio (262 144 octets) au plus."
     )]
@@ -73,6 +75,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -85,11 +88,21 @@ impl ResponseError for ApiError {
             body["erreurs"] = json!(errors);
         }
         let mut response = HttpResponse::build(status);
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed(allowed) => {
+                response.insert_header((header::ALLOW, *allowed));
+            }
+            _ => {}
         }
         response.json(body)
     }
+}
+
+pub async fn method_not_allowed(allowed: &'static str) -> HttpResponse {
+    ApiError::MethodNotAllowed(allowed).error_response()
 }
 
 pub async fn no_such_route() -> HttpResponse {

@@ -10,7 +10,7 @@ mod referentials;
 
 use std::collections::HashSet;
 
-use actix_web::web;
+use actix_web::{Resource, web};
 
 pub use errors::ApiError;
 pub use offers::{search_request, search_response};
@@ -23,12 +23,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             // Before `/offres/{id}`, which would take "search" for an id.
-            .route("/offres/search", web::get().to(offers::search))
-            .route("/offres/{id}", web::put().to(offers::put))
-            .route("/offres/{id}", web::get().to(offers::get))
-            .route("/offres/{id}/statut", web::put().to(offers::put_status))
-            .route("/referentiel/{name}", web::get().to(referentials::list))
-            .route("/openapi.json", web::get().to(openapi::document))
+            .service(resource("/offres/search", "GET").route(web::get().to(offers::search)))
+            .service(
+                resource("/offres/{id}", "GET, PUT")
+                    .route(web::put().to(offers::put))
+                    .route(web::get().to(offers::get)),
+            )
+            .service(
+                resource("/offres/{id}/statut", "PUT").route(web::put().to(offers::put_status)),
+            )
+            .service(
+                resource("/referentiel/{name}", "GET").route(web::get().to(referentials::list)),
+            )
+            .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
             .default_service(web::to(errors::no_such_route)),
     );
+}
+
+/// A path of the API answering `allowed`: another method gets 405 and the
+/// methods it may use, rather than « no such address ».
+fn resource(path: &str, allowed: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || errors::method_not_allowed(allowed)))
 }

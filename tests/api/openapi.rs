@@ -73,6 +73,26 @@ async fn the_document_is_public_and_each_operation_it_describes_is_served() {
         }
     }
     assert_eq!(operations, 6);
+    // A path served, another method: 405 and what it takes.
+    for (method, path, allowed) in [
+        (Method::POST, "/api/v1/offres/search", "GET"),
+        (Method::DELETE, "/api/v1/offres/100AAAA", "GET, PUT"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()["allow"], allowed, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["codeHttp"], 405);
+    }
     let unknown = app.get("/api/v1/nulle-part").await.text().await.unwrap();
     assert!(
         unknown.contains(NO_SUCH_ROUTE),
