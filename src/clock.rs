@@ -20,12 +20,15 @@ pub fn parse_day(raw: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// How `<input type="datetime-local">` sends a moment.
+pub const INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
+
 /// A day and a time as a form gives them: 2026-12-10T20:00 from a
 /// date-and-time field, 10/12/2026 20:00 as people write it where the
 /// browser shows a plain text field.
 pub fn parse_moment(raw: &str) -> Option<NaiveDateTime> {
     let raw = raw.trim();
-    NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+    NaiveDateTime::parse_from_str(raw, INPUT_FORMAT)
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%d/%m/%Y %H:%M"))
         .ok()
 }

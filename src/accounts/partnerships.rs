@@ -177,11 +177,13 @@ pub fn update_partner(
 
 /// Every partner's id and name, ordered by name: for choosing one, without
 /// the seat counts `list_partners` computes.
+/// Partners by id and name, in alphabetical order, accents aside.
 pub fn partner_names(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AccountError> {
-    Ok(partners::table
-        .order(partners::name)
+    let mut names: Vec<(String, String)> = partners::table
         .select((partners::id, partners::name))
-        .load(conn)?)
+        .load(conn)?;
+    names.sort_by_cached_key(|(_, name)| fold(name));
+    Ok(names)
 }
 
 pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, AccountError> {

@@ -19,8 +19,6 @@ use crate::db::{Database, DbConnection, DbError};
 
 /// The longest message: a banner, not an article.
 pub const MAX_MESSAGE_CHARS: usize = 300;
-/// How `<input type="datetime-local">` sends an instant.
-pub const INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
 /// How long a node shows the announcements it read before reading them
 /// again: another node's publication shows within this delay.
 const BOARD_REFRESH: Duration = Duration::from_secs(15);

@@ -62,8 +62,8 @@ pub fn run(
     settings: &AccountSettings,
 ) -> Result<Report, DbError> {
     let inactivity = Duration::days(settings.inactivity_days.get().into());
-    let suspend_before = now - inactivity;
-    let warn_before = suspend_before + Duration::days(settings.warning_days.into());
+    let warning = Duration::days(settings.warning_days.into());
+    let warn_before = now - inactivity + warning;
     let candidates: Vec<Idle> = users::table
         .filter(users::status.eq(AccountStatus::Active.as_str()))
         .filter(users::role.ne(Role::Admin.as_str()))
@@ -89,17 +89,25 @@ pub fn run(
             }
             since = since.max(day_start_in_paris(start));
         }
-        if since < suspend_before {
-            if conn.transaction(|conn| suspend(conn, now, &idle))? {
-                report.suspended += 1;
+        if since >= warn_before {
+            continue;
+        }
+        // Nobody is suspended without a warning first, `warning_days`
+        // ahead: not even after the job did not run for a while, or when an
+        // agreement that had ended opens again.
+        match idle.inactivity_warned_at.filter(|&warned| warned >= since) {
+            None => {
+                let on = (since + inactivity).max(now + warning);
+                if conn.transaction(|conn| warn(conn, now, &idle, since, on))? {
+                    report.warned += 1;
+                }
             }
-        } else if since < warn_before
-            && idle
-                .inactivity_warned_at
-                .is_none_or(|warned| warned < since)
-            && conn.transaction(|conn| warn(conn, now, &idle, since + inactivity))?
-        {
-            report.warned += 1;
+            Some(warned) if now > (since + inactivity).max(warned + warning) => {
+                if conn.transaction(|conn| suspend(conn, now, &idle, since))? {
+                    report.suspended += 1;
+                }
+            }
+            Some(_) => {}
         }
     }
     Ok(report)
@@ -148,6 +156,7 @@ fn warn(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     idle: &Idle,
+    since: NaiveDateTime,
     on: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let marked = diesel::update(users::table.filter(as_read(idle)))
@@ -171,7 +180,7 @@ fn warn(
                      Si vous n'en avez plus besoin, il n'y a rien à faire.\n",
                     idle.name(),
                     idle.login,
-                    in_paris(idle.since()).format("%d/%m/%Y"),
+                    in_paris(since).format("%d/%m/%Y"),
                     in_paris(on).format("%d/%m/%Y"),
                 ),
             },
@@ -182,7 +191,12 @@ fn warn(
 
 /// Suspends the account and tells who must know, unless the account changed
 /// since it was read.
-fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<bool, DbError> {
+fn suspend(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    idle: &Idle,
+    since: NaiveDateTime,
+) -> Result<bool, DbError> {
     let suspended = diesel::update(users::table.filter(as_read(idle)))
         .set((
             users::status.eq(AccountStatus::Suspended.as_str()),
@@ -203,7 +217,7 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
             object_type: "user",
             object_id: Some(&idle.id),
             address: None,
-            details: json!({ "reason": "inactivity", "since": idle.since().to_string() }),
+            details: json!({ "reason": "inactivity", "since": since.to_string() }),
         },
     )?;
     // A coach's suspension goes to their partner's RGC, who alone can
@@ -272,7 +286,7 @@ fn suspend(conn: &mut DbConnection, now: NaiveDateTime, idle: &Idle) -> Result<b
                      vient d'être suspendu, comme le prévoit la convention de partenariat.\n\n{action}\n",
                     idle.login,
                     idle.name(),
-                    in_paris(idle.since()).format("%d/%m/%Y"),
+                    in_paris(since).format("%d/%m/%Y"),
                 ),
             },
         )?;
@@ -341,15 +355,15 @@ mod tests {
         let day_85 = created + Duration::days(85);
         let stale = read(&mut conn);
         used_at(&mut conn, day_85);
-        assert!(!warn(&mut conn, day_85, &stale, day_85).unwrap());
+        assert!(!warn(&mut conn, day_85, &stale, stale.since(), day_85).unwrap());
         assert!(
             outbox::list(&mut conn).unwrap().is_empty(),
             "no warning to someone who just logged in"
         );
         let fresh = read(&mut conn);
-        assert!(warn(&mut conn, day_85, &fresh, day_85).unwrap());
+        assert!(warn(&mut conn, day_85, &fresh, fresh.since(), day_85).unwrap());
         assert!(
-            !warn(&mut conn, day_85, &fresh, day_85).unwrap(),
+            !warn(&mut conn, day_85, &fresh, fresh.since(), day_85).unwrap(),
             "warned once"
         );
         assert_eq!(outbox::list(&mut conn).unwrap().len(), 1);
@@ -357,16 +371,16 @@ mod tests {
         let day_200 = created + Duration::days(200);
         let stale = read(&mut conn);
         used_at(&mut conn, day_200);
-        assert!(!suspend(&mut conn, day_200, &stale).unwrap());
+        assert!(!suspend(&mut conn, day_200, &stale, stale.since()).unwrap());
         assert_eq!(
             status(&mut conn),
             "active",
             "not suspended just after logging in"
         );
         let fresh = read(&mut conn);
-        assert!(suspend(&mut conn, day_200, &fresh).unwrap());
+        assert!(suspend(&mut conn, day_200, &fresh, fresh.since()).unwrap());
         assert!(
-            !suspend(&mut conn, day_200, &fresh).unwrap(),
+            !suspend(&mut conn, day_200, &fresh, fresh.since()).unwrap(),
             "suspended once"
         );
         assert_eq!(status(&mut conn), "suspended");

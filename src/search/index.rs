@@ -201,9 +201,8 @@ pub fn rebuild(
     remove_stray_segment_files(path, &index)?;
     // No merges along the way: the rebuild merges everything once at the
     // end, and a background merge would take segments from under it.
-    let writer = writing.writer.get()?;
-    writer.set_merge_policy(Box::new(NoMergePolicy));
-    writer.delete_all_documents()?;
+    writing.writer.without_merges()?;
+    writing.writer.get()?.delete_all_documents()?;
     writing.applied.send_replace(0);
     let applied = catch_up(&mut writing, database, REBUILD_BATCH, progress)?;
     let writer = writing.writer.get()?;
@@ -275,6 +274,8 @@ fn writing(index: &Index, folder: Folder) -> Result<Writing, SearchError> {
 struct Writer {
     index: Index,
     open: Option<IndexWriter<TantivyDocument>>,
+    /// A rebuild merges everything once at its end, itself.
+    merges: bool,
 }
 
 impl Writer {
@@ -282,9 +283,17 @@ impl Writer {
         let mut writer = Writer {
             index: index.clone(),
             open: None,
+            merges: true,
         };
         writer.get()?;
         Ok(writer)
+    }
+
+    /// No merges along the way, in this writer and any reopened one.
+    fn without_merges(&mut self) -> Result<(), SearchError> {
+        self.merges = false;
+        self.get()?.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(())
     }
 
     /// The writer, opened anew when the last one was discarded.
@@ -306,9 +315,15 @@ impl Writer {
             .index
             .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
             .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => SearchError::Busy,
+                // Another process; any other failure is the folder's (a full
+                // or failing disk), retried at the next pass.
+                tantivy::TantivyError::LockFailure(LockError::LockBusy, _) => SearchError::Busy,
                 other => SearchError::Index(other),
             })?;
+        if !self.merges {
+            writer.set_merge_policy(Box::new(NoMergePolicy));
+            return Ok(writer);
+        }
         // Live changes commit a few offers at a time, and every search pays a
         // fixed cost per segment (small since their columns are kept open):
         // segments of a size merge four at a time (the default waits for

@@ -239,8 +239,8 @@ fn incorrect(param: &str, detail: &str) -> ParamError {
 pub fn nothing_to_search() -> ParamError {
     incorrect(
         "motsCles",
-        "aucun mot n'y est cherché : les mots très courants (le, de, pour…) \
-         et les signes seuls sont ignorés. Ajoutez un mot du métier ou de l'offre.",
+        "aucun mot à chercher (les mots très courants, comme le, de ou pour, et \
+         les signes seuls sont ignorés) ; ajoutez un mot du métier ou de l'offre.",
     )
 }
 

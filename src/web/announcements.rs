@@ -20,10 +20,8 @@ use super::ops::OPERATIONS_PATHS;
 use super::session::{self, Csrf, SignedIn};
 use super::structure::ActionForm;
 use crate::accounts::Account;
-use crate::announcements::{
-    self, Announcement, Board, Draft, INPUT_FORMAT, MAX_MESSAGE_CHARS, Withdrawal,
-};
-use crate::clock::{Clock, in_paris};
+use crate::announcements::{self, Announcement, Board, Draft, MAX_MESSAGE_CHARS, Withdrawal};
+use crate::clock::{self, Clock, in_paris};
 use crate::db::Database;
 
 pub const ANNOUNCEMENTS_PATH: &str = "/admin/annonces";
@@ -163,7 +161,7 @@ fn default_fields(now: NaiveDateTime) -> Fields {
     Fields {
         message: String::new(),
         maintenance: false,
-        start: in_paris(now).format(INPUT_FORMAT).to_string(),
+        start: in_paris(now).format(clock::INPUT_FORMAT).to_string(),
         end: String::new(),
     }
 }

@@ -106,13 +106,19 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
         table {
             caption { (rows.records.len()) " opération(s)" }
             thead { tr {
-                th scope="col" { "Date" } th scope="col" { "Par" } th scope="col" { "Action" }
+                th scope="col" { "Date" }
+                // The admin follows every partner: which one, for each.
+                @if admin { th scope="col" { "Structure" } }
+                th scope="col" { "Par" } th scope="col" { "Action" }
                 th scope="col" { "Objet" } th scope="col" { "Depuis" }
             } }
             tbody {
                 @for record in &rows.records {
                     tr {
                         td { (in_paris(record.at).format("%d/%m/%Y %H:%M")) }
+                        @if admin {
+                            td { (record.partner_id.as_ref().and_then(|id| rows.partners.iter().find(|(p, _)| p == id)).map_or("—", |(_, name)| name.as_str())) }
+                        }
                         td { (record.actor_id.as_ref().and_then(|id| rows.logins.get(id)).map_or("système", |login| login.as_str())) }
                         td { (Action::parse(&record.action).map_or(record.action.as_str(), |action| action.label())) }
                         td { (record.object_id.as_ref().and_then(|id| rows.logins.get(id)).map_or(record.object_label(), |login| login.as_str())) }

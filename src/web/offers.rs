@@ -244,7 +244,7 @@ impl Territory {
         if self.holds(found) || !by_name_alone {
             return Vec::new();
         }
-        // Articles aside: « Tour » finds La Tour (06), and offers La
+        // Articles aside: « Tour » finds La Tour (74), and offers La
         // Tour-d'Aigues (84).
         let bare = |name: &str| referentials::without_article(&text::fold(name)).to_owned();
         let beginning = format!("{} ", bare(&found.name));

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use super::errors::PageError;
 use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment, SignedIn};
-use crate::accounts::{self, Account, AccountError, Credentials, Partner, Person, Role};
+use crate::accounts::{
+    self, Account, AccountError, AccountStatus, Credentials, Partner, Person, Role,
+};
 use crate::audit::Actor;
 use crate::auth;
 use crate::clock::in_paris;
@@ -463,11 +465,16 @@ fn editable_account(
     partner: &str,
     account_id: &str,
 ) -> Result<Account, AccountError> {
-    let account = accounts::find(conn, account_id)?;
-    if account.id == rgc.id {
-        return Ok(account);
+    let account = if account_id == rgc.id {
+        accounts::find(conn, account_id)?
+    } else {
+        own_account(conn, partner, account_id)?
+    };
+    // Its details are erased: nothing left to correct.
+    if account.status == AccountStatus::Deleted.as_str() {
+        return Err(AccountError::UnknownAccount);
     }
-    own_account(conn, partner, account_id)
+    Ok(account)
 }
 
 fn details_page(

@@ -277,6 +277,9 @@ on_each_backend! {
 
         let all = admin_client.get(format!("{}/journal", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(all.contains(&other.login) && all.contains("rbenali"));
+        // The admin sees which partner each operation concerns.
+        assert!(all.contains(r#"<th scope="col">Structure</th>"#) && all.contains("<td>Mission locale</td>"), "{all}");
+        assert!(!html.contains(r#"<th scope="col">Structure</th>"#), "the RGC's own partner goes without saying");
         let logins_only = admin_client
             .get(format!("{}/journal?action=login_succeeded", app.address))
             .send().await.unwrap().text().await.unwrap();

@@ -3,8 +3,8 @@
 //! form is explained and publishes nothing. On both databases.
 
 use chrono::{Duration, NaiveDateTime};
-use relais::announcements::INPUT_FORMAT;
 use relais::audit::{self, Filter};
+use relais::clock::INPUT_FORMAT;
 use relais::clock::in_paris as paris;
 use reqwest::{Client, StatusCode};
 

@@ -658,7 +658,7 @@ async fn the_admin_reads_the_sync_runs_in_chromium() {
     for (id, at) in [("debut", start), ("fin", end)] {
         // A datetime-local field types in the browser's locale: set its value.
         let value = relais::clock::in_paris(at)
-            .format(relais::announcements::INPUT_FORMAT)
+            .format(relais::clock::INPUT_FORMAT)
             .to_string();
         client
             .execute(

@@ -78,16 +78,29 @@ on_each_backend! {
         // Day 100: 70 days since the first opened, none since the second closed.
         app.clock.advance(Duration::days(100));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
-        // Day 110: 80 days since it opened: warned; the other, still closed, is left alone.
+        // The second is renewed: idle for 100 days, its coach is warned
+        // first, with 15 days ahead, rather than suspended at once.
+        let renewed = ending.partner_id.clone().unwrap();
+        let terms = accounts::partner(&mut conn, &renewed).unwrap().terms;
+        accounts::update_partner(&mut conn, app.clock_now(), None, &renewed, &PartnerTerms { agreement_end: today + Duration::days(3000), ..terms }).unwrap();
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        let warning = mails_to(&app, "plie@plie.example");
+        let on = relais::clock::in_paris(app.clock_now() + Duration::days(15)).format("%d/%m/%Y").to_string();
+        assert!(warning[0].body.contains(&format!("Sans connexion d'ici le {on}")), "{}", warning[0].body);
+        // Day 110: 80 days since the first opened: warned.
         app.clock.advance(Duration::days(10));
         assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
         assert_eq!(mails_to(&app, "ml@plie.example").len(), 1);
-        assert!(mails_to(&app, "plie@plie.example").is_empty());
-        // Day 121: 91 days since it opened.
-        app.clock.advance(Duration::days(11));
+        // Day 116: past the renewed one's warning; day 121: 91 days since
+        // the first opened, but its warning gave it until day 125.
+        app.clock.advance(Duration::days(6));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
+        assert_eq!(accounts::find(&mut conn, &ending.id).unwrap().status, "suspended");
+        app.clock.advance(Duration::days(5));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        app.clock.advance(Duration::days(5));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
         assert_eq!(accounts::find(&mut conn, &waiting.id).unwrap().status, "suspended");
-        assert_eq!(accounts::find(&mut conn, &ending.id).unwrap().status, "active");
     }
 
     async fn idle_accounts_are_warned_then_suspended_and_the_right_people_told(app) {
@@ -98,7 +111,8 @@ on_each_backend! {
         let (rgc_account, rgc) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Rgc, &person("Rachid Benali", "rgc@plie.example")).unwrap();
         let (coach, _) = accounts::create_account(&mut conn, now, None, Some(&partner), Role::Coach, &person("Awa Diallo", "awa@plie.example")).unwrap();
 
-        // Day 70: nothing yet. Day 80: the RGC works; the coach is warned (within 15 days of 90).
+        // Day 70: nothing yet. Day 80: the RGC works; the coach is warned
+        // (within 15 days of 90), with 15 days ahead: until day 95.
         app.clock.advance(Duration::days(70));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
         app.clock.advance(Duration::days(10));
@@ -109,8 +123,10 @@ on_each_backend! {
         assert!(warning[0].subject.contains("sera suspendu"));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).", "warned once");
 
-        // Day 91: the coach is suspended; the RGC is told, the sessions end, login is refused.
+        // Day 96: the coach is suspended; the RGC is told, the sessions end, login is refused.
         app.clock.advance(Duration::days(11));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).", "day 91: the warning gave until day 95");
+        app.clock.advance(Duration::days(5));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
         assert_eq!(accounts::find(&mut conn, &coach.id).unwrap().status, "suspended");
         let told = mails_to(&app, "rgc@plie.example");
@@ -135,10 +151,13 @@ on_each_backend! {
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
         assert_eq!(accounts::find(&mut conn, &coach.id).unwrap().status, "active");
 
-        // Day 175: the RGC (last seen day 80) is suspended, and the platform
-        // admins are told; admins themselves are never suspended.
-        app.clock.advance(Duration::days(83));
-        run(&app, "suspend-inactive");
+        // Day 160: the RGC (last seen day 80) is warned; day 176, it is
+        // suspended, and the platform admins are told; admins themselves are
+        // never suspended. The coach (reactivated day 96) is warned.
+        app.clock.advance(Duration::days(63));
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        app.clock.advance(Duration::days(16));
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
         assert_eq!(accounts::find(&mut conn, &rgc_account.id).unwrap().status, "suspended");
         let subjects = |address: &str| mails_to(&app, address).into_iter().map(|m| m.subject).collect::<Vec<_>>();
         assert!(subjects("admin@ft.example").iter().any(|s| s.contains("le compte d'un RGC est suspendu")), "{:?}", subjects("admin@ft.example"));
@@ -149,12 +168,12 @@ on_each_backend! {
         let refused = relais::auth::login(&mut conn, app.clock_now(), &rgc.login, &rgc.password, "127.0.0.1").unwrap_err();
         assert!(refused.to_string().contains("Adressez-vous à l'administrateur de relais"), "{refused}");
 
-        // Day 185: the coach (reactivated day 91) is suspended while the
-        // partner has no active RGC to reactivate it: the admins are told.
-        app.clock.advance(Duration::days(10));
+        // Day 192: the coach is suspended while the partner has no active
+        // RGC to reactivate it: the admins are told.
+        app.clock.advance(Duration::days(16));
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
         assert!(subjects("admin@ft.example").iter().any(|s| s.contains("dans une structure sans RGC actif")), "{:?}", subjects("admin@ft.example"));
-        assert_eq!(mails_to(&app, "rgc@plie.example").len(), 1, "nothing more to a suspended RGC");
+        assert_eq!(mails_to(&app, "rgc@plie.example").len(), 2, "its own warning, then nothing more once suspended");
     }
 }
 
@@ -186,8 +205,9 @@ async fn the_configured_period_is_applied_and_stated(backend: Backend) {
         "1 personne(s) prévenue(s), 0 compte(s) suspendu(s)."
     );
     let warning = mails_to(&app, "awa@plie.example");
-    // The day as people read it: in Paris.
-    let suspended_on = relais::clock::in_paris(created + Duration::days(30))
+    // The day as people read it: in Paris; 30 days idle, and 5 from the
+    // warning.
+    let suspended_on = relais::clock::in_paris(app.clock_now() + Duration::days(5))
         .format("%d/%m/%Y")
         .to_string();
     assert!(
@@ -197,7 +217,7 @@ async fn the_configured_period_is_applied_and_stated(backend: Backend) {
         "{}",
         warning[0].body
     );
-    app.clock.advance(Duration::days(5));
+    app.clock.advance(Duration::days(6));
     assert_eq!(
         run(&app, "suspend-inactive"),
         "0 personne(s) prévenue(s), 1 compte(s) suspendu(s)."
@@ -227,6 +247,12 @@ async fn a_job_runs_on_one_node_at_a_time(backend: Backend) {
     let created = app.clock_now();
     let coach = new_coach(&mut conn, created);
     app.clock.advance(Duration::days(100));
+    // Warned first, then due for suspension.
+    assert_eq!(
+        run(&app, "suspend-inactive"),
+        "1 personne(s) prévenue(s), 0 compte(s) suspendu(s)."
+    );
+    app.clock.advance(Duration::days(16));
 
     let other_node = jobs::take_turn(&app.database, "suspend-inactive").unwrap();
     let here = jobs::run_once("suspend-inactive", &app.database, &app.settings, &app.clock);
@@ -248,9 +274,10 @@ async fn a_job_runs_on_one_node_at_a_time(backend: Backend) {
                 run(&app, "anonymise-candidates"),
                 "0 personne(s) accompagnée(s) anonymisée(s), dans 0 mise(s) en relation ou demande(s)."
             );
+            // The warning leaves.
             assert_eq!(
                 run(&app, "deliver-mail"),
-                "0 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif."
+                "1 courriel(s) envoyé(s), 0 à réessayer, 0 en échec définitif."
             );
             drop(other_node);
             assert_eq!(

@@ -490,7 +490,7 @@ on_each_backend! {
             ("page=152", "La recherche s'arrête à la page 151 : précisez-la"),
             ("typeContrat=XYZ", "Type de contrat : « XYZ » inconnu."),
             ("motsCles=a", "Mots-clés : chaque mot-clé compte au moins 2 caractères (« a »)."),
-            ("motsCles=le", "Mots-clés : aucun mot n'y est cherché"),
+            ("motsCles=le", "Mots-clés : aucun mot à chercher (les mots très courants"),
             ("codeROME=cuisinier", "Métier (code ROME) : « cuisinier » inconnu ; un code ROME s'écrit d'une lettre majuscule et de quatre chiffres"),
             ("codeROME=J9999", "Métier (code ROME) : « J9999 » inconnu ; aucun métier du répertoire ROME n'a ce code."),
             ("experience=7", "Expérience : 0, 1, 2 ou 3 est attendu."),

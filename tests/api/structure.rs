@@ -274,6 +274,8 @@ on_each_backend! {
         assert_eq!((account.status.as_str(), account.full_name), ("deleted", None));
         assert!(accounts::find_by_email(&mut conn, &relais::mail::EmailAddress::parse("awa@plie.example").unwrap()).unwrap().is_none());
         drop(conn);
+        // Its details are gone: nothing to correct.
+        assert_eq!(client.get(format!("{}/structure/comptes/{id}", app.address)).send().await.unwrap().status(), 404);
         let attempt = app.browser();
         let refused = log_in_at(&attempt, &app.address, &credentials.login, &credentials.password).await;
         assert_eq!(refused.status(), 401);
