@@ -7,8 +7,8 @@ pub mod partnerships;
 pub mod password;
 
 pub use partnerships::{
-    PartnerSummary, PreviousRgc, create_partner, current_rgc, list_partners, partner_names,
-    register_partner, replace_rgc, update_partner,
+    Designated, PartnerSummary, PreviousRgc, create_partner, current_rgc, list_partners,
+    partner_names, register_partner, replace_rgc, update_partner,
 };
 
 use std::collections::{HashMap, HashSet};
@@ -513,7 +513,7 @@ pub fn update_person(
     })
 }
 
-fn address_taken(email: &EmailAddress) -> AccountError {
+pub(crate) fn address_taken(email: &EmailAddress) -> AccountError {
     AccountError::Invalid(format!(
         "L'adresse {} est déjà celle d'un compte relais : chaque compte est celui d'une \
          personne, avec sa propre adresse.",

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::{
     Account, AccountError, AccountStatus, Credentials, MAX_NAME, Partner, PartnerTerms, Person,
-    Role, account_event, create_account, lock_account, lock_seats, set_status,
+    Role, account_event, address_taken, create_account, find_by_email, lock_account, lock_seats,
+    set_status,
 };
 use crate::audit::{self, Action, Actor, Event};
 use crate::clock::in_paris;
@@ -22,6 +23,15 @@ pub enum PreviousRgc {
     Coach,
     /// Deactivated, its history kept.
     Deactivated,
+}
+
+/// Who became the partner's RGC.
+#[derive(Debug)]
+pub enum Designated {
+    /// A new account: its login and first password, shown once.
+    New(Credentials),
+    /// One of the partner's accounts, which keeps its login and password.
+    Promoted { login: String },
 }
 
 /// A partner as the admin's list shows it.
@@ -140,7 +150,8 @@ pub fn register_partner(
 ) -> Result<Credentials, AccountError> {
     conn.transaction(|conn| {
         let partner = create_partner(conn, now, actor, terms)?;
-        replace_rgc(conn, now, actor, &partner.id, rgc, PreviousRgc::Deactivated)
+        let (_, credentials) = create_account(conn, now, actor, Some(&partner.id), Role::Rgc, rgc)?;
+        Ok(credentials)
     })
 }
 
@@ -226,18 +237,31 @@ pub fn replace_rgc(
     partner_id: &str,
     person: &Person,
     previous: PreviousRgc,
-) -> Result<Credentials, AccountError> {
+) -> Result<Designated, AccountError> {
     conn.transaction(|conn| {
         lock_seats(conn, partner_id)?;
-        if let Some(old) = current_rgc(conn, partner_id)? {
-            let old = lock_account(conn, &old.id)?;
-            diesel::update(users::table.find(&old.id))
-                .set((
-                    users::role.eq(Role::Coach.as_str()),
-                    users::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            audit::record(conn, now, account_event(actor, &old, Action::RoleChanged))?;
+        let current = current_rgc(conn, partner_id)?;
+        // One of the partner's people who already has an account (a coach
+        // taking over) becomes its RGC as they are: one person, one account.
+        let promoted = match find_by_email(conn, &person.email)? {
+            Some(account) if current.as_ref().is_some_and(|rgc| rgc.id == account.id) => {
+                return Err(AccountError::Invalid(format!(
+                    "{} est déjà le RGC de la structure ({}).",
+                    person.email.as_str(),
+                    account.login
+                )));
+            }
+            Some(account)
+                if account.partner_id.as_deref() == Some(partner_id)
+                    && account.role == Role::Coach.as_str() =>
+            {
+                Some(promote(conn, now, actor, &account.id)?)
+            }
+            Some(_) => return Err(address_taken(&person.email)),
+            None => None,
+        };
+        if let Some(old) = current {
+            let old = change_role(conn, now, actor, &old.id, Role::Coach)?;
             let (active, seats) = super::seat_usage(conn, partner_id)?;
             // A former RGC counts as a coach now: without a free seat it is deactivated.
             let keep = previous == PreviousRgc::Coach
@@ -252,8 +276,52 @@ pub fn replace_rgc(
                 )?;
             }
         }
-        let (_, credentials) =
-            create_account(conn, now, actor, Some(partner_id), Role::Rgc, person)?;
-        Ok(credentials)
+        match promoted {
+            Some(login) => Ok(Designated::Promoted { login }),
+            None => {
+                let (_, credentials) =
+                    create_account(conn, now, actor, Some(partner_id), Role::Rgc, person)?;
+                Ok(Designated::New(credentials))
+            }
+        }
     })
+}
+
+/// The account, as it was before, now in `role`.
+fn change_role(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&Actor>,
+    account_id: &str,
+    role: Role,
+) -> Result<Account, AccountError> {
+    let account = lock_account(conn, account_id)?;
+    diesel::update(users::table.find(&account.id))
+        .set((users::role.eq(role.as_str()), users::updated_at.eq(now)))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        now,
+        account_event(actor, &account, Action::RoleChanged),
+    )?;
+    Ok(account)
+}
+
+/// A coach made RGC, active (an RGC takes no seat); its login.
+fn promote(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: Option<&Actor>,
+    account_id: &str,
+) -> Result<String, AccountError> {
+    let account = change_role(conn, now, actor, account_id, Role::Rgc)?;
+    if account.status != AccountStatus::Active.as_str() {
+        set_status(conn, now, &account, AccountStatus::Active)?;
+        audit::record(
+            conn,
+            now,
+            account_event(actor, &account, Action::AccountActivated),
+        )?;
+    }
+    Ok(account.login)
 }

@@ -12,7 +12,8 @@ use super::layout::{self, Notice};
 use super::session::{self, Csrf, Moment, SignedIn};
 use super::structure::{ActionForm, credentials_box};
 use crate::accounts::{
-    self, Account, AccountError, AccountStatus, Partner, PartnerTerms, Person, PreviousRgc, Role,
+    self, Account, AccountError, AccountStatus, Designated, Partner, PartnerTerms, Person,
+    PreviousRgc, Role,
 };
 use crate::agencies::{self, Agency};
 use crate::audit::Actor;
@@ -503,24 +504,33 @@ pub async fn replace_rgc(
         })
         .await?;
     let csrf = Csrf::of(&req);
+    let designated = match &outcome {
+        Ok(Designated::Promoted { login }) => format!(
+            "Le compte {login} devient celui du RGC, avec son identifiant et son mot de passe."
+        ),
+        _ => "Le nouveau RGC est désigné.".to_owned(),
+    };
     let designated = match former {
         Some(old) if old.status != AccountStatus::Active.as_str() => format!(
-            "Le nouveau RGC est désigné. L'ancien ({}) reste un compte de la structure, mais \
+            "{designated} L'ancien ({}) reste un compte de la structure, mais \
              désactivé : tous les comptes autorisés sont déjà actifs. Le nouveau RGC pourra \
              l'activer après en avoir libéré un.",
             old.login
         ),
-        _ => "Le nouveau RGC est désigné.".to_owned(),
+        _ => designated,
     };
     let (status, message, extra) = match outcome {
-        Ok(credentials) => (
+        Ok(designated_rgc) => (
             StatusCode::OK,
             Some((designated.as_str(), false)),
-            Some(credentials_box(
-                &credentials,
-                "Identifiants du nouveau RGC",
-                false,
-            )),
+            match designated_rgc {
+                Designated::New(credentials) => Some(credentials_box(
+                    &credentials,
+                    "Identifiants du nouveau RGC",
+                    false,
+                )),
+                Designated::Promoted { .. } => None,
+            },
         ),
         Err(AccountError::Invalid(text)) => {
             return Ok(refused(&req, &admin, &sheet, &text, Typed::Rgc(&typed)));

@@ -155,6 +155,31 @@ on_each_backend! {
         assert!(html.contains("Le nouveau RGC est désigné.") && !html.contains("mais désactivé"), "4 of 4");
         let html = replace("Karim Saadi", "karim@plie.example").await;
         assert!(html.contains("L'ancien (namrani) reste un compte de la structure, mais désactivé"), "{html}");
+
+        // A coach of the partner taking over keeps their account, login and
+        // password; reactivated if need be.
+        let html = replace("Awa Diallo", "Awa.Diallo@plie.example").await;
+        assert!(html.contains("Le compte adiallo devient celui du RGC, avec son identifiant et son mot de passe."), "{html}");
+        assert!(!html.contains("Identifiants du nouveau RGC"), "no new password");
+        let mut conn = app.database.connection().unwrap();
+        let accounts = accounts::list_for_partner(&mut conn, &partner.id).unwrap();
+        let rgcs: Vec<(&str, &str)> = accounts.iter().filter(|a| a.role == "rgc").map(|a| (a.login.as_str(), a.status.as_str())).collect();
+        assert_eq!(rgcs, [("adiallo", "active")], "exactly one RGC, active");
+        drop(conn);
+        let html = replace("Awa Diallo", "awa.diallo@plie.example").await;
+        assert!(html.contains("awa.diallo@plie.example est déjà le RGC de la structure (adiallo)."), "{html}");
+        // An account that is not one of the partner's coaches is not taken
+        // over: here another partner's RGC.
+        let other = {
+            let mut conn = app.database.connection().unwrap();
+            let person = Person::parse("Zoé Martin", "RGC", "zoe@ml.example").unwrap();
+            accounts::register_partner(&mut conn, Utc::now().naive_utc(), None, &crate::structure::terms("Mission locale", true), &person).unwrap()
+        };
+        let html = replace("Zoé Martin", "zoe@ml.example").await;
+        assert!(html.contains("est déjà celle d'un compte relais"), "{html}");
+        let mut conn = app.database.connection().unwrap();
+        let zoe = accounts::find_by_email(&mut conn, &relais::mail::EmailAddress::parse("zoe@ml.example").unwrap()).unwrap().unwrap();
+        assert_eq!((zoe.login.as_str(), zoe.partner_id == Some(partner.id.clone())), (other.login.as_str(), false));
     }
 
     async fn partner_names_are_told_apart_as_people_read_them(app) {
