@@ -38,7 +38,8 @@ pub enum Designated {
 pub struct PartnerSummary {
     pub partner: Partner,
     pub active: i64,
-    pub rgc_login: Option<String>,
+    /// Its RGC (none only while a partner is being registered).
+    pub rgc: Option<Account>,
 }
 
 /// The terms as given, trimmed, if they hold; `id` is the partner they
@@ -204,11 +205,11 @@ pub fn list_partners(conn: &mut DbConnection) -> Result<Vec<PartnerSummary>, Acc
     let mut summaries = Vec::with_capacity(all.len());
     for partner in all {
         let (active, _) = super::seat_usage(conn, &partner.id)?;
-        let rgc_login = current_rgc(conn, &partner.id)?.map(|rgc| rgc.login);
+        let rgc = current_rgc(conn, &partner.id)?;
         summaries.push(PartnerSummary {
             partner,
             active,
-            rgc_login,
+            rgc,
         });
     }
     Ok(summaries)

@@ -203,7 +203,18 @@ fn list_page(
                             td { (terms.agency_code) }
                             td { "du " (terms.agreement_start.format("%d/%m/%Y")) " au " (terms.agreement_end.format("%d/%m/%Y")) }
                             td { (summary.active) " sur " (terms.seats) }
-                            td { (summary.rgc_login.as_deref().unwrap_or("aucun")) }
+                            td {
+                                @match &summary.rgc {
+                                    Some(rgc) => {
+                                        (rgc.login)
+                                        // Only the admin can bring it back.
+                                        @if rgc.status != AccountStatus::Active.as_str() {
+                                            " — " strong.warning { (super::structure::status_label(&rgc.status)) }
+                                        }
+                                    }
+                                    None => "aucun",
+                                }
+                            }
                         }
                     }
                 }

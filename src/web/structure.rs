@@ -43,7 +43,7 @@ pub(super) fn partner_of(account: &Account) -> Result<String, PageError> {
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+pub(super) fn status_label(status: &str) -> &'static str {
     match status {
         "active" => "actif",
         "inactive" => "désactivé",

@@ -251,6 +251,9 @@ on_each_backend! {
         }
         let html = client.get(format!("{}{page}", app.address)).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("Le compte du RGC n'est pas actif") && html.contains("Réactiver le RGC"), "{html}");
+        // The list of partners says so too.
+        let list = client.get(format!("{}/admin/structures", app.address)).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains(&format!(r#"{} — <strong class="warning">suspendu (inactivité)</strong>"#, rgc.login)), "{list}");
         let token = app.csrf(&client, &page).await;
         let refused = app.post_form(&client, &format!("{page}/rgc/reactivation"), &[("csrf", "faux")]).await;
         assert_eq!(refused.status(), 403);
