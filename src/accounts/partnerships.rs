@@ -187,9 +187,8 @@ pub fn update_partner(
     })
 }
 
-/// Every partner's id and name, ordered by name: for choosing one, without
-/// the seat counts `list_partners` computes.
-/// Partners by id and name, in alphabetical order, accents aside.
+/// Every partner's id and name, in alphabetical order, accents aside: for
+/// choosing one, without the seat counts `list_partners` computes.
 pub fn partner_names(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AccountError> {
     let mut names: Vec<(String, String)> = partners::table
         .select((partners::id, partners::name))

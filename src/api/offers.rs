@@ -186,9 +186,10 @@ pub fn search_request(query: &str, agencies: &HashSet<String>) -> Result<SearchR
         .into_inner();
     // Decoding replaced what was not UTF-8 (« été » sent in Latin-1):
     // searched, the rest would find what was not asked.
+    let unreadable = |text: &String| text.contains(char::REPLACEMENT_CHARACTER);
     if pairs
         .iter()
-        .any(|(name, value)| format!("{name}{value}").contains('\u{FFFD}'))
+        .any(|(name, value)| unreadable(name) || unreadable(value))
     {
         return Err(ApiError::BadRequest(
             "Paramètres de recherche illisibles : encodez-les en UTF-8.".to_owned(),

@@ -206,6 +206,14 @@ pub enum ParamProblem {
 }
 
 impl ParamError {
+    /// The same refusal, pointing to where the API lists the values.
+    fn listed_at(mut self, path: Option<&'static str>) -> ParamError {
+        if let ParamProblem::Incorrect { listed_at, .. } = &mut self.problem {
+            *listed_at = path;
+        }
+        self
+    }
+
     fn api_message(&self) -> String {
         let param = &self.param;
         match &self.problem {
@@ -532,16 +540,13 @@ fn parse_dimension(
                  expected: &dyn Fn(&str) -> Option<&'static str>,
                  listed_at: Option<&'static str>| {
         match values.iter().find(|v| !valid(v)) {
-            Some(bad) => Err(ParamError {
-                param: param.to_owned(),
-                problem: ParamProblem::Incorrect {
-                    detail: match expected(bad) {
-                        Some(expected) => format!("« {bad} » inconnu ; {expected}"),
-                        None => format!("« {bad} » inconnu."),
-                    },
-                    listed_at,
-                },
-            }),
+            Some(bad) => {
+                let detail = match expected(bad) {
+                    Some(expected) => format!("« {bad} » inconnu ; {expected}"),
+                    None => format!("« {bad} » inconnu."),
+                };
+                Err(incorrect(param, &detail).listed_at(listed_at))
+            }
             None => Ok(values),
         }
     };

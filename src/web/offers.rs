@@ -209,13 +209,17 @@ impl Territory {
         self.0.contains(&commune.department)
     }
 
-    /// The communes the commune field suggests.
-    fn communes(&self) -> Vec<&'static referentials::Commune> {
-        let mut communes: Vec<_> = referentials::get()
+    /// Its communes, arrondissements apart, in no order.
+    fn members(&self) -> impl Iterator<Item = &'static referentials::Commune> {
+        referentials::get()
             .communes
             .iter()
             .filter(|c| !c.is_arrondissement && self.holds(c))
-            .collect();
+    }
+
+    /// The communes the commune field suggests.
+    fn communes(&self) -> Vec<&'static referentials::Commune> {
+        let mut communes: Vec<_> = self.members().collect();
         // Accents aside: « Éguilles » among the E.
         communes.sort_by_cached_key(|c| text::fold(&c.name));
         communes
@@ -249,11 +253,11 @@ impl Territory {
         let bare = |name: &str| referentials::without_article(&text::fold(name)).to_owned();
         let beginning = format!("{} ", bare(&found.name));
         let mut perhaps: Vec<_> = self
-            .communes()
-            .into_iter()
+            .members()
             .filter(|c| bare(&c.name).starts_with(&beginning))
             .collect();
-        perhaps.sort_by_key(|c| std::cmp::Reverse(c.population));
+        // The largest first; of equal size, in the field's order.
+        perhaps.sort_by_cached_key(|c| (std::cmp::Reverse(c.population), text::fold(&c.name)));
         perhaps.truncate(3);
         perhaps
     }
