@@ -15,12 +15,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::audit::{self, Action, Actor, Event};
 use crate::clock::in_paris;
 use crate::db::schema::{partners, users};
-use crate::db::{DbConnection, DbError};
+use crate::db::{DbConnection, DbError, lower};
 use crate::mail::EmailAddress;
 use crate::text::fold;
 use password::PasswordRule;
@@ -260,7 +261,8 @@ pub fn create_account(
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|error| unless_address_taken(error, &person.email))?;
         audit::record(
             conn,
             now,
@@ -503,7 +505,8 @@ pub fn update_person(
                 users::email.eq(person.email.as_str()),
                 users::updated_at.eq(now),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|error| unless_address_taken(error, &person.email))?;
         audit::record(
             conn,
             now,
@@ -511,6 +514,25 @@ pub fn update_person(
         )?;
         Ok(())
     })
+}
+
+/// The unique index on addresses (see its migration), which refuses what
+/// two requests at once let past `find_by_email`.
+const ADDRESS_INDEX: &str = "users_email_unique";
+
+/// A write of `email` refused by the address index is the same refusal as
+/// the check before it.
+fn unless_address_taken(error: DieselError, email: &EmailAddress) -> AccountError {
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            // PostgreSQL names the index; SQLite's message does.
+            if info.constraint_name() == Some(ADDRESS_INDEX)
+                || info.message().contains(ADDRESS_INDEX) =>
+        {
+            address_taken(email)
+        }
+        _ => error.into(),
+    }
 }
 
 pub(crate) fn address_taken(email: &EmailAddress) -> AccountError {
@@ -522,13 +544,14 @@ pub(crate) fn address_taken(email: &EmailAddress) -> AccountError {
 }
 
 /// The account of that professional email, whatever its case, if any (not
-/// deleted).
+/// deleted). Both sides are lowered by the database, as the unique index on
+/// addresses lowers them (SQLite's lower() leaves accented capitals alone).
 pub fn find_by_email(
     conn: &mut DbConnection,
     email: &EmailAddress,
 ) -> Result<Option<Account>, AccountError> {
     Ok(users::table
-        .filter(crate::db::lower(users::email).eq(email.as_str().to_lowercase()))
+        .filter(lower(users::email).eq(lower(email.as_str())))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select(Account::as_select())
         .first(conn)
@@ -710,9 +733,10 @@ pub(crate) fn lock_seats(
 }
 
 /// "Jeanne-Marie Dupré" → "jdupre", then "jdupre2"… never one used before,
-/// even by a deleted account.
+/// even by a deleted account. An apostrophe joins what it elides to its
+/// word: "Paul N'Guessan" → "pnguessan".
 fn free_login(conn: &mut DbConnection, full_name: &str) -> Result<String, AccountError> {
-    let folded = fold(full_name);
+    let folded = fold(&full_name.replace(['\'', '’'], ""));
     let words: Vec<&str> = folded
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -1,8 +1,6 @@
 //! Offers over HTTP: ingest (scope `ingest`), read (any key), search (scope
 //! `search`).
 
-use std::collections::HashSet;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -164,13 +162,23 @@ pub async fn search(
     agencies: web::Data<AgencyCodes>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed = search_request(req.query_string(), &agencies.0);
-    let (index, database) = (index.into_inner(), database.into_inner());
+    let query = req.query_string().to_owned();
+    let (index, database, agencies) = (
+        index.into_inner(),
+        database.into_inner(),
+        agencies.into_inner(),
+    );
     // The key first (a bad one gets 401 or 403 whatever the parameters),
-    // in the same trip to the blocking pool as the search.
+    // in the same trip to the blocking pool as the search (a value the
+    // referentials lack is looked up in the index).
     let (results, start, end) = tokio::task::spawn_blocking(move || {
         key.check(&database, Scope::Search)?;
-        let request = parsed?;
+        let context = Context {
+            agencies: &agencies.0,
+            now: Utc::now().timestamp(),
+            indexed: &|field, value| index.holds(field, value),
+        };
+        let request = search_request(&query, &context)?;
         let results = query::search(&index, &request)?;
         Ok::<_, ApiError>((results, request.start, request.end))
     })
@@ -180,7 +188,7 @@ pub async fn search(
 }
 
 /// The search asked for by a query string, checked.
-pub fn search_request(query: &str, agencies: &HashSet<String>) -> Result<SearchRequest, ApiError> {
+pub fn search_request(query: &str, context: &Context) -> Result<SearchRequest, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|_| ApiError::BadRequest("Paramètres de recherche illisibles.".to_owned()))?
         .into_inner();
@@ -195,11 +203,7 @@ pub fn search_request(query: &str, agencies: &HashSet<String>) -> Result<SearchR
             "Paramètres de recherche illisibles : encodez-les en UTF-8.".to_owned(),
         ));
     }
-    let context = Context {
-        agencies,
-        now: Utc::now().timestamp(),
-    };
-    Ok(SearchRequest::parse(&pairs, &context)?)
+    Ok(SearchRequest::parse(&pairs, context)?)
 }
 
 /// The answer to a search for positions `start..=end`: 204 when nothing is

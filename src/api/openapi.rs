@@ -140,6 +140,8 @@ fn search_parameters() -> Vec<(&'static str, String)> {
 const UNAVAILABLE: &str =
     "Base de données ou index momentanément indisponible : réessayer dans un instant.";
 
+const TOO_LARGE: &str = "Corps de la requête de plus de 256 Kio (262 144 octets).";
+
 fn error(description: &str) -> Value {
     json!({
         "description": description,
@@ -226,6 +228,7 @@ fn describe() -> Value {
                         "400": error("Identifiant, JSON ou offre invalide : « erreurs » liste chaque champ à corriger."),
                         "401": error("Clé d'API absente ou invalide."),
                         "403": error("La clé n'a pas la portée « ingest »."),
+                        "413": error(TOO_LARGE),
                         "503": error(UNAVAILABLE),
                     },
                 },
@@ -244,6 +247,7 @@ fn describe() -> Value {
                     "401": error("Clé d'API absente ou invalide."),
                     "403": error("La clé n'a pas la portée « ingest »."),
                     "404": error("Aucune offre ne porte cet identifiant."),
+                    "413": error(TOO_LARGE),
                     "503": error(UNAVAILABLE),
                 },
             }},

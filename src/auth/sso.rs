@@ -69,8 +69,6 @@ pub enum SsoError {
     NoAccount,
     #[error("email not verified by the provider")]
     EmailNotVerified,
-    #[error("several accounts share this email")]
-    SeveralAccounts,
     #[error("account already linked to another identity")]
     LinkedElsewhere,
     #[error(transparent)]
@@ -127,11 +125,6 @@ impl SsoError {
                  peut pas la relier à un compte. Faites-la vérifier chez {provider}, ou connectez-vous \
                  avec votre identifiant et votre mot de passe relais."
             ),
-            SsoError::SeveralAccounts => format!(
-                "Plusieurs comptes relais portent votre adresse électronique : relais ne sait pas \
-                 lequel relier à votre identité {provider}. Demandez au responsable de gestion des \
-                 comptes (RGC) de votre structure de n'en garder qu'un."
-            ),
             SsoError::LinkedElsewhere => format!(
                 "Le compte relais de votre adresse est déjà relié à une autre identité {provider}. \
                  Demandez au responsable de gestion des comptes (RGC) de votre structure."
@@ -151,7 +144,6 @@ impl SsoError {
             SsoError::Unverifiable(_) => "unverifiable",
             SsoError::NoAccount => "no_account",
             SsoError::EmailNotVerified => "email_not_verified",
-            SsoError::SeveralAccounts => "several_accounts",
             SsoError::LinkedElsewhere => "linked_elsewhere",
             SsoError::Login(LoginError::Inactive | LoginError::InactiveRgc) => "inactive",
             SsoError::Login(LoginError::OutsideAgreement { .. }) => "outside_agreement",
@@ -420,15 +412,16 @@ fn link(
     if !identity.email_verified {
         return Err(SsoError::EmailNotVerified);
     }
-    let mut found: Vec<(Holder, Option<String>)> = users::table
-        .filter(crate::db::lower(users::email).eq(email.trim().to_lowercase()))
+    // One at most: addresses are unique (see the migration
+    // one_account_per_address), lowered as here.
+    let found: Option<(Holder, Option<String>)> = users::table
+        .filter(crate::db::lower(users::email).eq(crate::db::lower(email.trim())))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select((Holder::as_select(), users::sso_subject))
-        .load(conn)?;
-    let (holder, subject) = match (found.pop(), found.is_empty()) {
-        (None, _) => return Err(SsoError::NoAccount),
-        (Some(one), true) => one,
-        (Some(_), false) => return Err(SsoError::SeveralAccounts),
+        .first(conn)
+        .optional()?;
+    let Some((holder, subject)) = found else {
+        return Err(SsoError::NoAccount);
     };
     if subject.is_some() {
         return Err(SsoError::LinkedElsewhere);

@@ -20,11 +20,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::Utc;
 use serde_json::Value;
 
 use super::BenchError;
 use super::peers::PeerPool;
 use crate::api;
+use crate::search::params::Context;
 
 /// Closed-loop passes; the widest also carries the open-loop pass.
 const CONNECTIONS: [usize; 3] = [1, 8, 64];
@@ -280,7 +282,13 @@ async fn peer_search(
     pool: web::Data<PeerPool>,
     agencies: web::Data<HashSet<String>>,
 ) -> actix_web::Result<HttpResponse> {
-    let request = api::search_request(req.query_string(), &agencies)?;
+    let context = Context {
+        agencies: &agencies,
+        now: Utc::now().timestamp(),
+        // Demo offers carry only the referentials' values.
+        indexed: &|_, _| false,
+    };
+    let request = api::search_request(req.query_string(), &context)?;
     let (start, end) = (request.start, request.end);
     let pool = pool.into_inner();
     let results = web::block(move || pool.search(&request))

@@ -210,6 +210,8 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let context = Context {
         agencies: &agency_codes,
         now: anchor.timestamp(),
+        // Demo offers carry only the referentials' values.
+        indexed: &|_, _| false,
     };
     let requests: Vec<(QueryClass, SearchRequest)> = queries
         .iter()

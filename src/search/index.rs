@@ -83,6 +83,18 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
+    /// Whether some offer of the index (deleted ones until their segment
+    /// merges) has `value` in the keyword column `field`.
+    pub fn holds(&self, field: &str, value: &str) -> bool {
+        self.columns.of(&self.searcher()).is_ok_and(|segments| {
+            segments.iter().any(|segment| {
+                segment
+                    .keyword(field)
+                    .is_some_and(|column| column.ordinal(value).is_some())
+            })
+        })
+    }
+
     /// The last feed sequence visible to searches.
     pub fn applied_sequence(&self) -> i64 {
         *self.applied.borrow()

@@ -257,6 +257,10 @@ pub struct Context<'a> {
     pub agencies: &'a HashSet<String>,
     /// Now, in seconds since the epoch.
     pub now: i64,
+    /// Whether some indexed offer has this value in this keyword field.
+    /// Offers may carry codes newer than relais's copy of the
+    /// referentials; facets show them, so filters take them.
+    pub indexed: &'a dyn Fn(&str, &str) -> bool,
 }
 
 impl SearchRequest {
@@ -322,8 +326,8 @@ impl SearchRequest {
                     "il s'applique autour d'une « commune », qui manque.",
                 ));
             }
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(km) if km <= MAX_DISTANCE_KM => km,
+            Some(raw) => match digits::<u32>(raw) {
+                Some(km) if km <= MAX_DISTANCE_KM => km,
                 _ => {
                     return Err(incorrect(
                         "distance",
@@ -533,6 +537,7 @@ fn parse_dimension(
 ) -> Result<Vec<String>, ParamError> {
     let param = dimension.param;
     let referentials = referentials::get();
+    let held = |value: &str| (context.indexed)(dimension.field, value);
     // A list. `expected` says, for a value refused, what one looks like;
     // the API also points to where it lists them all.
     let check = |values: Vec<String>,
@@ -560,25 +565,25 @@ fn parse_dimension(
     match param {
         "typeContrat" => check(
             list(param, raw, MAX_LIST)?,
-            &|v| CONTRACT_TYPES.iter().any(|t| t.code == v),
+            &|v| CONTRACT_TYPES.iter().any(|t| t.code == v) || held(v),
             &|_| None,
             Some("/api/v1/referentiel/typesContrats"),
         ),
         "natureContrat" => check(
             list(param, raw, MAX_LIST)?,
-            &|v| CONTRACT_NATURES.iter().any(|n| n.code == v),
+            &|v| CONTRACT_NATURES.iter().any(|n| n.code == v) || held(v),
             &|_| None,
             Some("/api/v1/referentiel/naturesContrats"),
         ),
         "codeROME" => check(
             list(param, raw, MAX_LIST)?,
-            &|v| referentials.job(v).is_some(),
+            &|v| referentials.job(v).is_some() || held(v),
             &rome_hint,
             Some("/api/v1/referentiel/metiers"),
         ),
         "secteurActivite" => check(
             list(param, raw, MAX_LIST)?,
-            &|v| referentials.sectors.iter().any(|s| s.code == v),
+            &|v| referentials.sectors.iter().any(|s| s.code == v) || held(v),
             &|_| None,
             Some("/api/v1/referentiel/secteursActivites"),
         ),
@@ -633,10 +638,19 @@ fn parse_bound(param: &str, raw: &str) -> Result<i64, ParamError> {
         .map_err(|_| incorrect(param, "date au format 2024-03-15T10:20:30Z attendue."))
 }
 
+/// A number written in digits only: Rust's `parse` also takes « +9 ».
+fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
+    if raw.bytes().all(|b| b.is_ascii_digit()) {
+        raw.parse().ok()
+    } else {
+        None
+    }
+}
+
 fn parse_range(raw: &str) -> Result<(usize, usize), ParamError> {
     let bounds = raw
         .split_once('-')
-        .and_then(|(p, d)| Some((p.parse::<usize>().ok()?, d.parse::<usize>().ok()?)));
+        .and_then(|(p, d)| Some((digits::<usize>(p)?, digits::<usize>(d)?)));
     let Some((start, end)) = bounds else {
         return Err(incorrect(
             "range",
@@ -676,6 +690,7 @@ mod tests {
         let context = Context {
             agencies: &agencies,
             now: 0,
+            indexed: &|_, _| false,
         };
         for dimension in FACETS.iter().chain(OTHER_DIMENSIONS.iter()) {
             // A list checks each value, the first refused by name; one

@@ -323,7 +323,6 @@ async fn sso_refusal(
         SsoError::Denied
         | SsoError::NoAccount
         | SsoError::EmailNotVerified
-        | SsoError::SeveralAccounts
         | SsoError::LinkedElsewhere => StatusCode::FORBIDDEN,
     };
     tracing::warn!(error = %error, "single sign-on refused");

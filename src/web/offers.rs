@@ -286,6 +286,7 @@ pub async fn search(
         let context = Context {
             agencies: &agency_codes.0,
             now: Utc::now().timestamp(),
+            indexed: &|field, value| index.holds(field, value),
         };
         match SearchRequest::parse(&query.api, &context) {
             Ok(request) => Ok((query, request)),

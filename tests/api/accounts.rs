@@ -1,11 +1,13 @@
 //! Partners, accounts and seats, on both databases.
 
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, mpsc};
 
 use chrono::{NaiveDate, Utc};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use relais::accounts::{self, AccountError, PartnerTerms, Person, Role};
 use relais::db::Database;
 
+use crate::helpers::{Backend, spawn_app};
 use crate::on_each_backend;
 
 fn now() -> chrono::NaiveDateTime {
@@ -13,9 +15,13 @@ fn now() -> chrono::NaiveDateTime {
 }
 
 fn partner(database: &Database, seats: i32) -> String {
+    partner_named(database, "PLIE du Pays d'Aix", seats)
+}
+
+fn partner_named(database: &Database, name: &str, seats: i32) -> String {
     let mut conn = database.connection().unwrap();
     let partner = PartnerTerms {
-        name: "PLIE du Pays d'Aix".to_owned(),
+        name: name.to_owned(),
         agency_code: "13013".to_owned(),
         agreement_start: NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
         agreement_end: NaiveDate::from_ymd_opt(2030, 12, 31).unwrap(),
@@ -105,6 +111,8 @@ on_each_backend! {
         let second = coach(&app.database, &partner, "Jean Dupré");
         assert_eq!(first.login, "jdupre");
         assert_eq!(second.login, "jdupre2");
+        assert_eq!(coach(&app.database, &partner, "Paul N'Guessan").login, "pnguessan");
+        assert_eq!(coach(&app.database, &partner, "Jeanne d’Arc").login, "jdarc");
         assert!(first.must_change_password);
     }
 }
@@ -162,4 +170,86 @@ on_each_backend! {
             assert!(recorded.contains(action.as_str()), "no audit row for {}", action.as_str());
         }
     }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Waiting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// Whether a session of this database waits for another's lock.
+fn someone_waits_for_a_lock(conn: &mut PgConnection) -> bool {
+    diesel::sql_query(
+        "SELECT count(*) AS count FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Waiting>(conn)
+    .unwrap()
+    .count
+        > 0
+}
+
+/// On PostgreSQL, two requests at once can both check that no account has
+/// an address before either writes it (SQLite lets one writer in at a
+/// time). The second to write must wait for the first, then be refused.
+#[tokio::test]
+async fn an_address_given_twice_at_once_goes_to_the_first() {
+    let Some(app) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let database = app.database.clone();
+    let creating_partner = partner_named(&database, "PLIE du Pays d'Aix", 5);
+    let correcting_partner = partner_named(&database, "Mission locale de Marseille", 5);
+    let corrected = coach(&database, &correcting_partner, "Bruno Martin");
+
+    // An RGC creates an account with the address, not yet committed…
+    let (created, creation_written) = mpsc::channel();
+    let (commit, may_commit) = mpsc::channel::<()>();
+    let creating = {
+        let database = database.clone();
+        std::thread::spawn(move || {
+            let mut conn = database.connection().unwrap();
+            conn.transaction(|conn| {
+                let person =
+                    Person::parse("Awa Diallo", "Conseillère", "awa@plie.example").unwrap();
+                accounts::create_account(
+                    conn,
+                    now(),
+                    None,
+                    Some(&creating_partner),
+                    Role::Coach,
+                    &person,
+                )?;
+                created.send(()).unwrap();
+                may_commit.recv().unwrap();
+                Ok::<_, AccountError>(())
+            })
+        })
+    };
+    creation_written.recv().unwrap();
+    // …while another RGC gives it, in another case, to an account of theirs.
+    let correcting = std::thread::spawn(move || {
+        let mut conn = database.connection().unwrap();
+        let person = Person::parse("Bruno Martin", "Conseiller", "Awa@Plie.example").unwrap();
+        accounts::update_person(&mut conn, now(), None, &corrected.id, &person)
+    });
+    // The correction cannot see the uncommitted account: it either writes
+    // the address at once or waits for the creation to end.
+    let mut observer = PgConnection::establish(&app.postgres.as_ref().unwrap().url).unwrap();
+    while !correcting.is_finished() && !someone_waits_for_a_lock(&mut observer) {
+        std::thread::yield_now();
+    }
+    commit.send(()).unwrap();
+    creating.join().unwrap().unwrap();
+    let refused = correcting
+        .join()
+        .unwrap()
+        .expect_err("two accounts have one address");
+    assert!(
+        refused
+            .to_string()
+            .contains("est déjà celle d'un compte relais"),
+        "{refused}"
+    );
 }

@@ -278,6 +278,35 @@ on_each_backend! {
         assert_eq!(facet(&body, "codeAgence"), brute_force(&documents, |d| seller(d) && cdi(d), "codeAgence"));
     }
 
+    async fn a_code_newer_than_the_referentials_is_a_facet_and_a_filter(app) {
+        // France Travail may add a contract type, a nature, a ROME code or a
+        // sector before relais's copy of its referentials has it.
+        let mut documents = corpus(6);
+        documents[1]["typeContrat"] = json!("NVX");
+        documents[2]["natureContrat"] = json!("Contrat d'un genre nouveau");
+        documents[3]["romeCode"] = json!("Z9999");
+        documents[5]["secteurActivite"] = json!("04");
+        let key = load(&app, &documents).await;
+        let body: Value = app.search(&key, "").await.json().await.unwrap();
+        assert_eq!(facet(&body, "typeContrat").get("NVX"), Some(&1), "{body}");
+        assert_eq!(facet(&body, "natureContrat").get("Contrat d'un genre nouveau"), Some(&1), "{body}");
+        for (query, expected) in [
+            ("typeContrat=NVX", "T00001"),
+            ("typeContrat=NVX,CDI", "T00001"),
+            ("natureContrat=Contrat%20d'un%20genre%20nouveau", "T00002"),
+            ("codeROME=Z9999", "T00003"),
+            ("secteurActivite=04", "T00005"),
+        ] {
+            let found = all_ids(&app, &key, query).await;
+            assert!(found.contains(&expected.to_owned()), "{query}: {found:?}");
+            assert!(found.len() < 6, "{query} filters nothing: {found:?}");
+        }
+        // A value no offer has is still refused.
+        for query in ["typeContrat=XYZ", "codeROME=Z9998", "secteurActivite=34"] {
+            assert_eq!(app.search(&key, query).await.status(), 400, "{query}");
+        }
+    }
+
     async fn distance_follows_the_haversine_formula(app) {
         let documents = corpus(40);
         let key = load(&app, &documents).await;
@@ -498,6 +527,9 @@ on_each_backend! {
             ("range=10-5", "range"),
             ("range=0-150", "range"),
             ("range=3001-3010", "range"),
+            ("range=+0-+9", "range"),
+            ("range=0-%209", "range"),
+            ("distance=+10&commune=13001", "distance"),
             ("codeAgence=12345", "codeAgence"),
             ("avecPreselection=oui", "avecPreselection"),
             ("departement=1,2,3,4,5,6", "departement"),
