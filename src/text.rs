@@ -1,5 +1,6 @@
 //! How people compare names: « Étape-Insertion » is « etape insertion »,
-//! « L'Isle-sur-la-Sorgue » is « l isle sur la sorgue ».
+//! « L'Isle-sur-la-Sorgue » is « l isle sur la sorgue »; and how counts
+//! are written.
 
 /// Lower case, French accents and ligatures folded to ASCII, hyphens and
 /// apostrophes as spaces, one space between words.
@@ -24,9 +25,28 @@ pub fn fold(text: &str) -> String {
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// « 0 opération », « 1 opération », « 2 opérations »: French takes the
+/// singular up to one.
+pub fn quantity(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count > 1 { many } else { one })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_take_the_plural_past_one() {
+        assert_eq!(quantity(0, "minute", "minutes"), "0 minute");
+        assert_eq!(
+            quantity(1, "compte actif", "comptes actifs"),
+            "1 compte actif"
+        );
+        assert_eq!(
+            quantity(2, "compte actif", "comptes actifs"),
+            "2 comptes actifs"
+        );
+    }
 
     #[test]
     fn names_fold_as_people_compare_them() {

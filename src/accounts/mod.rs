@@ -23,7 +23,7 @@ use crate::clock::in_paris;
 use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError, lower};
 use crate::mail::EmailAddress;
-use crate::text::fold;
+use crate::text::{fold, quantity};
 use password::PasswordRule;
 
 pub(crate) const MAX_NAME: usize = 100;
@@ -86,8 +86,7 @@ pub fn within_agreement(start: NaiveDate, end: NaiveDate, now: NaiveDateTime) ->
 
 /// « 1 compte actif », « 2 comptes actifs ».
 pub fn active_accounts(count: i64) -> String {
-    let plural = if count > 1 { "s" } else { "" };
-    format!("{count} compte{plural} actif{plural}")
+    quantity(count.unsigned_abs(), "compte actif", "comptes actifs")
 }
 
 fn no_seat(active: i64, seats: i32) -> String {

@@ -20,6 +20,7 @@ use crate::config::SessionSettings;
 use crate::db::schema::{login_attempts, partners, sessions, users};
 use crate::db::{DbConnection, DbError};
 use crate::secrets;
+use crate::text::quantity;
 
 /// Failures counted over this window.
 const THROTTLE_WINDOW_MINUTES: i64 = 15;
@@ -33,17 +34,20 @@ const ACTIVITY_PRECISION_SECONDS: i64 = 60;
 pub enum LoginError {
     #[error("Identifiant ou mot de passe incorrect.")]
     Rejected,
-    #[error("Trop de tentatives de connexion infructueuses. Réessayez dans {minutes} minute(s).")]
+    #[error(
+        "Trop de tentatives de connexion infructueuses. Réessayez dans {}.",
+        quantity(minutes.unsigned_abs(), "minute", "minutes")
+    )]
     Throttled { minutes: i64 },
     #[error(
         "Votre compte n'est pas actif. Adressez-vous au responsable de gestion des comptes (RGC) \
-         de votre structure pour le faire réactiver."
+         de votre structure pour qu'il l'active."
     )]
     Inactive,
     /// The RGC cannot reactivate itself: the platform admins can.
     #[error(
         "Votre compte de RGC n'est pas actif. Adressez-vous à l'administrateur de relais \
-         (direction territoriale) pour le faire réactiver."
+         (direction territoriale) pour qu'il l'active."
     )]
     InactiveRgc,
     #[error(

@@ -16,6 +16,7 @@ use crate::accounts::{self, AccountError, Role};
 use crate::audit::{self, Action, Filter, Record};
 use crate::clock::{day_start_in_paris, in_paris, parse_day};
 use crate::db::Database;
+use crate::text::quantity;
 
 /// Records shown at most: filters narrow the rest down.
 const LIMIT: i64 = 500;
@@ -104,7 +105,7 @@ fn page(rows: &Rows, query: &Query, admin: bool, error: Option<&str>) -> Markup 
             button type="submit" { "Filtrer" }
         }
         table {
-            caption { (rows.records.len()) " opération(s)" }
+            caption { (quantity(rows.records.len() as u64, "opération", "opérations")) }
             thead { tr {
                 th scope="col" { "Date" }
                 // The admin follows every partner: which one, for each.

@@ -14,6 +14,7 @@ use crate::clock::in_paris;
 use crate::db::Database;
 use crate::mail::MailWaker;
 use crate::mail::outbox::{self, MailStatus, Retry};
+use crate::text::quantity;
 
 pub const MAILS_PATH: &str = "/courriels";
 
@@ -62,7 +63,7 @@ pub async fn list(
                 p { "Aucun courriel en attente ni en échec." }
             } @else {
                 table {
-                    caption { (messages.len()) " courriel(s)" }
+                    caption { (quantity(messages.len() as u64, "courriel", "courriels")) }
                     thead { tr {
                         th scope="col" { "Créé le" } th scope="col" { "Destinataire" } th scope="col" { "Objet" }
                         th scope="col" { "Essais" } th scope="col" { "Dernière erreur" } th scope="col" { "État" }

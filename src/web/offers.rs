@@ -28,7 +28,7 @@ use crate::referrals::candidate::FieldProblem;
 use crate::search::params::{Context, FACETS, MAX_START, ParamError, ParamProblem, SearchRequest};
 use crate::search::query::{self, SearchResults};
 use crate::search::{SearchError, SearchIndex};
-use crate::text;
+use crate::text::{self, quantity};
 
 pub const SEARCH_PATH: &str = "/offres";
 const PAGE_SIZE: usize = 20;
@@ -417,7 +417,7 @@ fn search_page(
                         select #publieeDepuis name="publieeDepuis" {
                             option value="" { "toujours" }
                             @for days in ["1", "3", "7", "14", "31"] {
-                                option value=(days) selected[query.value("publieeDepuis") == days] { (days) " jour(s)" }
+                                option value=(days) selected[query.value("publieeDepuis") == days] { (quantity(days.parse().unwrap_or_default(), "jour", "jours")) }
                             }
                         }
                         (label_for("secteurActivite"))
@@ -624,7 +624,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
         (perhaps_meant(query))
         @if results.total > 0 && results.offers.is_empty() {
             // A page past the last: a link kept from before offers went.
-            p { "Il n'y a pas de page " (query.page) " : ces offres tiennent en " (last_page) " page(s). "
+            p { "Il n'y a pas de page " (query.page) " : ces offres tiennent en " (quantity(last_page as u64, "page", "pages")) ". "
                 a href=(query.page_link(last_page)) { "Aller à la dernière page" } }
         } @else if results.total > 0 {
             p.hint { "Offres " (first + 1) " à " (first + results.offers.len()) " sur " (format_count(results.total)) "." }

@@ -23,6 +23,7 @@ use crate::offers::OfferId;
 use crate::referrals::{
     self, CandidateForm, Filter, Kind, Links, Listed, RECORDS_PATH, ReferralError, ReferralStatus,
 };
+use crate::text::quantity;
 
 #[derive(Deserialize)]
 pub struct ProposalForm {
@@ -418,7 +419,7 @@ pub async fn list(
                 div { button.secondary type="submit" { "Filtrer" } }
             }
             table {
-                caption { (rows.len()) " résultat(s)" }
+                caption { (quantity(rows.len() as u64, "résultat", "résultats")) }
                 thead { tr {
                     th scope="col" { "Date" } th scope="col" { "Référence" } th scope="col" { "Offre" }
                     th scope="col" { "Agence" } th scope="col" { "Candidat" }

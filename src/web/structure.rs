@@ -46,7 +46,8 @@ pub(super) fn partner_of(account: &Account) -> Result<String, PageError> {
 pub(super) fn status_label(status: &str) -> &'static str {
     match status {
         "active" => "actif",
-        "inactive" => "désactivé",
+        // Deactivated, or created while every seat was taken.
+        "inactive" => "inactif",
         "suspended" => "suspendu (inactivité)",
         _ => "supprimé",
     }

@@ -554,7 +554,7 @@ on_each_backend! {
         publish(&app, "311AAAA", false).await;
         let (status, html) = page(&app, &desk.coach, "/offres?motsCles=electricien&page=4").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(html.contains("Il n'y a pas de page 4 : ces offres tiennent en 1 page(s)."), "{html}");
+        assert!(html.contains("Il n'y a pas de page 4 : ces offres tiennent en 1 page."), "{html}");
         assert!(!html.contains("Offres 61"), "{html}");
     }
 }

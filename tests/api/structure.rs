@@ -163,6 +163,7 @@ on_each_backend! {
         create(&app, &client, "Awa Diallo", "awa@plie.example").await;
         let (_, html) = create(&app, &client, "Bruno Martin", "bruno@plie.example").await;
         assert!(html.contains("créé mais inactif"), "{html}");
+        assert!(html.contains("<td>inactif</td>") && !html.contains("désactivé"), "never active: {html}");
         let accounts = {
             let mut conn = app.database.connection().unwrap();
             accounts::list_for_partner(&mut conn, &partner).unwrap()
