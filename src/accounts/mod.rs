@@ -29,6 +29,11 @@ use password::PasswordRule;
 pub(crate) const MAX_NAME: usize = 100;
 const MAX_LOGIN_STEM: usize = 20;
 
+/// Where the RGC manages the partner's accounts, and where the admins
+/// manage partners (mails send them there).
+pub const ACCOUNTS_PATH: &str = "/structure/comptes";
+pub const PARTNERS_PATH: &str = "/admin/structures";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Staff of the employment service's territorial direction.

@@ -77,6 +77,17 @@ impl Agency {
             mailbox,
         })
     }
+
+    /// The departments its SAFIR code places it in, as the communes'
+    /// referential writes them: the code's first two digits, three overseas
+    /// (971…976); « 20 » is Corsica, 2A and 2B.
+    pub fn departments(&self) -> Vec<&str> {
+        match self.code.get(..2) {
+            Some("20") => vec!["2A", "2B"],
+            Some("97") => self.code.get(..3).into_iter().collect(),
+            prefix => prefix.into_iter().collect(),
+        }
+    }
 }
 
 /// Reads the configured agencies: the compiled-in reference set, or a file.
@@ -151,6 +162,18 @@ pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<Agency>, DbErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_agency_lies_in_the_departments_its_code_says() {
+        let departments = |code: &str| {
+            let agency = Agency::parse(code.to_owned(), "Agence".to_owned(), "a@b.fr".to_owned());
+            agency.unwrap().departments().join(",")
+        };
+        assert_eq!(departments("13013"), "13");
+        assert_eq!(departments("84526"), "84");
+        assert_eq!(departments("20011"), "2A,2B");
+        assert_eq!(departments("97410"), "974");
+    }
 
     #[test]
     fn reference_agencies_are_the_six_of_the_pays_d_aix() {

@@ -50,6 +50,17 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+impl ServerSettings {
+    /// Where people reach relais, for links in mails: `public_url`, or
+    /// `http://` and the address (the server sets the port it bound).
+    pub fn base_url(&self) -> String {
+        match self.public_url.trim_end_matches('/') {
+            "" => format!("http://{}", self.address),
+            public => public.to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {

@@ -12,8 +12,9 @@ use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{Bool, Nullable, Timestamp};
 use serde_json::json;
 
-use crate::accounts::{self, AccountStatus, Role};
+use crate::accounts::{self, ACCOUNTS_PATH, AccountStatus, PARTNERS_PATH, Role};
 use crate::audit::{self, Action, Event};
+use crate::auth::LOGIN_PATH;
 use crate::clock::{day_start_in_paris, in_paris};
 use crate::config::AccountSettings;
 use crate::db::schema::{partners, users};
@@ -60,6 +61,7 @@ pub fn run(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     settings: &AccountSettings,
+    base_url: &str,
 ) -> Result<Report, DbError> {
     let inactivity = Duration::days(settings.inactivity_days.get().into());
     let warning = Duration::days(settings.warning_days.into());
@@ -98,12 +100,12 @@ pub fn run(
         match idle.inactivity_warned_at.filter(|&warned| warned >= since) {
             None => {
                 let on = (since + inactivity).max(now + warning);
-                if conn.transaction(|conn| warn(conn, now, &idle, since, on))? {
+                if conn.transaction(|conn| warn(conn, now, &idle, since, on, base_url))? {
                     report.warned += 1;
                 }
             }
             Some(warned) if now > (since + inactivity).max(warned + warning) => {
-                if conn.transaction(|conn| suspend(conn, now, &idle, since))? {
+                if conn.transaction(|conn| suspend(conn, now, &idle, since, base_url))? {
                     report.suspended += 1;
                 }
             }
@@ -158,6 +160,7 @@ fn warn(
     idle: &Idle,
     since: NaiveDateTime,
     on: NaiveDateTime,
+    base_url: &str,
 ) -> Result<bool, DbError> {
     let marked = diesel::update(users::table.filter(as_read(idle)))
         .set(users::inactivity_warned_at.eq(now))
@@ -176,7 +179,8 @@ fn warn(
                 body: format!(
                     "Bonjour {},\n\nVotre compte relais ({}) n'a pas servi depuis le {}. \
                      Sans connexion d'ici le {}, il sera suspendu, comme le prévoit la convention \
-                     de partenariat.\n\nPour le garder, connectez-vous simplement à relais.\n\
+                     de partenariat.\n\nPour le garder, connectez-vous simplement à relais : \
+                     {base_url}{LOGIN_PATH}\n\
                      Si vous n'en avez plus besoin, il n'y a rien à faire.\n",
                     idle.name(),
                     idle.login,
@@ -196,6 +200,7 @@ fn suspend(
     now: NaiveDateTime,
     idle: &Idle,
     since: NaiveDateTime,
+    base_url: &str,
 ) -> Result<bool, DbError> {
     let suspended = diesel::update(users::table.filter(as_read(idle)))
         .set((
@@ -238,23 +243,36 @@ fn suspend(
         Some(partner) if !is_rgc => active_emails(conn, Role::Rgc, Some(partner))?,
         _ => Vec::new(),
     };
+    let partner_page = format!(
+        "{base_url}{PARTNERS_PATH}/{}",
+        idle.partner_id.as_deref().unwrap_or_default()
+    );
     let (recipients, subject, action) = if !rgcs.is_empty() {
         (
             rgcs,
             "relais : un compte de votre structure est suspendu faute d'activité",
-            "Vous seul pouvez le réactiver, dans la limite des comptes autorisés, depuis la page « Comptes de la structure ».",
+            format!(
+                "Vous seul pouvez le réactiver, dans la limite des comptes autorisés, depuis la page \
+                 « Comptes de la structure » : {base_url}{ACCOUNTS_PATH}"
+            ),
         )
     } else if is_rgc {
         (
             active_emails(conn, Role::Admin, None)?,
             "relais : le compte d'un RGC est suspendu faute d'activité",
-            "Réactivez-le ou désignez un nouveau responsable de gestion des comptes depuis la page de la structure.",
+            format!(
+                "Réactivez-le ou désignez un nouveau responsable de gestion des comptes depuis la \
+                 page de la structure : {partner_page}"
+            ),
         )
     } else {
         (
             active_emails(conn, Role::Admin, None)?,
             "relais : un compte est suspendu dans une structure sans RGC actif",
-            "La structure n'a pas de RGC actif pour le réactiver : réactivez son RGC ou désignez-en un nouveau depuis la page de la structure.",
+            format!(
+                "La structure n'a pas de RGC actif pour le réactiver : réactivez son RGC ou \
+                 désignez-en un nouveau depuis la page de la structure : {partner_page}"
+            ),
         )
     };
     // Admins follow every partner: the mail names the account's.
@@ -306,6 +324,8 @@ mod tests {
     use crate::config::{AgenciesSettings, DatabaseSettings};
     use crate::db::Database;
 
+    const BASE_URL: &str = "http://relais.test";
+
     /// A run reads the accounts, then acts on each in turn: an account used
     /// in between, or dealt with by another run (a command, another node),
     /// is left alone.
@@ -355,15 +375,15 @@ mod tests {
         let day_85 = created + Duration::days(85);
         let stale = read(&mut conn);
         used_at(&mut conn, day_85);
-        assert!(!warn(&mut conn, day_85, &stale, stale.since(), day_85).unwrap());
+        assert!(!warn(&mut conn, day_85, &stale, stale.since(), day_85, BASE_URL).unwrap());
         assert!(
             outbox::list(&mut conn).unwrap().is_empty(),
             "no warning to someone who just logged in"
         );
         let fresh = read(&mut conn);
-        assert!(warn(&mut conn, day_85, &fresh, fresh.since(), day_85).unwrap());
+        assert!(warn(&mut conn, day_85, &fresh, fresh.since(), day_85, BASE_URL).unwrap());
         assert!(
-            !warn(&mut conn, day_85, &fresh, fresh.since(), day_85).unwrap(),
+            !warn(&mut conn, day_85, &fresh, fresh.since(), day_85, BASE_URL).unwrap(),
             "warned once"
         );
         assert_eq!(outbox::list(&mut conn).unwrap().len(), 1);
@@ -371,16 +391,16 @@ mod tests {
         let day_200 = created + Duration::days(200);
         let stale = read(&mut conn);
         used_at(&mut conn, day_200);
-        assert!(!suspend(&mut conn, day_200, &stale, stale.since()).unwrap());
+        assert!(!suspend(&mut conn, day_200, &stale, stale.since(), BASE_URL).unwrap());
         assert_eq!(
             status(&mut conn),
             "active",
             "not suspended just after logging in"
         );
         let fresh = read(&mut conn);
-        assert!(suspend(&mut conn, day_200, &fresh, fresh.since()).unwrap());
+        assert!(suspend(&mut conn, day_200, &fresh, fresh.since(), BASE_URL).unwrap());
         assert!(
-            !suspend(&mut conn, day_200, &fresh, fresh.since()).unwrap(),
+            !suspend(&mut conn, day_200, &fresh, fresh.since(), BASE_URL).unwrap(),
             "suspended once"
         );
         assert_eq!(status(&mut conn), "suspended");

@@ -76,7 +76,12 @@ pub fn run_once(
     let now = clock.now();
     match name {
         "suspend-inactive" => {
-            let report = inactivity::run(&mut conn, now, &settings.accounts)?;
+            let report = inactivity::run(
+                &mut conn,
+                now,
+                &settings.accounts,
+                &settings.server.base_url(),
+            )?;
             Ok(format!(
                 "{} personne(s) prévenue(s), {} compte(s) suspendu(s).",
                 report.warned, report.suspended

@@ -101,13 +101,11 @@ impl Application {
         let app_search = web::Data::new(search.clone());
         let waker = web::Data::new(indexer.waker());
         let agency_codes = web::Data::new(AgencyCodes(agency_codes));
-        let public_url = settings.server.public_url.trim_end_matches('/');
+        // Port 0 picked a port: links in mails, the jobs' ones too, need it.
+        let mut settings = settings;
+        settings.server.address.set_port(port);
         let links = web::Data::new(Links {
-            base_url: if public_url.is_empty() {
-                format!("http://{}:{port}", address.ip())
-            } else {
-                public_url.to_owned()
-            },
+            base_url: settings.server.base_url(),
             validity_days: i64::from(settings.referrals.link_validity_days.get()),
         });
         let sso =

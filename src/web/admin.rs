@@ -20,7 +20,7 @@ use crate::audit::Actor;
 use crate::clock::{Clock, parse_day};
 use crate::db::{Database, DbConnection};
 
-pub const PARTNERS_PATH: &str = "/admin/structures";
+pub use crate::accounts::PARTNERS_PATH;
 const DEFAULT_SEATS: i32 = 6;
 
 #[derive(Deserialize, Clone)]

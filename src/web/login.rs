@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::SessionSettings;
 use crate::db::{Database, DbError};
 
-pub const LOGIN_PATH: &str = "/connexion";
+pub use crate::auth::LOGIN_PATH;
 
 #[derive(Deserialize)]
 pub struct LoginForm {

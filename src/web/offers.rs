@@ -199,7 +199,7 @@ impl Territory {
         Territory(
             agencies
                 .iter()
-                .filter_map(|a| a.code.get(..2))
+                .flat_map(Agency::departments)
                 .map(str::to_owned)
                 .collect(),
         )

@@ -19,7 +19,7 @@ use crate::auth;
 use crate::clock::in_paris;
 use crate::db::{Database, DbConnection};
 
-pub const ACCOUNTS_PATH: &str = "/structure/comptes";
+pub use crate::accounts::ACCOUNTS_PATH;
 
 #[derive(Deserialize)]
 pub struct NewAccountForm {

@@ -140,8 +140,8 @@ on_each_backend! {
         relais::auth::logout(&mut conn, now(), &token, "127.0.0.1").unwrap();
         let settings = relais::config::AccountSettings { inactivity_days: std::num::NonZeroU32::new(90).unwrap(), warning_days: 15, inactivity_check_hours: 0 };
         // Warned, then suspended.
-        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(200), &settings).unwrap();
-        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(216), &settings).unwrap();
+        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(200), &settings, "http://relais.test").unwrap();
+        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(216), &settings, "http://relais.test").unwrap();
         accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
         accounts::delete(&mut conn, now(), None, &awa.id).unwrap();
 

@@ -168,6 +168,7 @@ pub fn test_settings(dir: &TempDir, database_url: String) -> Settings {
 
 pub struct TestApp {
     pub address: String,
+    pub port: u16,
     /// The application's clock: tests move it forward.
     pub clock: ManualClock,
     pub settings: Settings,
@@ -207,13 +208,15 @@ pub async fn spawn_app_with(
         Application::build_with_clock(settings.clone(), std::sync::Arc::new(clock.clone()))
             .await
             .unwrap();
-    let address = format!("http://127.0.0.1:{}", application.port());
+    let port = application.port();
+    let address = format!("http://127.0.0.1:{port}");
     let database = application.database().clone();
     let search = application.search().clone();
     let handle = application.handle();
     let stopped = tokio::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
+        port,
         clock,
         settings,
         database,
@@ -291,11 +294,19 @@ impl TestApp {
         (self.settings, self.dir, self.postgres)
     }
 
+    /// The settings as the server runs with them: the port it took, not 0
+    /// (jobs write links to it).
+    pub fn served_settings(&self) -> Settings {
+        let mut settings = self.settings.clone();
+        settings.server.address.set_port(self.port);
+        settings
+    }
+
     /// Runs one job now, as the server's timer would.
     pub async fn run_job(&self, name: &'static str) -> String {
         let (database, settings, clock) = (
             self.database.clone(),
-            self.settings.clone(),
+            self.served_settings(),
             self.clock.clone(),
         );
         tokio::task::spawn_blocking(move || {

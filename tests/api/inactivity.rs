@@ -12,7 +12,7 @@ use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::{on_each_backend, scenarios_on_each_backend};
 
 fn run(app: &TestApp, job: &str) -> String {
-    jobs::run_once(job, &app.database, &app.settings, &app.clock).unwrap()
+    jobs::run_once(job, &app.database, &app.served_settings(), &app.clock).unwrap()
 }
 
 fn mails_to(app: &TestApp, address: &str) -> Vec<outbox::Queued> {
@@ -121,6 +121,8 @@ on_each_backend! {
         let warning = mails_to(&app, "awa@plie.example");
         assert_eq!(warning.len(), 1);
         assert!(warning[0].subject.contains("sera suspendu"));
+        let sign_in = format!("connectez-vous simplement à relais : {}/connexion\n", app.address);
+        assert!(warning[0].body.contains(&sign_in), "{}", warning[0].body);
         assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).", "warned once");
 
         // Day 96: the coach is suspended; the RGC is told, the sessions end, login is refused.
@@ -133,6 +135,8 @@ on_each_backend! {
         assert_eq!(told.len(), 1);
         assert!(told[0].subject.contains("un compte de votre structure est suspendu"));
         assert!(told[0].body.contains(&coach.login));
+        let accounts_page = format!("« Comptes de la structure » : {}/structure/comptes\n", app.address);
+        assert!(told[0].body.contains(&accounts_page), "{}", told[0].body);
         assert!(mails_to(&app, "admin@ft.example").is_empty());
 
         // The mail leaves through the file transport.
@@ -164,6 +168,8 @@ on_each_backend! {
         // Admins follow every partner: the mail says which.
         let told = mails_to(&app, "admin@ft.example");
         assert!(told.iter().any(|m| m.body.contains(&format!("Le compte relais {} (Rachid Benali) de la structure « PLIE du Pays d'Aix » n'a pas servi", rgc.login))), "{:?}", told.iter().map(|m| &m.body).collect::<Vec<_>>());
+        let partner_page = format!("page de la structure : {}/admin/structures/{partner}\n", app.address);
+        assert!(told.iter().all(|m| m.body.contains(&partner_page)), "{:?}", told.iter().map(|m| &m.body).collect::<Vec<_>>());
         assert_eq!(accounts::find(&mut conn, &admin.id).unwrap().status, "active");
         let refused = relais::auth::login(&mut conn, app.clock_now(), &rgc.login, &rgc.password, "127.0.0.1").unwrap_err();
         assert!(refused.to_string().contains("Adressez-vous à l'administrateur de relais"), "{refused}");

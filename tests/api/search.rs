@@ -640,7 +640,8 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         let application = relais::startup::Application::build(settings.clone())
             .await
             .unwrap();
-        let address = format!("http://127.0.0.1:{}", application.port());
+        let port = application.port();
+        let address = format!("http://127.0.0.1:{port}");
         let search = application.search().clone();
         let database = application.database().clone();
         let handle = application.handle();
@@ -652,6 +653,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         search.wait_for(latest).await;
         let restarted = TestApp {
             address,
+            port,
             clock: relais::clock::ManualClock::starting_at(chrono::Utc::now().naive_utc()),
             settings: settings.clone(),
             database,
