@@ -11,7 +11,7 @@ use maud::html;
 
 use super::layout;
 use super::login::LOGIN_PATH;
-use super::session::PASSWORD_PATH;
+use super::session::{PASSWORD_PATH, SignInMotive};
 use crate::accounts::AccountError;
 use crate::db::DbError;
 
@@ -23,7 +23,11 @@ pub enum PageError {
     Unavailable,
     /// With the page asked for, to return to it once signed in.
     #[error("Connexion nécessaire")]
-    LoginRequired(Option<String>),
+    LoginRequired {
+        /// The page to come back to.
+        wanted: Option<String>,
+        motive: Option<SignInMotive>,
+    },
     #[error("Mot de passe à changer")]
     PasswordChangeRequired,
     #[error("Formulaire refusé")]
@@ -89,7 +93,7 @@ impl ResponseError for PageError {
         match self {
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            PageError::LoginRequired(_) | PageError::PasswordChangeRequired => {
+            PageError::LoginRequired { .. } | PageError::PasswordChangeRequired => {
                 StatusCode::SEE_OTHER
             }
             PageError::Csrf | PageError::Forbidden | PageError::Refused(_) => StatusCode::FORBIDDEN,
@@ -99,9 +103,10 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let redirect = match self {
-            PageError::LoginRequired(wanted) => Some(super::session::carrying_return(
+            PageError::LoginRequired { wanted, motive } => Some(super::session::carrying_return(
                 LOGIN_PATH,
                 wanted.as_deref().unwrap_or("/"),
+                *motive,
             )),
             PageError::PasswordChangeRequired => Some(PASSWORD_PATH.to_owned()),
             _ => None,
@@ -123,7 +128,7 @@ impl ResponseError for PageError {
                 "Cette page est réservée à un autre rôle. Si vous pensez devoir y accéder, adressez-vous à votre responsable de gestion des comptes."
             }
             PageError::BadRequest(text) | PageError::Refused(text) => text.as_str(),
-            PageError::LoginRequired(_) | PageError::PasswordChangeRequired => "",
+            PageError::LoginRequired { .. } | PageError::PasswordChangeRequired => "",
         };
         let title = self.to_string();
         let body = layout::page(

@@ -19,7 +19,7 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     // Only the login page, health and the privacy notice are public.
     let Some(account) = visitor.account else {
-        return Err(PageError::LoginRequired(None));
+        return Err(super::session::sign_in_needed(&req));
     };
     if account.must_change_password {
         return Err(PageError::PasswordChangeRequired);

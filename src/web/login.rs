@@ -8,7 +8,9 @@ use serde::Deserialize;
 
 use super::errors::PageError;
 use super::layout;
-use super::session::{self, AnySignedIn, Csrf, PASSWORD_PATH, SESSION_COOKIE, Visitor};
+use super::session::{
+    self, AnySignedIn, Csrf, PASSWORD_PATH, SESSION_COOKIE, SignInMotive, Visitor,
+};
 use crate::accounts::password::MIN_LENGTH;
 use crate::auth::sso::{self, SsoError};
 use crate::auth::{self, LoginError, PasswordChangeError};
@@ -30,6 +32,8 @@ pub struct LoginForm {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     suite: Option<String>,
+    /// Why the page is shown (see `SignInMotive`).
+    motif: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,7 +55,7 @@ fn login_page(
     sso: Option<&str>,
     login: &str,
     then: &str,
-    error: Option<&str>,
+    notice: Option<(&str, bool)>,
 ) -> Markup {
     layout::page(
         "Connexion",
@@ -62,8 +66,8 @@ fn login_page(
                 "des agences du territoire, publiées ou non."
             }
             p { "Connectez-vous avec l'identifiant personnel que votre responsable de gestion des comptes vous a remis." }
-            @if let Some(error) = error {
-                (layout::message(error, true))
+            @if let Some((text, is_error)) = notice {
+                (layout::message(text, is_error))
             }
             form.form method="post" action=(LOGIN_PATH) {
                 (csrf.field())
@@ -76,7 +80,7 @@ fn login_page(
             }
             @if let Some(provider) = sso {
                 p.alternative { "ou" }
-                p { a.button.provider href=(session::carrying_return(sso::START_PATH, then)) { "Se connecter avec " (provider) } }
+                p { a.button.provider href=(session::carrying_return(sso::START_PATH, then, None)) { "Se connecter avec " (provider) } }
                 p.hint {
                     "La première fois, relais relie votre identité " (provider)
                     " au compte ouvert par votre RGC à la même adresse électronique professionnelle."
@@ -98,7 +102,12 @@ pub async fn show_login(
         return layout::see_other(then);
     }
     let csrf = Csrf::of(&req);
-    let page = login_page(&csrf, provider_name(&sso), "", then, None);
+    let motive = query.motif.as_deref().and_then(SignInMotive::parse);
+    let notice = motive.map(|motive| {
+        let lost = motive == SignInMotive::EndedBeforeSending;
+        (motive.message(), lost)
+    });
+    let page = login_page(&csrf, provider_name(&sso), "", then, notice);
     layout::respond(&req, StatusCode::OK, &csrf, page)
 }
 
@@ -150,7 +159,13 @@ pub async fn submit_login(
         Ok(_) => String::new(),
     };
     let then = session::return_to(suite.as_deref());
-    let page = login_page(&csrf, provider_name(&sso), &login, then, Some(&message));
+    let page = login_page(
+        &csrf,
+        provider_name(&sso),
+        &login,
+        then,
+        Some((&message, true)),
+    );
     Ok(layout::respond(&req, status, &csrf, page))
 }
 
@@ -337,7 +352,7 @@ async fn sso_refusal(
         Some(&provider.display_name),
         "",
         then,
-        Some(&message),
+        Some((&message, true)),
     );
     let mut response = layout::respond(req, status, &csrf, page);
     remove_sso_cookies(&mut response);
@@ -362,7 +377,10 @@ pub async fn logout(
     removal.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(removal)
-        .insert_header((header::LOCATION, LOGIN_PATH))
+        .insert_header((
+            header::LOCATION,
+            session::carrying_return(LOGIN_PATH, "/", Some(SignInMotive::SignedOut)),
+        ))
         .finish())
 }
 

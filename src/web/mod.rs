@@ -122,6 +122,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(offers::SEARCH_PATH, web::get().to(offers::search))
         .route("/offres/{id}", web::get().to(offers::show))
         .route("/offres/{id}/{action}", web::post().to(referrals::propose))
+        .route(
+            "/offres/{id}/{action}",
+            web::get().to(offers::back_to_offer),
+        )
         .route(RECORDS_PATH, web::get().to(referrals::list))
         .route("/mises-en-relation/{id}", web::get().to(referrals::show))
         .route(

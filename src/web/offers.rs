@@ -767,6 +767,14 @@ pub async fn show(
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
 }
 
+/// `/offres/{id}/{action}` is where the candidate form goes. A refused form
+/// leaves that address in the browser's bar; opened again, it is the
+/// offer's page.
+pub async fn back_to_offer(path: web::Path<(String, String)>) -> Result<HttpResponse, PageError> {
+    let id = OfferId::parse(&path.0).ok_or(PageError::NotFound)?;
+    Ok(layout::see_other(&format!("{SEARCH_PATH}/{}", id.as_str())))
+}
+
 /// The candidate form as it stands: blank, or sent back with its problems.
 pub(super) struct Proposal {
     pub form: CandidateForm,

@@ -100,13 +100,8 @@ impl FromRequest for AnySignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
-        let wanted = wanted(req);
-        Box::pin(async move {
-            account
-                .await?
-                .map(AnySignedIn)
-                .ok_or(PageError::LoginRequired(wanted))
-        })
+        let needed = sign_in_needed(req);
+        Box::pin(async move { account.await?.map(AnySignedIn).ok_or(needed) })
     }
 }
 
@@ -116,10 +111,10 @@ impl FromRequest for SignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
-        let wanted = wanted(req);
+        let needed = sign_in_needed(req);
         Box::pin(async move {
             match account.await? {
-                None => Err(PageError::LoginRequired(wanted)),
+                None => Err(needed),
                 Some(account) if account.must_change_password => {
                     Err(PageError::PasswordChangeRequired)
                 }
@@ -184,22 +179,101 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .finish()
 }
 
-/// The page to come back to after signing in: one that was being read (a
-/// link from a mail), not a form sent.
-fn wanted(req: &HttpRequest) -> Option<String> {
-    let wanted = req.uri().path_and_query()?.as_str();
-    (req.method() == actix_web::http::Method::GET && wanted != "/").then(|| wanted.to_owned())
+/// Why the sign-in page is shown, as its `motif` parameter says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMotive {
+    /// The person signed out.
+    SignedOut,
+    /// The session ended (idle, or too long) while pages were read.
+    Ended,
+    /// The session ended before a form was sent: nothing of it was kept.
+    EndedBeforeSending,
+}
+
+impl SignInMotive {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMotive::SignedOut => "deconnexion",
+            SignInMotive::Ended => "session-terminee",
+            SignInMotive::EndedBeforeSending => "envoi-perdu",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<SignInMotive> {
+        [
+            SignInMotive::SignedOut,
+            SignInMotive::Ended,
+            SignInMotive::EndedBeforeSending,
+        ]
+        .into_iter()
+        .find(|motive| motive.as_str() == raw)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            SignInMotive::SignedOut => "Votre session est fermée.",
+            SignInMotive::Ended => {
+                "Votre session a pris fin : reconnectez-vous pour reprendre où vous en étiez."
+            }
+            SignInMotive::EndedBeforeSending => {
+                "Votre session a pris fin avant l'envoi du formulaire : rien n'a été enregistré. \
+                 Reconnectez-vous, puis envoyez-le à nouveau."
+            }
+        }
+    }
+}
+
+/// Someone without a session goes to sign in, then back to the page they
+/// were reading (a link from a mail) or to the form they were sending, and
+/// is told when their session ended on the way.
+pub fn sign_in_needed(req: &HttpRequest) -> PageError {
+    let reading = req.method() == actix_web::http::Method::GET;
+    let wanted = if reading {
+        req.uri().path_and_query().map(|p| p.as_str().to_owned())
+    } else {
+        form_page(req)
+    };
+    let motive = req.cookie(SESSION_COOKIE).map(|_| {
+        if reading {
+            SignInMotive::Ended
+        } else {
+            SignInMotive::EndedBeforeSending
+        }
+    });
+    PageError::LoginRequired {
+        wanted: wanted.filter(|w| w != "/"),
+        motive,
+    }
+}
+
+/// The page a form was sent from, when this site's: its `Referer`.
+fn form_page(req: &HttpRequest) -> Option<String> {
+    let referer = req
+        .headers()
+        .get(actix_web::http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let host = req.connection_info().host().to_owned();
+    let path = referer
+        .strip_prefix("https://")
+        .or_else(|| referer.strip_prefix("http://"))?
+        .strip_prefix(host.as_str())?;
+    (return_to(Some(path)) == path).then(|| path.to_owned())
 }
 
 /// A sign-in step's address carrying the page to come back to (`suite`),
-/// when there is one other than the home page.
-pub fn carrying_return(path: &str, then: &str) -> String {
-    match then {
-        "/" => path.to_owned(),
-        then => format!(
-            "{path}?{}",
-            serde_urlencoded::to_string([("suite", then)]).unwrap_or_default()
-        ),
+/// when there is one other than the home page, and why it is shown.
+pub fn carrying_return(path: &str, then: &str, motive: Option<SignInMotive>) -> String {
+    let mut params = Vec::new();
+    if then != "/" {
+        params.push(("suite", then));
+    }
+    if let Some(motive) = motive {
+        params.push(("motif", motive.as_str()));
+    }
+    match serde_urlencoded::to_string(params) {
+        Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.to_owned(),
     }
 }
 

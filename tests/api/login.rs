@@ -88,7 +88,9 @@ on_each_backend! {
 
         let token = app.csrf(&client, "/").await;
         let out = app.post_form(&client, "/deconnexion", &[("csrf", &token)]).await;
-        assert_eq!(location(&out), "/connexion");
+        assert_eq!(location(&out), "/connexion?motif=deconnexion");
+        let said = app.get(location(&out)).await.text().await.unwrap();
+        assert!(said.contains("Votre session est fermée."), "{said}");
         let home = client.get(format!("{}/", app.address)).send().await.unwrap();
         assert_eq!(location(&home), "/connexion", "signed out");
 
@@ -105,13 +107,15 @@ on_each_backend! {
 
         app.clock.advance(Duration::minutes(31));
         let page = client.get(format!("{}/", app.address)).send().await.unwrap();
-        assert_eq!(location(&page), "/connexion", "idle for 31 minutes: signed out");
+        assert_eq!(location(&page), "/connexion?motif=session-terminee", "idle for 31 minutes: signed out");
+        let said = app.get(location(&page)).await.text().await.unwrap();
+        assert!(said.contains("Votre session a pris fin : reconnectez-vous"), "{said}");
 
         log_in(&app, &client, &credentials.login, &credentials.password).await;
         let mut conn = app.database.connection().unwrap();
         accounts::deactivate(&mut conn, app.clock_now(), None, &account_id).unwrap();
         let page = client.get(format!("{}/", app.address)).send().await.unwrap();
-        assert_eq!(location(&page), "/connexion", "deactivated: signed out at once");
+        assert_eq!(location(&page), "/connexion?motif=session-terminee", "deactivated: signed out at once");
         let refused = log_in(&app, &client, &credentials.login, &credentials.password).await;
         assert_eq!(refused.status(), 403);
         assert!(refused.text().await.unwrap().contains("n'est pas actif"));
@@ -242,7 +246,7 @@ on_each_backend! {
         // …until more than 12 hours have passed since login (11 h 40 so far).
         app.clock.advance(Duration::minutes(21));
         let home = client.get(format!("{}/", app.address)).send().await.unwrap();
-        assert_eq!(location(&home), "/connexion");
+        assert_eq!(location(&home), "/connexion?motif=session-terminee");
     }
 
     async fn many_failures_from_one_address_are_throttled_whatever_the_login(app) {
@@ -363,4 +367,50 @@ async fn signing_in_returns_to_the_page_asked_for() {
             .unwrap();
         assert_eq!(location(&signed), expected, "{suite}");
     }
+}
+
+/// A form sent once the session has ended is not kept: the person is told,
+/// and comes back to the form's page after signing in.
+#[tokio::test]
+async fn a_form_sent_after_the_session_ended_says_so_and_leads_back_to_it() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (_, credentials) = coach(&app, far_future());
+    let client = app.browser();
+    let password = crate::structure::sign_in_for_good(&app, &client, &credentials).await;
+    let form_page = format!("{}/mot-de-passe", app.address);
+    let token = crate::helpers::csrf_at(&client, &form_page).await;
+    app.clock.advance(Duration::minutes(31));
+    let send = |referer: String| {
+        let fields = [
+            ("csrf", token.clone()),
+            ("actuel", password.clone()),
+            ("nouveau", "une autre phrase assez longue".to_owned()),
+            ("confirmation", "une autre phrase assez longue".to_owned()),
+        ];
+        client
+            .post(&form_page)
+            .header("Referer", referer)
+            .form(&fields)
+            .send()
+    };
+    let sent = send(form_page.clone()).await.unwrap();
+    assert_eq!(sent.status(), 303);
+    assert_eq!(
+        location(&sent),
+        "/connexion?suite=%2Fmot-de-passe&motif=envoi-perdu"
+    );
+    let said = app.get(location(&sent)).await.text().await.unwrap();
+    assert!(said.contains("rien n'a été enregistré"), "{said}");
+    assert!(
+        said.contains(r#"name="suite" value="/mot-de-passe""#),
+        "{said}"
+    );
+    // Another site's page is never where sign-in leads.
+    let sent = send("https://ailleurs.example/mot-de-passe".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(location(&sent), "/connexion?motif=envoi-perdu");
+    // Nothing was changed: the password is the same.
+    let again = log_in(&app, &app.browser(), &credentials.login, &password).await;
+    assert_eq!(location(&again), "/");
 }

@@ -209,6 +209,9 @@ on_each_backend! {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(response.text().await.unwrap().contains("7 chiffres suivis d'une lettre"));
         assert_eq!(referral_count(&app).await, 0);
+        // The form's address, left in the browser's bar and opened again.
+        let reopened = desk.coach.get(format!("{}/offres/301AAAA/mise-en-relation", app.address)).send().await.unwrap();
+        assert_eq!((reopened.status(), location(&reopened)), (StatusCode::SEE_OTHER, "/offres/301AAAA".to_owned()));
 
         // The same candidate twice for the same offer.
         let first = propose(&app, &desk.coach, "301AAAA", "mise-en-relation", &CANDIDATE).await;
