@@ -2,6 +2,8 @@
 //! « L'Isle-sur-la-Sorgue » is « l isle sur la sorgue »; and how counts
 //! are written.
 
+use unicode_normalization::UnicodeNormalization;
+
 /// Lower case, French accents and ligatures folded to ASCII, hyphens and
 /// apostrophes as spaces, one space between words.
 pub fn fold(text: &str) -> String {
@@ -25,6 +27,13 @@ pub fn fold(text: &str) -> String {
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Accented letters as one character each: text pasted from a PDF or a Mac
+/// writes « é » as « e » and a combining accent, which would then pass for
+/// two characters, one of them not a letter.
+pub fn composed(text: &str) -> String {
+    text.nfc().collect()
+}
+
 /// « 0 opération », « 1 opération », « 2 opérations »: French takes the
 /// singular up to one.
 pub fn quantity(count: u64, one: &str, many: &str) -> String {
@@ -34,6 +43,13 @@ pub fn quantity(count: u64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decomposed_accent_is_composed() {
+        let pasted = "E\u{301}lodie Ge\u{301}ro\u{302}me";
+        assert_eq!(composed(pasted), "Élodie Gérôme");
+        assert_eq!(fold(&composed(pasted)), "elodie gerome");
+    }
 
     #[test]
     fn quantities_take_the_plural_past_one() {

@@ -23,7 +23,7 @@ use crate::clock::in_paris;
 use crate::db::schema::{partners, users};
 use crate::db::{DbConnection, DbError, lower};
 use crate::mail::EmailAddress;
-use crate::text::{fold, quantity};
+use crate::text::{composed, fold, quantity};
 use password::PasswordRule;
 
 pub(crate) const MAX_NAME: usize = 100;
@@ -149,6 +149,7 @@ pub struct Person {
 
 impl Person {
     pub fn parse(full_name: &str, job_title: &str, email: &str) -> Result<Person, AccountError> {
+        let (full_name, job_title) = (composed(full_name), composed(job_title));
         let full_name = full_name.trim();
         if full_name.is_empty() || full_name.chars().count() > MAX_NAME {
             return Err(AccountError::Invalid(format!(

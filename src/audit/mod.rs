@@ -31,6 +31,7 @@ pub enum Action {
     ContactRequested,
     OfferSheetPrinted,
     RequestAnswered,
+    CandidateCorrected,
     MailFailed,
     MailRetried,
     SsoLinked,
@@ -42,7 +43,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::PartnerCreated,
         Action::PartnerUpdated,
         Action::AccountCreated,
@@ -62,6 +63,7 @@ impl Action {
         Action::ContactRequested,
         Action::OfferSheetPrinted,
         Action::RequestAnswered,
+        Action::CandidateCorrected,
         Action::MailFailed,
         Action::MailRetried,
         Action::SsoLinked,
@@ -98,6 +100,7 @@ impl Action {
             Action::ContactRequested => "demande de contact envoyée",
             Action::OfferSheetPrinted => "fiche de l'offre éditée",
             Action::RequestAnswered => "réponse de l'agence",
+            Action::CandidateCorrected => "données d'une personne accompagnée corrigées",
             Action::MailFailed => "courriel en échec",
             Action::MailRetried => "courriel renvoyé",
             Action::SsoLinked => "compte relié à l'identité du fournisseur",
@@ -130,6 +133,7 @@ impl Action {
             Action::ContactRequested => "contact_requested",
             Action::OfferSheetPrinted => "offer_sheet_printed",
             Action::RequestAnswered => "request_answered",
+            Action::CandidateCorrected => "candidate_corrected",
             Action::MailFailed => "mail_failed",
             Action::MailRetried => "mail_retried",
             Action::SsoLinked => "sso_linked",

@@ -3,6 +3,7 @@
 //! checked; the errors name the field, in French.
 
 use crate::mail::EmailAddress;
+use crate::text::composed;
 
 const MAX_NAME: usize = 50;
 
@@ -121,8 +122,20 @@ impl CandidateForm {
     }
 }
 
+/// The longest a field may be typed, as the page's inputs say.
+pub fn max_length(field: &str) -> Option<usize> {
+    match field {
+        "nom" | "prenom" => Some(MAX_NAME),
+        "identifiant" => Some(16),
+        "courriel" => Some(254),
+        "telephone" => Some(20),
+        _ => None,
+    }
+}
+
 /// Letters, spaces, hyphens, apostrophes; spaces collapsed.
 fn name(raw: &str) -> Option<String> {
+    let raw = composed(raw);
     let words: Vec<&str> = raw.split_whitespace().collect();
     let joined = words.join(" ");
     let valid = !joined.is_empty()
@@ -208,6 +221,21 @@ mod tests {
             assert_eq!(problems.len(), 1, "{bad}");
             assert_eq!(problems[0].field, "identifiant", "{bad}");
         }
+    }
+
+    #[test]
+    fn names_pasted_with_combining_accents_are_accepted() {
+        let candidate = form(
+            "Ge\u{301}ro\u{302}me-Lefe\u{300}vre",
+            "E\u{301}lodie",
+            "1234567A",
+        )
+        .parse()
+        .unwrap();
+        assert_eq!(
+            (candidate.last_name.as_str(), candidate.first_name.as_str()),
+            ("Gérôme-Lefèvre", "Élodie")
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub mod store;
 
 pub use candidate::{Candidate, CandidateForm};
 pub use store::{
-    Answered, Filter, LinkState, Listed, Referral, ReferralStatus, answer, by_link, find, list,
-    put_forward, sheet_printed,
+    Answered, Filter, LinkState, Listed, Referral, ReferralStatus, answer, by_link,
+    correct_candidate, find, list, put_forward, sheet_printed,
 };
 
 use crate::db::DbError;
@@ -174,6 +174,8 @@ pub const RECORDS_PATH: &str = "/mises-en-relation";
 pub enum ReferralError {
     #[error("Cette offre n'existe pas ou plus.")]
     UnknownOffer,
+    #[error("Cette mise en relation n'existe pas.")]
+    UnknownRecord,
     #[error(
         "Cette offre n'est plus active (elle a été suspendue, annulée ou pourvue) : \
          elle n'accepte plus de candidature. Cherchez une offre proche dans la recherche."
@@ -203,6 +205,11 @@ pub enum ReferralError {
     NotAPartner,
     #[error("L'agence {0} qui gère l'offre n'a pas de boîte de recrutement connue.")]
     UnknownAgency(String),
+    #[error(
+        "Les données de cette personne ont été effacées au terme de leur durée de conservation : \
+         il n'y a plus rien à corriger."
+    )]
+    Anonymised,
     #[error(
         "Ce formulaire avait déjà servi pour un autre candidat : rien n'est enregistré. \
          Vérifiez le candidat ci-dessous et envoyez à nouveau."

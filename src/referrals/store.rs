@@ -392,6 +392,69 @@ pub fn put_forward(
     }
 }
 
+/// Corrects what a record says of its candidate: the right of
+/// rectification, which people exercise through the partner that
+/// accompanies them (the privacy notice says so). Withdrawing consent
+/// erases the contact details. The trail records the correction, not the
+/// data.
+pub fn correct_candidate(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    actor: &Account,
+    id: &str,
+    candidate: &Candidate,
+    address: &str,
+) -> Result<(), ReferralError> {
+    let corrected = conn.transaction(|conn| {
+        // Write first, as `put_forward` does: one change of a record at a time.
+        let locked = diesel::update(referrals::table.find(id))
+            .set(referrals::id.eq(referrals::id))
+            .execute(conn)?;
+        let referral: Referral = match locked {
+            0 => return Err(ReferralError::UnknownRecord),
+            _ => referrals::table
+                .find(id)
+                .select(Referral::as_select())
+                .first(conn)?,
+        };
+        if referral.anonymised_at.is_some() {
+            return Err(ReferralError::Anonymised);
+        }
+        let taken: i64 = referrals::table
+            .filter(referrals::offer_id.eq(&referral.offer_id))
+            .filter(referrals::candidate_identifier.eq(&candidate.identifier))
+            .filter(referrals::id.ne(id))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(ReferralError::AlreadyPutForward);
+        }
+        diesel::update(referrals::table.find(id))
+            .set((
+                referrals::candidate_last_name.eq(&candidate.last_name),
+                referrals::candidate_first_name.eq(&candidate.first_name),
+                referrals::candidate_identifier.eq(&candidate.identifier),
+                referrals::candidate_email.eq(&candidate.email),
+                referrals::candidate_phone.eq(&candidate.phone),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            record_event(actor, &referral, Action::CandidateCorrected, address),
+        )?;
+        Ok(())
+    });
+    match corrected {
+        // Another record of the offer took the identifier meanwhile.
+        Err(ReferralError::Database(DbError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        )))) => Err(ReferralError::AlreadyPutForward),
+        other => other,
+    }
+}
+
 /// The record this form already made: the same form sent again. The same
 /// key with another offer or candidate is a form kept and filled anew, which
 /// must not pass for a success.
@@ -426,6 +489,25 @@ fn by_idempotency_key(
     }
 }
 
+/// A person's operation on a record, as the trail keeps it: by its
+/// reference, never with the candidate's data.
+fn record_event<'a>(
+    by: &'a Account,
+    referral: &'a Referral,
+    action: Action,
+    address: &'a str,
+) -> Event<'a> {
+    Event {
+        actor: Some(&by.id),
+        partner: Some(&referral.partner_id),
+        action,
+        object_type: "referral",
+        object_id: Some(&referral.id),
+        address: Some(address),
+        details: json!({ "reference": referral.reference }),
+    }
+}
+
 /// Records that the offer sheet of a mise en relation was produced.
 pub fn sheet_printed(
     conn: &mut DbConnection,
@@ -437,15 +519,7 @@ pub fn sheet_printed(
     audit::record(
         conn,
         now,
-        Event {
-            actor: Some(&by.id),
-            partner: Some(&referral.partner_id),
-            action: Action::OfferSheetPrinted,
-            object_type: "referral",
-            object_id: Some(&referral.id),
-            address: Some(address),
-            details: json!({ "reference": referral.reference }),
-        },
+        record_event(by, referral, Action::OfferSheetPrinted, address),
     )
 }
 

@@ -132,6 +132,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/mises-en-relation/{id}/fiche",
             web::get().to(referrals::sheet),
         )
+        .route(
+            "/mises-en-relation/{id}/correction",
+            web::get().to(referrals::show_correction),
+        )
+        .route(
+            "/mises-en-relation/{id}/correction",
+            web::post().to(referrals::correct),
+        )
         .route("/agence/demandes/{token}", web::get().to(agency::show))
         .route("/agence/demandes/{token}", web::post().to(agency::submit))
         .route(mails::MAILS_PATH, web::get().to(mails::list))

@@ -24,7 +24,7 @@ use crate::offers::model::text_at;
 use crate::offers::{OfferId, OfferStatus, store};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
 use crate::referrals::CandidateForm;
-use crate::referrals::candidate::FieldProblem;
+use crate::referrals::candidate::{self, FieldProblem};
 use crate::search::params::{Context, FACETS, MAX_START, ParamError, ParamProblem, SearchRequest};
 use crate::search::query::{self, SearchResults};
 use crate::search::{SearchError, SearchIndex};
@@ -963,9 +963,25 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
                 "adressez la candidature à l'agence " (view.agency.as_ref().map_or("qui gère l'offre", |a| a.name.as_str())) "." }
         };
     };
+    html! {
+        h2 #proposer { (heading) }
+        p { (explanation) }
+        @if let Some(refusal) = &proposal.refusal { (layout::message(refusal, true)) }
+        form.form method="post" action={ (SEARCH_PATH) "/" (view.id) "/" (path) } {
+            (csrf.field())
+            input type="hidden" name="cle" value=(proposal.idempotency_key);
+            (candidate_fields(&proposal.form, &proposal.problems))
+            button type="submit" { (button) }
+        }
+        p.hint { "Aucun champ libre : la convention l'interdit sur les formulaires échangés." }
+    }
+}
+
+/// The candidate's fields, with the form's problems: to put them forward,
+/// or to correct them on a record.
+pub(super) fn candidate_fields(form: &CandidateForm, problems: &[FieldProblem]) -> Markup {
     let problem = |field: &str| {
-        proposal
-            .problems
+        problems
             .iter()
             .find(|p| p.field == field)
             .map(|p| p.message.clone())
@@ -982,36 +998,28 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
             @if let Some(hint) = hint { span.hint #{ (name) "-aide" } { (hint) } }
             @if let Some(error) = &error { span.field-error #{ (name) "-erreur" } { (error) } }
             input #(name) name=(name) type=(kind) value=(value) autocomplete="off" required[required]
+                maxlength=[candidate::max_length(name)]
                 aria-invalid=[error.as_ref().map(|_| "true")]
                 aria-describedby=[error.as_ref().map(|_| format!("{name}-erreur")).or(hint.map(|_| format!("{name}-aide")))];
         }
     };
     html! {
-        h2 #proposer { (heading) }
-        p { (explanation) }
-        @if let Some(refusal) = &proposal.refusal { (layout::message(refusal, true)) }
-        @if !proposal.problems.is_empty() {
+        @if !problems.is_empty() {
             div.alert role="alert" {
-                p { "Le formulaire contient " (proposal.problems.len()) " erreur(s) :" }
-                ul { @for p in &proposal.problems { li { a href={ "#" (p.field) } { (p.message) } } } }
+                p { "Le formulaire contient " (quantity(problems.len() as u64, "erreur", "erreurs")) " :" }
+                ul { @for p in problems { li { a href={ "#" (p.field) } { (p.message) } } } }
             }
         }
-        form.form method="post" action={ (SEARCH_PATH) "/" (view.id) "/" (path) } {
-            (csrf.field())
-            input type="hidden" name="cle" value=(proposal.idempotency_key);
-            (field("nom", "Nom de famille", "text", &proposal.form.nom, None, true))
-            (field("prenom", "Prénom", "text", &proposal.form.prenom, None, true))
-            (field("identifiant", "Identifiant France Travail", "text", &proposal.form.identifiant, Some("7 chiffres et une lettre, par exemple 1234567A"), true))
-            label.check for="consentement" {
-                input #consentement type="checkbox" name="consentement" value="oui" checked[proposal.form.consents()];
-                " La personne accepte que ses coordonnées soient transmises"
-            }
-            @if let Some(error) = problem("consentement") { span.field-error { (error) } }
-            (field("courriel", "Adresse électronique de la personne (avec son accord)", "email", &proposal.form.courriel, None, false))
-            (field("telephone", "Téléphone de la personne (avec son accord)", "tel", &proposal.form.telephone, None, false))
-            button type="submit" { (button) }
+        (field("nom", "Nom de famille", "text", &form.nom, None, true))
+        (field("prenom", "Prénom", "text", &form.prenom, None, true))
+        (field("identifiant", "Identifiant France Travail", "text", &form.identifiant, Some("7 chiffres et une lettre, par exemple 1234567A"), true))
+        label.check for="consentement" {
+            input #consentement type="checkbox" name="consentement" value="oui" checked[form.consents()];
+            " La personne accepte que ses coordonnées soient transmises"
         }
-        p.hint { "Aucun champ libre : la convention l'interdit sur les formulaires échangés." }
+        @if let Some(error) = problem("consentement") { span.field-error { (error) } }
+        (field("courriel", "Adresse électronique de la personne (avec son accord)", "email", &form.courriel, None, false))
+        (field("telephone", "Téléphone de la personne (avec son accord)", "tel", &form.telephone, None, false))
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn show(
                 (accounts.inactivity_days) " jours est suspendu ; un compte supprimé perd ses données personnelles." }
             h2 { "Vos droits" }
             p { "Vous pouvez accéder à vos données et les faire rectifier. Personnes accompagnées : adressez-vous à la "
-                "structure qui vous accompagne ou à votre agence France Travail. Utilisateurs du portail : adressez-vous au "
+                "structure qui vous accompagne, qui les corrige dans relais, ou à votre agence France Travail. Utilisateurs du portail : adressez-vous au "
                 "responsable de gestion des comptes de votre structure. Vous pouvez aussi saisir la CNIL (www.cnil.fr)." }
         },
     )

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::{DOCTYPE, html};
+use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,8 +20,10 @@ use crate::clock::in_paris;
 use crate::db::{Database, DbError};
 use crate::mail::MailWaker;
 use crate::offers::OfferId;
+use crate::referrals::candidate::FieldProblem;
 use crate::referrals::{
-    self, CandidateForm, Filter, Kind, Links, Listed, RECORDS_PATH, ReferralError, ReferralStatus,
+    self, CandidateForm, Filter, Kind, Links, Listed, RECORDS_PATH, Referral, ReferralError,
+    ReferralStatus,
 };
 use crate::text::quantity;
 
@@ -182,8 +184,9 @@ pub async fn show(
         ),
         (Some("enregistree"), Kind::DemandeContact) => Some(
             "La demande de contact est enregistrée : elle part vers la boîte de recrutement de l'agence. \
-             Vous serez prévenu de sa réponse.",
+             Un courriel vous dira sa réponse.",
         ),
+        (Some("corrigee"), _) => Some("Les données de la personne accompagnée sont corrigées."),
         _ => None,
     };
     let title = format!("{} {}", capitalised(kind.label()), referral.reference);
@@ -214,12 +217,148 @@ pub async fn show(
             @if kind == Kind::MiseEnRelation {
                 p { a.button href={ (RECORDS_PATH) "/" (referral.id) "/fiche" } { "Fiche de l'offre à remettre au candidat" } }
             }
+            @if referral.anonymised_at.is_none() {
+                p { a href={ (RECORDS_PATH) "/" (referral.id) (CORRECTION_SUFFIX) } { "Corriger les données de la personne accompagnée" } }
+            }
             @if listed.status == ReferralStatus::SendFailed {
                 (layout::message("Le courriel vers l'agence n'a pas pu être remis. Votre responsable de gestion des comptes peut le renvoyer depuis la page « Courriels ».", true))
             }
         },
     );
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+#[derive(Deserialize)]
+pub struct CorrectionForm {
+    csrf: String,
+    #[serde(flatten)]
+    candidate: CandidateForm,
+}
+
+/// Where a record's candidate is corrected, after the record's address.
+const CORRECTION_SUFFIX: &str = "/correction";
+
+/// What a record says of its candidate, as the correction form starts.
+fn as_typed(referral: &Referral) -> CandidateForm {
+    let consented = referral.candidate_email.is_some() || referral.candidate_phone.is_some();
+    CandidateForm {
+        nom: referral.candidate_last_name.clone(),
+        prenom: referral.candidate_first_name.clone(),
+        identifiant: referral.candidate_identifier.clone(),
+        consentement: consented.then(|| "oui".to_owned()),
+        courriel: referral.candidate_email.clone().unwrap_or_default(),
+        telephone: referral.candidate_phone.clone().unwrap_or_default(),
+    }
+}
+
+/// The candidate's details on a record, to correct: the right of
+/// rectification goes through the partner that accompanies the person.
+fn correction_page(
+    account: &Account,
+    csrf: &Csrf,
+    referral: &Referral,
+    form: &CandidateForm,
+    problems: &[FieldProblem],
+    refusal: Option<&str>,
+) -> Markup {
+    let record = format!("{RECORDS_PATH}/{}", referral.id);
+    let title = format!("Corriger la personne accompagnée — {}", referral.reference);
+    layout::signed_in_page(
+        &title,
+        account,
+        csrf,
+        html! {
+            p { a href=(record) { "← " (capitalised(referral.kind().label())) " " (referral.reference) } }
+            h1 { (title) }
+            @if let Some(refusal) = refusal { (layout::message(refusal, true)) }
+            @if referral.anonymised_at.is_none() {
+                p { "Corrigez ce que la personne vous signale comme inexact : son nom, son prénom, son "
+                    "identifiant France Travail, ou ses coordonnées. Décocher son accord efface ses coordonnées." }
+                form.form method="post" action={ (record) (CORRECTION_SUFFIX) } {
+                    (csrf.field())
+                    (offers::candidate_fields(form, problems))
+                    button type="submit" { "Enregistrer la correction" }
+                }
+            }
+        },
+    )
+}
+
+/// `GET /mises-en-relation/{id}/correction`.
+pub async fn show_correction(
+    req: HttpRequest,
+    SignedIn(account): SignedIn,
+    path: web::Path<String>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let (listed, _, _) = visible_record(&database, &account, path.into_inner()).await?;
+    let referral = &listed.referral;
+    let refusal = referral
+        .anonymised_at
+        .map(|_| ReferralError::Anonymised.to_string());
+    let csrf = Csrf::of(&req);
+    let body = correction_page(
+        &account,
+        &csrf,
+        referral,
+        &as_typed(referral),
+        &[],
+        refusal.as_deref(),
+    );
+    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+}
+
+/// `POST /mises-en-relation/{id}/correction`.
+pub async fn correct(
+    req: HttpRequest,
+    SignedIn(account): SignedIn,
+    path: web::Path<String>,
+    form: web::Form<CorrectionForm>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    Csrf::verify(&req, &form.csrf)?;
+    let (listed, _, _) = visible_record(&database, &account, path.into_inner()).await?;
+    let referral = listed.referral;
+    let csrf = Csrf::of(&req);
+    let refused = |status: StatusCode, problems: &[FieldProblem], refusal: Option<&str>| {
+        let body = correction_page(
+            &account,
+            &csrf,
+            &referral,
+            &form.candidate,
+            problems,
+            refusal,
+        );
+        layout::respond(&req, status, &csrf, body)
+    };
+    let candidate = match form.candidate.parse() {
+        Ok(candidate) => candidate,
+        Err(problems) => return Ok(refused(StatusCode::BAD_REQUEST, &problems, None)),
+    };
+    let now = Moment::of(&req)?.now;
+    let address = session::address(&req);
+    let (actor, id) = (account.clone(), referral.id.clone());
+    let corrected = database
+        .run(move |conn| {
+            Ok::<_, DbError>(referrals::correct_candidate(
+                conn, now, &actor, &id, &candidate, &address,
+            ))
+        })
+        .await?;
+    match corrected {
+        Ok(()) => Ok(layout::see_other(&format!(
+            "{RECORDS_PATH}/{}?avis=corrigee",
+            referral.id
+        ))),
+        Err(ReferralError::Database(error)) => Err(error.into()),
+        Err(ReferralError::UnknownRecord) => Err(PageError::NotFound),
+        Err(refusal) => Ok(refused(
+            StatusCode::CONFLICT,
+            &[],
+            Some(&refusal.to_string()),
+        )),
+    }
 }
 
 fn capitalised(text: &str) -> String {

@@ -160,6 +160,7 @@ on_each_backend! {
             Action::ContactRequested,
             Action::OfferSheetPrinted,
             Action::RequestAnswered,
+            Action::CandidateCorrected,
             Action::CandidatesAnonymised,
             Action::MailFailed,
             Action::MailRetried,

@@ -307,6 +307,71 @@ on_each_backend! {
         assert_eq!(referral_count(&app).await, 2);
     }
 
+    async fn a_candidates_details_are_corrected_on_their_record_and_the_trail_keeps_none(app) {
+        let desk = desk(&app, "PLIE Aix", true).await;
+        publish(&app, "307AAAA", false).await;
+        let record = location(&propose(&app, &desk.coach, "307AAAA", "mise-en-relation", &CANDIDATE).await);
+        let record = record.split('?').next().unwrap().to_owned();
+        let lea = [("nom", "Martin"), ("prenom", "Léa"), ("identifiant", "7654321B")];
+        propose(&app, &desk.coach, "307AAAA", "mise-en-relation", &lea).await;
+        let (_, shown) = page(&app, &desk.coach, &record).await;
+        let correction = format!("{record}/correction");
+        assert!(shown.contains(&format!(r#"href="{correction}""#)), "{shown}");
+
+        let (status, form) = page(&app, &desk.coach, &correction).await;
+        assert_eq!(status, StatusCode::OK);
+        for typed in [r#"value="Durand""#, r#"value="Paul""#, r#"value="1234567A""#] {
+            assert!(form.contains(typed), "{typed}: {form}");
+        }
+        let csrf = hidden(&form, "csrf");
+        let send = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(fields);
+            let client = desk.coach.clone();
+            let path = correction.clone();
+            let app = &app;
+            async move { app.post_form(&client, &path, &form).await }
+        };
+        // A malformed identifier: refused, what was typed kept, nothing changed.
+        let refused = send(vec![("nom", "Durand"), ("prenom", "Paul"), ("identifiant", "123")]).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("7 chiffres suivis d'une lettre") && html.contains(r#"value="123""#), "{html}");
+        // Léa's identifier: she is already put forward for this offer.
+        let refused = send(vec![("nom", "Durand"), ("prenom", "Paul"), ("identifiant", "7654321B")]).await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert!(refused.text().await.unwrap().contains("déjà été positionnée sur cette offre"));
+        let (_, shown) = page(&app, &desk.coach, &record).await;
+        assert!(shown.contains("Paul Durand") && shown.contains("1234567A"), "unchanged: {shown}");
+
+        // The right details, the first name pasted with a combining accent.
+        let corrected = send(vec![
+            ("nom", "Durand-Mercier"),
+            ("prenom", "E\u{301}lodie"),
+            ("identifiant", "1234567c"),
+            ("consentement", "oui"),
+            ("telephone", "06 12 34 56 78"),
+        ])
+        .await;
+        assert_eq!(corrected.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&corrected), format!("{record}?avis=corrigee"));
+        let (_, shown) = page(&app, &desk.coach, &format!("{record}?avis=corrigee")).await;
+        for expected in ["Élodie Durand-Mercier", "1234567C", "06 12 34 56 78", "sont corrigées"] {
+            assert!(shown.contains(expected), "{expected}: {shown}");
+        }
+        assert!(!shown.contains("Paul Durand"));
+        // The RGC may correct too; the trail says it happened, not what.
+        let (status, _) = page(&app, &desk.rgc, &correction).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut conn = app.database.connection().unwrap();
+        let filter = AuditFilter { partner: Some(desk.partner.clone()), ..AuditFilter::default() };
+        let corrections: Vec<_> = audit::search(&mut conn, &filter, 100).unwrap().into_iter().filter(|r| r.action == "candidate_corrected").collect();
+        assert_eq!(corrections.len(), 1);
+        for personal in ["Durand", "Élodie", "1234567", "06 12"] {
+            assert!(!corrections[0].details.contains(personal), "{}", corrections[0].details);
+        }
+    }
+
     async fn records_stay_within_their_partner(app) {
         let aix = desk(&app, "PLIE Aix", true).await;
         let pertuis = desk(&app, "PLIE Pertuis", true).await;
@@ -314,7 +379,7 @@ on_each_backend! {
         let response = propose(&app, &aix.coach, "305AAAA", "mise-en-relation", &CANDIDATE).await;
         let record = location(&response).split('?').next().unwrap().to_owned();
 
-        for path in [record.clone(), format!("{record}/fiche")] {
+        for path in [record.clone(), format!("{record}/fiche"), format!("{record}/correction")] {
             let (status, html) = page(&app, &pertuis.coach, &path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(!html.contains("Durand"));
@@ -466,6 +531,15 @@ on_each_backend! {
         assert!(shown.contains("Personne anonymisée le") && !shown.contains("Durand") && !shown.contains("1234567A"), "{shown}");
         let (_, sheet) = page(&app, &coach, &format!("{record}/fiche")).await;
         assert!(sheet.contains("Personne anonymisée le") && !sheet.contains("Durand"));
+        // Nothing is left to correct.
+        let (status, correction) = page(&app, &coach, &format!("{record}/correction")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(correction.contains("il n'y a plus rien à corriger") && !correction.contains("Durand"), "{correction}");
+        let form = [("csrf", hidden(&correction, "csrf")), ("nom", "Durand".to_owned()), ("prenom", "Paul".to_owned()), ("identifiant", "1234567A".to_owned())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = app.post_form(&coach, &format!("{record}/correction"), &form).await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert_eq!(stored_with(&app, "Durand", "1234567A"), 0, "nothing written back");
         let (_, list) = page(&app, &coach, "/mises-en-relation").await;
         assert!(list.contains("Léa Martin") && !list.contains("Paul Durand"));
         assert!(actions(&app, &desk.partner).await.contains(&"candidates_anonymised".to_owned()));
