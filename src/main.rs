@@ -1,10 +1,8 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[actix_web::main]
 async fn main() -> ExitCode {
-    match relais::cli::run(relais::cli::Cli::parse()).await {
+    match relais::cli::run(relais::cli::Cli::parse_in_french()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("relais : {error:#}");

@@ -34,6 +34,34 @@ pub fn composed(text: &str) -> String {
     text.nfc().collect()
 }
 
+/// « de » before a place's name, as French contracts it: « d'Aix », « du
+/// Puy », « des Pennes-Mirabeau », « de La Ciotat ». (An « h » is left alone:
+/// which are silent cannot be told from the spelling.)
+pub fn of_place(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("Le ") {
+        format!("du {rest}")
+    } else if let Some(rest) = name.strip_prefix("Les ") {
+        format!("des {rest}")
+    } else if fold(name).starts_with(['a', 'e', 'i', 'o', 'u', 'y']) {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
+/// « 12 345 », as French writes numbers.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// « 0 opération », « 1 opération », « 2 opérations »: French takes the
 /// singular up to one.
 pub fn quantity(count: u64, one: &str, many: &str) -> String {
@@ -43,6 +71,17 @@ pub fn quantity(count: u64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn de_contracts_before_a_place() {
+        assert_eq!(of_place("Aix-en-Provence"), "d'Aix-en-Provence");
+        assert_eq!(of_place("Éguilles"), "d'Éguilles");
+        assert_eq!(of_place("Le Puy-Sainte-Réparade"), "du Puy-Sainte-Réparade");
+        assert_eq!(of_place("Les Pennes-Mirabeau"), "des Pennes-Mirabeau");
+        assert_eq!(of_place("La Ciotat"), "de La Ciotat");
+        assert_eq!(of_place("L'Isle-sur-la-Sorgue"), "de L'Isle-sur-la-Sorgue");
+        assert_eq!(of_place("Marignane"), "de Marignane");
+    }
 
     #[test]
     fn a_decomposed_accent_is_composed() {

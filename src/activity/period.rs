@@ -36,8 +36,14 @@ impl Month {
     }
 
     /// `2026-12`, as `<input type="month">` sends it.
+    /// « 2026-11 », as browsers send it, or « 11/2026 », as people write
+    /// it where a browser shows a plain text box.
     pub fn parse(raw: &str) -> Option<Month> {
-        let (year, number) = raw.trim().split_once('-')?;
+        let raw = raw.trim();
+        let (year, number) = match raw.split_once('/') {
+            Some((number, year)) => (year, number),
+            None => raw.split_once('-')?,
+        };
         let (year, number) = (year.parse().ok()?, number.parse().ok()?);
         NaiveDate::from_ymd_opt(year, number, 1)?;
         (1000..=9999)
@@ -154,8 +160,10 @@ mod tests {
     fn months_read_and_print_as_inputs_send_them() {
         assert_eq!(month("2026-01").to_string(), "2026-01");
         assert_eq!(month(" 2026-12 ").label(), "déc. 2026");
+        assert_eq!(month("11/2026"), month("2026-11"));
+        assert_eq!(month("1/2027"), month("2027-01"));
         for wrong in [
-            "2026-13", "2026-00", "2026", "26-01", "janvier", "2026-1-1", "",
+            "2026-13", "2026-00", "2026", "26-01", "janvier", "2026-1-1", "", "13/2026", "2026/11",
         ] {
             assert_eq!(Month::parse(wrong), None, "{wrong}");
         }

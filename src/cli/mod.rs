@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -41,6 +41,41 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// The command line, read with clap's own words in French.
+    pub fn parse_in_french() -> Cli {
+        let mut command = in_french(Cli::command()).disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("Affiche la version"),
+        );
+        let matches = command.get_matches_mut();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.format(&mut command).exit())
+    }
+}
+
+/// The help flag, the headings and the usage line in French, at every level.
+fn in_french(command: clap::Command) -> clap::Command {
+    command
+        .disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .subcommand_help_heading("Commandes")
+        .subcommand_value_name("COMMANDE")
+        // Each argument's help says its values in French.
+        .hide_possible_values(true)
+        .help_template("{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}")
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("Affiche cette aide"),
+        )
+        .mut_subcommands(in_french)
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Sert le portail (arrêt propre sur SIGINT/SIGTERM).
@@ -58,6 +93,7 @@ enum Command {
     },
     /// Importe des offres : pages de l'API France Travail ({"resultats": […]}) ou lignes JSON.
     Import {
+        /// Un ou plusieurs fichiers, lus dans l'ordre.
         #[arg(required = true, value_name = "FICHIER")]
         files: Vec<PathBuf>,
     },
@@ -81,6 +117,7 @@ enum Command {
         /// Nombre d'offres du corpus généré (1000000 pour la grande mesure).
         #[arg(long, default_value_t = 100_000)]
         offers: usize,
+        /// Graine : la même graine donne le même corpus et les mêmes requêtes.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Requêtes par classe.
@@ -126,7 +163,8 @@ enum Command {
 enum JobsAction {
     /// Lance une tâche une fois.
     Run {
-        #[arg(value_parser = jobs::JOB_NAMES)]
+        /// suspend-inactive, deliver-mail, sync-offers ou anonymise-candidates.
+        #[arg(value_parser = jobs::JOB_NAMES, value_name = "TÂCHE")]
         name: String,
     },
 }
@@ -148,7 +186,8 @@ enum AdminAction {
 enum ApiKeyAction {
     /// Crée une clé et l'affiche, une seule fois.
     Create {
-        #[arg(long)]
+        /// Le nom de la clé, qui dit à quel programme elle sert (ex. site-plie).
+        #[arg(long, value_name = "NOM")]
         name: String,
         /// ingest (système source des offres) ou search (recherche).
         #[arg(long, value_parser = ["ingest", "search"])]
@@ -157,7 +196,11 @@ enum ApiKeyAction {
     /// Liste les clés (jamais leur secret).
     List,
     /// Révoque la clé active de ce nom.
-    Revoke { name: String },
+    Revoke {
+        /// Le nom de la clé.
+        #[arg(value_name = "NOM")]
+        name: String,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -211,7 +211,7 @@ impl Referentials {
         };
         // Names are typed with their article or without (« Ciotat » for La
         // Ciotat, « Les Saintes » for Saintes): the exact name first.
-        let folded = fold(name);
+        let folded = saints_in_full(&fold(name));
         let bare = without_article(&folded);
         // Arrondissements too: « Marseille 1er Arrondissement (13) », as the
         // search page shows one chosen by its code, is found again.
@@ -230,6 +230,22 @@ impl Referentials {
 }
 
 /// A folded name less its article (« la ciotat » → « ciotat »).
+/// « St Cannat », « Ste Tulle », as people abbreviate them: « saint
+/// cannat », « sainte tulle », as the names are written.
+fn saints_in_full(folded: &str) -> String {
+    folded
+        .split(' ')
+        .map(|word| match word {
+            "st" => "saint",
+            "ste" => "sainte",
+            "sts" => "saints",
+            "stes" => "saintes",
+            word => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn without_article(folded: &str) -> &str {
     ["la ", "le ", "les ", "l ", "aux ", "los "]
         .iter()
@@ -382,6 +398,9 @@ mod tests {
             ("Ciotat", "13028"),
             ("L'Isle-sur-la-Sorgue", "84054"),
             ("Isle sur la Sorgue", "84054"),
+            // Saints abbreviated, as people write them.
+            ("St Cannat", "13091"),
+            ("st-cannat", "13091"),
             // The name as typed before a more populous one with an article.
             ("Pin", "70410"),
             ("Le Pin", "77363"),

@@ -30,7 +30,7 @@ pub fn request(mail: &RequestMail) -> (String, String) {
     let mut body = format!(
         "Bonjour,\n\n\
          {partner} vous adresse une demande de contact pour une offre avec présélection \
-         gérée par l'agence {agency}.\n\n\
+         gérée par l'agence France Travail {agency}.\n\n\
          Demande : {reference}, du {date}\n\
          Offre : {offer_id} — {title}\n",
         partner = mail.partner_name,
@@ -43,7 +43,7 @@ pub fn request(mail: &RequestMail) -> (String, String) {
     if let Some(company) = mail.company {
         body.push_str(&format!("Entreprise : {company}\n"));
     }
-    body.push_str(&format!("\nAccompagnateur : {}", mail.coach_name));
+    body.push_str(&format!("\nSuivie par : {}", mail.coach_name));
     if let Some(job) = mail.coach_job_title {
         body.push_str(&format!(", {job}"));
     }
@@ -55,7 +55,7 @@ pub fn request(mail: &RequestMail) -> (String, String) {
         "\nLa candidature se consulte, et votre réponse s'enregistre, à cette adresse \
          (valable jusqu'au {expiry}) :\n{link}\n\n\
          Réponses possibles : candidat convoqué, CV demandé, candidature non retenue \
-         (avec son motif) ou offre pourvue. L'accompagnateur en est prévenu.\n\n\
+         (avec son motif) ou offre pourvue. La structure partenaire en est informée.\n\n\
          Pour protéger les données personnelles, ce message ne contient ni le nom ni \
          l'identifiant de la personne. Ne transférez pas ce lien : il donne accès à la demande.\n\n\
          -- \nrelais, portail des partenaires de France Travail\n",
@@ -83,7 +83,7 @@ pub fn answer(mail: &AnswerMail) -> (String, String) {
     );
     let mut body = format!(
         "Bonjour,\n\n\
-         L'agence {agency} a répondu à votre demande de contact {reference} \
+         L'agence France Travail {agency} a répondu à votre demande de contact {reference} \
          pour l'offre {offer_id} — {title} :\n\n  « {answer} »\n",
         agency = mail.agency_name,
         reference = mail.reference,

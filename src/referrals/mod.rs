@@ -18,7 +18,7 @@ pub mod store;
 
 pub use candidate::{Candidate, CandidateForm};
 pub use store::{
-    Answered, Filter, LinkState, Listed, Referral, ReferralStatus, answer, by_link,
+    Answered, Filter, LIST_LIMIT, LinkState, Listed, Referral, ReferralStatus, answer, by_link,
     correct_candidate, find, list, put_forward, sheet_printed,
 };
 
@@ -182,8 +182,8 @@ pub enum ReferralError {
     )]
     OfferInactive,
     #[error(
-        "Cette personne a déjà été positionnée sur cette offre : une même personne ne l'est \
-         qu'une fois par offre."
+        "Cette personne a déjà été proposée pour cette offre, par une mise en relation ou une \
+         demande de contact : une même personne ne l'est qu'une fois par offre."
     )]
     AlreadyPutForward,
     #[error(
@@ -212,7 +212,7 @@ pub enum ReferralError {
     Anonymised,
     #[error(
         "Ce formulaire avait déjà servi pour un autre candidat : rien n'est enregistré. \
-         Vérifiez le candidat ci-dessous et envoyez à nouveau."
+         Vérifiez la personne ci-dessous et envoyez à nouveau."
     )]
     FormReused,
     #[error(transparent)]

@@ -22,7 +22,8 @@ use crate::offers::model::text_at;
 use crate::offers::{Offer, OfferId, OfferStatus, store as offer_store};
 use crate::secrets;
 
-const LIST_LIMIT: i64 = 1000;
+/// The most records a list shows.
+pub const LIST_LIMIT: usize = 1000;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = referrals)]
@@ -197,7 +198,7 @@ pub fn list(conn: &mut DbConnection, filter: &Filter) -> Result<Vec<Listed>, DbE
     // `ReferralStatus::of` reads them: filtered on here, so the limit
     // applies after it.
     if filter.status.is_none() {
-        query = query.limit(LIST_LIMIT);
+        query = query.limit(LIST_LIMIT as i64);
     }
     let rows: Vec<Row> = query
         .order(referrals::created_at.desc())
@@ -216,7 +217,7 @@ pub fn list(conn: &mut DbConnection, filter: &Filter) -> Result<Vec<Listed>, DbE
                 .as_deref()
                 .is_none_or(|code| listed.status.code() == code)
         })
-        .take(LIST_LIMIT as usize)
+        .take(LIST_LIMIT)
         .collect())
 }
 

@@ -157,7 +157,7 @@ fn request_page(
         &format!("Demande de contact {}", r.reference),
         html! {
             h1 { "Demande de contact " (r.reference) }
-            p.lead { (partner) " sollicite l'équipe entreprise de l'agence " (agency_name) " pour une offre avec présélection." }
+            p.lead { (partner) " sollicite l'équipe entreprise de l'agence France Travail " (agency_name) " pour une offre avec présélection." }
             @if let Some((text, is_error)) = message { (layout::message(text, is_error)) }
             h2 { "L'offre" }
             dl.details {

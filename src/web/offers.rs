@@ -395,7 +395,7 @@ fn search_page(
                             @let shown = facet_choices(facet, &chosen);
                             // A parameter of one value: one choice, or none.
                             @let kind = if dimension.takes_a_list() { "checkbox" } else { "radio" };
-                            @if shown.is_empty() { p.hint { "aucune valeur" } }
+                            @if shown.is_empty() { p.hint { "aucune des offres trouvées ne le précise" } }
                             @else if kind == "radio" {
                                 label.check {
                                     input type="radio" name=(dimension.param) value="" checked[chosen.is_empty()];
@@ -599,7 +599,7 @@ fn perhaps_meant(query: &PageQuery) -> Markup {
     html! {
         @if let Some(found) = query.commune.filter(|_| !query.perhaps.is_empty()) {
             p.hint {
-                "Recherche autour de " (found.name) " (" (found.department) "), hors du territoire. Vouliez-vous dire "
+                "Recherche autour " (text::of_place(&found.name)) " (" (found.department) "), hors du territoire. Vouliez-vous dire "
                 @for (n, commune) in query.perhaps.iter().enumerate() {
                     @if n + 1 == query.perhaps.len() && n > 0 { " ou " } @else if n > 0 { ", " }
                     a href=(query.link_with("commune", &commune.code)) { (commune.name) " (" (commune.department) ")" }
@@ -618,7 +618,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
             @match results.total {
                 0 => "Aucune offre ne correspond",
                 1 => "1 offre",
-                n => { (format_count(n)) " offres" }
+                n => { (text::grouped(n)) " offres" }
             }
         }
         (perhaps_meant(query))
@@ -627,7 +627,7 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
             p { "Il n'y a pas de page " (query.page) " : ces offres tiennent en " (quantity(last_page as u64, "page", "pages")) ". "
                 a href=(query.page_link(last_page)) { "Aller à la dernière page" } }
         } @else if results.total > 0 {
-            p.hint { "Offres " (first + 1) " à " (first + results.offers.len()) " sur " (format_count(results.total)) "." }
+            p.hint { "Offres " (first + 1) " à " (first + results.offers.len()) " sur " (text::grouped(results.total)) "." }
         } @else {
             p { "Essayez avec moins de mots-clés, un rayon plus grand ou moins de filtres." }
         }
@@ -648,19 +648,6 @@ fn results_list(query: &PageQuery, results: &SearchResults) -> Markup {
             }
         }
     }
-}
-
-/// « 12 345 », as French writes numbers.
-fn format_count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn text<'a>(offer: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -952,7 +939,7 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
         (
             "Mettre en relation un candidat",
             "mise-en-relation",
-            "Cette offre est sans présélection : votre structure positionne directement le candidat, \
+            "Cette offre est sans présélection : votre structure positionne directement la personne, \
              puis lui remet la fiche de l'offre.",
             "Enregistrer la mise en relation",
         )
@@ -960,7 +947,7 @@ fn action_section(csrf: &Csrf, view: &OfferView, proposal: &Proposal) -> Markup 
         return html! {
             h2 #proposer { "Proposer un candidat" }
             p { "La convention de votre structure ne comprend pas la délégation de la mise en relation : "
-                "adressez la candidature à l'agence " (view.agency.as_ref().map_or("qui gère l'offre", |a| a.name.as_str())) "." }
+                "adressez la candidature à l'agence " (view.agency.as_ref().map_or("qui gère l'offre".to_owned(), |a| format!("France Travail {}", a.name))) "." }
         };
     };
     html! {

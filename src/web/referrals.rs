@@ -25,7 +25,7 @@ use crate::referrals::{
     self, CandidateForm, Filter, Kind, Links, Listed, RECORDS_PATH, Referral, ReferralError,
     ReferralStatus,
 };
-use crate::text::quantity;
+use crate::text::{self, quantity};
 
 #[derive(Deserialize)]
 pub struct ProposalForm {
@@ -180,7 +180,7 @@ pub async fn show(
     let csrf = Csrf::of(&req);
     let notice = match (notice.avis.as_deref(), kind) {
         (Some("enregistree"), Kind::MiseEnRelation) => Some(
-            "La mise en relation est enregistrée. Imprimez la fiche de l'offre et remettez-la au candidat.",
+            "La mise en relation est enregistrée. Imprimez la fiche de l'offre et remettez-la à la personne.",
         ),
         (Some("enregistree"), Kind::DemandeContact) => Some(
             "La demande de contact est enregistrée : elle part vers la boîte de recrutement de l'agence. \
@@ -200,11 +200,11 @@ pub async fn show(
             h1 { (title) }
             dl.details {
                 dt { "État" } dd { strong { (listed.status.label()) } }
-                @if let Some(reason) = referral.reason() { dt { "Motif" } dd { (reason.label()) } }
-                @if let Some(at) = referral.answered_at { dt { "Répondue le" } dd { (in_paris(at).format("%d/%m/%Y à %H:%M")) } }
                 dt { "Date" } dd { (in_paris(referral.created_at).format("%d/%m/%Y à %H:%M")) }
-                dt { "Accompagnateur" } dd { (listed.coach_name) }
-                dt { "Candidat" } dd { (referral.candidate_name()) }
+                @if let Some(at) = referral.answered_at { dt { "Répondue le" } dd { (in_paris(at).format("%d/%m/%Y à %H:%M")) } }
+                @if let Some(reason) = referral.reason() { dt { "Motif" } dd { (reason.label()) } }
+                dt { "Suivie par" } dd { (listed.coach_name) }
+                dt { "Personne accompagnée" } dd { (referral.candidate_name()) }
                 @if let Some(identifier) = referral.candidate_identifier() { dt { "Identifiant France Travail" } dd { (identifier) } }
                 @if let Some(email) = &referral.candidate_email { dt { "Courriel (avec accord)" } dd { (email) } }
                 @if let Some(phone) = &referral.candidate_phone { dt { "Téléphone (avec accord)" } dd { (phone) } }
@@ -215,7 +215,7 @@ pub async fn show(
                 dt { "Agence" } dd { (agency.as_ref().map_or(referral.agency_code.clone(), |a| a.name.clone())) }
             }
             @if kind == Kind::MiseEnRelation {
-                p { a.button href={ (RECORDS_PATH) "/" (referral.id) "/fiche" } { "Fiche de l'offre à remettre au candidat" } }
+                p { a.button href={ (RECORDS_PATH) "/" (referral.id) "/fiche" } { "Fiche de l'offre à remettre à la personne" } }
             }
             @if referral.anonymised_at.is_none() {
                 p { a href={ (RECORDS_PATH) "/" (referral.id) (CORRECTION_SUFFIX) } { "Corriger les données de la personne accompagnée" } }
@@ -412,7 +412,7 @@ pub async fn sheet(
                     }
                     section.sheet-people {
                         div {
-                            h2 { "Candidat" }
+                            h2 { "Personne accompagnée" }
                             p { strong { (referral.candidate_name()) }
                                 @if let Some(identifier) = referral.candidate_identifier() { br; "Identifiant France Travail : " (identifier) } }
                         }
@@ -469,26 +469,20 @@ pub async fn list(
     let query = query.into_inner();
     let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
     let month_text = given(query.mois);
-    let month = match &month_text {
-        Some(text) => match Month::parse(text) {
-            Some(month) => Some(month),
-            None => {
-                return Err(PageError::BadRequest(
-                    "Le mois s'écrit année-mois, par exemple 2026-11.".to_owned(),
-                ));
-            }
-        },
-        None => None,
-    };
+    let month = month_text.as_deref().map(Month::parse);
     let status = given(query.statut);
-    if status
+    let unknown_status = status
         .as_deref()
-        .is_some_and(|s| !ReferralStatus::CODES.iter().any(|(code, _)| *code == s))
-    {
-        return Err(PageError::BadRequest(
-            "Cet état n'existe pas : choisissez-le dans la liste.".to_owned(),
-        ));
-    }
+        .is_some_and(|s| !ReferralStatus::CODES.iter().any(|(code, _)| *code == s));
+    // A filter refused comes back with the others as they were typed.
+    let refusal = if matches!(month, Some(None)) {
+        Some("Le mois s'écrit mois/année ou année-mois, par exemple 11/2026 ou 2026-11.")
+    } else if unknown_status {
+        Some("Cet état n'existe pas : choisissez-le dans la liste.")
+    } else {
+        None
+    };
+    let month = month.flatten();
     let filter = Filter {
         partner: partner.clone(),
         // A coach sees their own records only.
@@ -502,9 +496,14 @@ pub async fn list(
         month,
     };
     let shown = filter.clone();
+    let searched = refusal.is_none();
     let (rows, coaches, agencies) = database
         .run(move |conn| {
-            let rows = referrals::list(conn, &shown)?;
+            let rows = if searched {
+                referrals::list(conn, &shown)?
+            } else {
+                Vec::new()
+            };
             let coaches = if is_rgc {
                 accounts::list_for_partner(conn, &partner)?
             } else {
@@ -529,9 +528,9 @@ pub async fn list(
             p.lead { @if is_rgc { "Celles de toute la structure." } @else { "Celles que vous avez faites." } }
             form.filters method="get" action=(RECORDS_PATH) {
                 @if is_rgc {
-                    div { label for="accompagnateur" { "Accompagnateur" } br;
+                    div { label for="accompagnateur" { "Suivies par" } br;
                         select #accompagnateur name="accompagnateur" {
-                            option value="" { "tous" }
+                            option value="" { "toute la structure" }
                             @for c in &coaches {
                                 option value=(c.id) selected[filter.coach.as_deref() == Some(c.id.as_str())] { (c.full_name.as_deref().unwrap_or(&c.login)) }
                             }
@@ -553,16 +552,24 @@ pub async fn list(
                     }
                 }
                 div { label for="mois" { "Mois" } br;
-                    input #mois name="mois" type="month" value=[month_text.as_deref()] placeholder="2026-11";
+                    input #mois name="mois" type="month" value=[month_text.as_deref()] placeholder="11/2026";
                 }
                 div { button.secondary type="submit" { "Filtrer" } }
+            }
+            @if let Some(refusal) = refusal {
+                (layout::message(refusal, true))
+            } @else if rows.is_empty() {
+                p { "Aucune mise en relation ni demande de contact ne correspond." }
+            } @else {
+            @if rows.len() == referrals::LIST_LIMIT {
+                p.hint { "Seules les " (text::grouped(referrals::LIST_LIMIT)) " plus récentes sont affichées : choisissez un mois pour voir les précédentes." }
             }
             table {
                 caption { (quantity(rows.len() as u64, "résultat", "résultats")) }
                 thead { tr {
                     th scope="col" { "Date" } th scope="col" { "Référence" } th scope="col" { "Offre" }
-                    th scope="col" { "Agence" } th scope="col" { "Candidat" }
-                    @if is_rgc { th scope="col" { "Accompagnateur" } }
+                    th scope="col" { "Agence" } th scope="col" { "Personne accompagnée" }
+                    @if is_rgc { th scope="col" { "Suivie par" } }
                     th scope="col" { "État" }
                 } }
                 tbody {
@@ -580,7 +587,12 @@ pub async fn list(
                     }
                 }
             }
+            }
         },
     );
-    Ok(layout::respond(&req, StatusCode::OK, &csrf, body))
+    let status = match refusal {
+        Some(_) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
+    };
+    Ok(layout::respond(&req, status, &csrf, body))
 }

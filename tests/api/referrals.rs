@@ -218,7 +218,7 @@ on_each_backend! {
         assert_eq!(first.status(), StatusCode::SEE_OTHER);
         let again = propose(&app, &desk.coach, "301AAAA", "mise-en-relation", &CANDIDATE).await;
         assert_eq!(again.status(), StatusCode::CONFLICT);
-        assert!(again.text().await.unwrap().contains("déjà été positionnée"));
+        assert!(again.text().await.unwrap().contains("déjà été proposée pour cette offre"));
         assert_eq!(referral_count(&app).await, 1);
 
         // A preselected offer takes no mise en relation.
@@ -340,7 +340,7 @@ on_each_backend! {
         // Léa's identifier: she is already put forward for this offer.
         let refused = send(vec![("nom", "Durand"), ("prenom", "Paul"), ("identifiant", "7654321B")]).await;
         assert_eq!(refused.status(), StatusCode::CONFLICT);
-        assert!(refused.text().await.unwrap().contains("déjà été positionnée sur cette offre"));
+        assert!(refused.text().await.unwrap().contains("déjà été proposée pour cette offre"));
         let (_, shown) = page(&app, &desk.coach, &record).await;
         assert!(shown.contains("Paul Durand") && shown.contains("1234567A"), "unchanged: {shown}");
 
@@ -406,10 +406,18 @@ on_each_backend! {
         let (_, december) = page(&app, &desk.rgc, "/mises-en-relation?mois=2026-12").await;
         assert!(december.contains("Durand"), "{december}");
         let (_, november) = page(&app, &desk.rgc, "/mises-en-relation?mois=2026-11").await;
-        assert!(!november.contains("Durand"));
-        let (status, refused) = page(&app, &desk.rgc, "/mises-en-relation?mois=décembre").await;
+        assert!(!november.contains("Durand") && november.contains("Aucune mise en relation ni demande de contact ne correspond."), "{november}");
+        // Typed as people write it, where a browser shows a plain text box.
+        let (_, typed) = page(&app, &desk.rgc, "/mises-en-relation?mois=12%2F2026").await;
+        assert!(typed.contains("Durand"), "{typed}");
+        // A month not understood: the list's page says so, the other filters kept.
+        let (status, refused) = page(&app, &desk.rgc, "/mises-en-relation?mois=d%C3%A9cembre&agence=13013").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(refused.contains("par exemple 2026-11"));
+        assert!(refused.contains("par exemple 11/2026 ou 2026-11") && !refused.contains("Durand"), "{refused}");
+        assert!(refused.contains(r#"value="décembre""#) && refused.contains(r#"value="13013" selected"#), "{refused}");
+        let (status, refused) = page(&app, &desk.coach, "/mises-en-relation?statut=zzz").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(refused.contains("Cet état n'existe pas") && refused.contains("Filtrer"), "{refused}");
     }
 
     async fn a_contact_request_reaches_the_agency_which_answers_once(app) {
