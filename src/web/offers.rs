@@ -280,6 +280,20 @@ pub async fn search(
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
+    // An offer's reference typed as keywords, as candidates bring it: its page.
+    let reference = pairs
+        .iter()
+        .find(|(name, _)| name == "motsCles")
+        .and_then(|(_, typed)| offer_reference(typed));
+    if let Some(id) = reference {
+        let wanted = id.clone();
+        let exists = database
+            .run(move |conn| store::find(conn, &wanted).map(|found| found.is_some()))
+            .await?;
+        if exists {
+            return Ok(layout::see_other(&format!("{SEARCH_PATH}/{}", id.as_str())));
+        }
+    }
     let csrf = Csrf::of(&req);
     let territory = Territory::of(&agencies);
     let translated = translate(pairs, &territory).and_then(|query| {
@@ -742,13 +756,35 @@ pub(super) async fn load_offer(
         })
 }
 
+/// Typed keywords that are an offer's reference (« 745JBNB », in any case):
+/// one word of letters and digits, both.
+fn offer_reference(typed: &str) -> Option<OfferId> {
+    let typed = typed.trim();
+    let shaped = (5..=12).contains(&typed.len())
+        && typed.bytes().all(|b| b.is_ascii_alphanumeric())
+        && typed.bytes().any(|b| b.is_ascii_digit())
+        && typed.bytes().any(|b| b.is_ascii_alphabetic());
+    shaped
+        .then(|| OfferId::parse(&typed.to_ascii_uppercase()))
+        .flatten()
+}
+
 pub async fn show(
     req: HttpRequest,
     SignedIn(account): SignedIn,
     path: web::Path<String>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, PageError> {
-    let view = load_offer(&database, &account, &path).await?;
+    let view = match load_offer(&database, &account, &path).await {
+        // France Travail writes references in capitals; people type them
+        // as they come.
+        Err(PageError::NotFound) if path.bytes().any(|b| b.is_ascii_lowercase()) => {
+            let upper = path.to_ascii_uppercase();
+            load_offer(&database, &account, &upper).await?;
+            return Ok(layout::see_other(&format!("{SEARCH_PATH}/{upper}")));
+        }
+        found => found?,
+    };
     let csrf = Csrf::of(&req);
     let body = offer_page(&account, &csrf, &view, &Proposal::blank());
     Ok(layout::respond(&req, StatusCode::OK, &csrf, body))

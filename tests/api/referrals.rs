@@ -170,6 +170,13 @@ on_each_backend! {
         assert!(html.contains(r#"type="radio" name="avecPreselection" value="false""#), "{html}");
         assert!(html.contains(r#"type="checkbox" name="typeContrat" value="CDI""#), "{html}");
 
+        // A candidate brings the offer's reference, typed in any case.
+        for typed in ["/offres?motsCles=300aaaa", "/offres?motsCles=%20300AAAA%20", "/offres/300aaaa"] {
+            let found = desk.coach.get(format!("{}{typed}", app.address)).send().await.unwrap();
+            assert_eq!((found.status(), location(&found)), (StatusCode::SEE_OTHER, "/offres/300AAAA".to_owned()), "{typed}");
+        }
+        let (status, _) = page(&app, &desk.coach, "/offres?motsCles=399ZZZZ").await;
+        assert_eq!(status, StatusCode::OK, "no such offer: searched as keywords");
         let (_, offer_page) = page(&app, &desk.coach, "/offres/300AAAA").await;
         assert!(offer_page.contains("Lumière Provence") && offer_page.contains("Aix Galice"));
         assert!(offer_page.contains("Enregistrer la mise en relation"));
