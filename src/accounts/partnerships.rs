@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{
     Account, AccountError, AccountStatus, Credentials, MAX_NAME, Partner, PartnerTerms, Person,
     Role, account_event, address_taken, create_account, find_by_email, lock_account, lock_seats,
-    set_status,
+    set_status, within_agreement,
 };
 use crate::audit::{self, Action, Actor, Event};
 use crate::clock::in_paris;
@@ -168,6 +168,7 @@ pub fn update_partner(
     let terms = checked(conn, terms, Some(id))?;
     conn.transaction(|conn| {
         let (active, _) = lock_seats(conn, id)?;
+        let before = super::partner(conn, id)?.terms;
         if i64::from(terms.seats) < active {
             return Err(AccountError::Invalid(format!(
                 "La structure a {} : le nombre autorisé ne peut pas descendre en dessous. \
@@ -178,6 +179,17 @@ pub fn update_partner(
         diesel::update(partners::table.find(id))
             .set(&terms)
             .execute(conn)?;
+        // An agreement that opens again: a warning given before it closed
+        // named a date nobody could sign in by. The inactivity job warns
+        // its people afresh, with `warning_days` ahead.
+        let open = |terms: &PartnerTerms| {
+            within_agreement(terms.agreement_start, terms.agreement_end, now)
+        };
+        if !open(&before) && open(&terms) {
+            diesel::update(users::table.filter(users::partner_id.eq(id)))
+                .set(users::inactivity_warned_at.eq(None::<NaiveDateTime>))
+                .execute(conn)?;
+        }
         audit::record(
             conn,
             now,

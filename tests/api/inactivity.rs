@@ -103,6 +103,31 @@ on_each_backend! {
         assert_eq!(accounts::find(&mut conn, &waiting.id).unwrap().status, "suspended");
     }
 
+    async fn a_warning_given_before_an_agreement_closed_is_given_again_when_it_reopens(app) {
+        let mut conn = app.database.connection().unwrap();
+        let today = relais::clock::in_paris(app.clock_now()).date();
+        let coach = new_coach(&mut conn, app.clock_now());
+        let partner = coach.partner_id.clone().unwrap();
+        let terms = accounts::partner(&mut conn, &partner).unwrap().terms;
+        accounts::update_partner(&mut conn, app.clock_now(), None, &partner, &PartnerTerms { agreement_end: today + Duration::days(85), ..terms.clone() }).unwrap();
+        // Day 80: warned, for day 95. Day 86: the agreement is over.
+        app.clock.advance(Duration::days(80));
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        app.clock.advance(Duration::days(20));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 0 compte(s) suspendu(s).", "nobody can sign in");
+        // Day 100: renewed. The date of the warning passed while nobody
+        // could sign in: a new warning, 15 days ahead, not a suspension.
+        accounts::update_partner(&mut conn, app.clock_now(), None, &partner, &PartnerTerms { agreement_end: today + Duration::days(3000), ..terms }).unwrap();
+        assert_eq!(run(&app, "suspend-inactive"), "1 personne(s) prévenue(s), 0 compte(s) suspendu(s).");
+        let warnings = mails_to(&app, "awa@plie.example");
+        let on = relais::clock::in_paris(app.clock_now() + Duration::days(15)).format("%d/%m/%Y").to_string();
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings.iter().any(|m| m.body.contains(&format!("Sans connexion d'ici le {on}"))), "{warnings:?}");
+        app.clock.advance(Duration::days(16));
+        assert_eq!(run(&app, "suspend-inactive"), "0 personne(s) prévenue(s), 1 compte(s) suspendu(s).");
+        assert_eq!(accounts::find(&mut conn, &coach.id).unwrap().status, "suspended");
+    }
+
     async fn idle_accounts_are_warned_then_suspended_and_the_right_people_told(app) {
         let mut conn = app.database.connection().unwrap();
         let now = app.clock_now();
