@@ -49,6 +49,15 @@ pub fn of_place(name: &str) -> String {
     }
 }
 
+/// A number written in digits only: Rust's `parse` also takes « +9 ».
+pub fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
+    if raw.bytes().all(|b| b.is_ascii_digit()) {
+        raw.parse().ok()
+    } else {
+        None
+    }
+}
+
 /// « 12 345 », as French writes numbers.
 pub fn grouped(n: usize) -> String {
     let digits = n.to_string();

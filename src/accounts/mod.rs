@@ -766,6 +766,36 @@ fn free_login(conn: &mut DbConnection, full_name: &str) -> Result<String, Accoun
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Database;
+
+    /// SQLite names the index in its message only: a write the index
+    /// refuses is the French refusal there too (PostgreSQL's side is
+    /// raced in tests/api/accounts.rs).
+    #[test]
+    fn sqlite_refusing_an_address_twice_is_the_same_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::in_folder(dir.path());
+        let mut conn = database.connection().unwrap();
+        let now = NaiveDateTime::default();
+        let admin = |conn: &mut DbConnection, email: &str| {
+            let person = Person::parse("Louise Garnier", "Admin", email).unwrap();
+            create_account(conn, now, None, None, Role::Admin, &person)
+                .unwrap()
+                .0
+        };
+        admin(&mut conn, "louise@ft.example");
+        let other = admin(&mut conn, "autre@ft.example");
+        let taken = EmailAddress::parse("Louise@FT.example").unwrap();
+        let refused = diesel::update(users::table.find(&other.id))
+            .set(users::email.eq(taken.as_str()))
+            .execute(&mut conn)
+            .unwrap_err();
+        let refusal = unless_address_taken(refused, &taken).to_string();
+        assert!(
+            refusal.contains("est déjà celle d'un compte relais"),
+            "{refusal}"
+        );
+    }
 
     #[test]
     fn seats_are_counted_in_good_french() {

@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::clock::{day_start_in_paris, in_paris};
+use crate::text::digits;
 
 /// How many months a follow-up shows when none are asked for: a year,
 /// current month included.
@@ -35,7 +36,6 @@ impl Month {
         }
     }
 
-    /// `2026-12`, as `<input type="month">` sends it.
     /// « 2026-11 », as browsers send it, or « 11/2026 », as people write
     /// it where a browser shows a plain text box.
     pub fn parse(raw: &str) -> Option<Month> {
@@ -44,7 +44,7 @@ impl Month {
             Some((number, year)) => (year, number),
             None => raw.split_once('-')?,
         };
-        let (year, number) = (year.parse().ok()?, number.parse().ok()?);
+        let (year, number) = (digits(year)?, digits(number)?);
         NaiveDate::from_ymd_opt(year, number, 1)?;
         (1000..=9999)
             .contains(&year)
@@ -164,6 +164,7 @@ mod tests {
         assert_eq!(month("1/2027"), month("2027-01"));
         for wrong in [
             "2026-13", "2026-00", "2026", "26-01", "janvier", "2026-1-1", "", "13/2026", "2026/11",
+            "2026-+11", "+11/2026",
         ] {
             assert_eq!(Month::parse(wrong), None, "{wrong}");
         }

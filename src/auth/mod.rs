@@ -22,10 +22,10 @@ use crate::db::{DbConnection, DbError};
 use crate::secrets;
 use crate::text::quantity;
 
-/// Failures counted over this window.
 /// The sign-in page (mails send people there).
 pub const LOGIN_PATH: &str = "/connexion";
 
+/// Failures counted over this window.
 const THROTTLE_WINDOW_MINUTES: i64 = 15;
 const FREE_FAILURES_PER_LOGIN: i64 = 5;
 const FREE_FAILURES_PER_ADDRESS: i64 = 20;

@@ -163,7 +163,7 @@ enum Command {
 enum JobsAction {
     /// Lance une tâche une fois.
     Run {
-        /// suspend-inactive, deliver-mail, sync-offers ou anonymise-candidates.
+        /// Le nom de la tâche (relais jobs --help les liste).
         #[arg(value_parser = jobs::JOB_NAMES, value_name = "TÂCHE")]
         name: String,
     },
@@ -577,4 +577,25 @@ async fn stop_signal() -> std::io::Result<&'static str> {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The jobs' help lists them by hand: every job is there, and clap
+    /// accepts the French help at every level (its checks run in debug).
+    #[test]
+    fn the_jobs_help_names_every_job() {
+        let command = in_french(Cli::command());
+        command.clone().debug_assert();
+        let about = command
+            .find_subcommand("jobs")
+            .and_then(|jobs| jobs.get_about())
+            .map(|about| about.to_string())
+            .unwrap_or_default();
+        for name in jobs::JOB_NAMES {
+            assert!(about.contains(name), "{name}: {about}");
+        }
+    }
 }

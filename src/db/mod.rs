@@ -208,6 +208,18 @@ pub struct Readiness {
 }
 
 impl Database {
+    /// A migrated SQLite database in `folder`, for unit tests.
+    #[cfg(test)]
+    pub fn in_folder(folder: &Path) -> Database {
+        Database::open(&DatabaseSettings {
+            url: folder.join("relais.db").display().to_string(),
+            pool_size: std::num::NonZeroU32::MIN,
+            connect_timeout_secs: std::num::NonZeroU32::MIN,
+            sqlite_busy_timeout_ms: 5000,
+        })
+        .expect("a SQLite database in a temporary folder")
+    }
+
     /// Applies pending migrations on a first connection, then builds the pool.
     pub fn open(settings: &DatabaseSettings) -> Result<Database, DbError> {
         let target = Target::parse(&settings.url);

@@ -314,14 +314,13 @@ fn suspend(
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
     use std::path::PathBuf;
 
     use super::*;
     use crate::accounts;
     use crate::agencies;
     use crate::audit::Filter;
-    use crate::config::{AgenciesSettings, DatabaseSettings};
+    use crate::config::AgenciesSettings;
     use crate::db::Database;
 
     const BASE_URL: &str = "http://relais.test";
@@ -332,13 +331,7 @@ mod tests {
     #[test]
     fn an_account_changed_after_the_run_read_it_is_left_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let database = Database::open(&DatabaseSettings {
-            url: dir.path().join("relais.db").display().to_string(),
-            pool_size: NonZeroU32::MIN,
-            connect_timeout_secs: NonZeroU32::MIN,
-            sqlite_busy_timeout_ms: 5000,
-        })
-        .unwrap();
+        let database = Database::in_folder(dir.path());
         let mut conn = database.connection().unwrap();
         let reference = agencies::load(&AgenciesSettings {
             file: PathBuf::new(),

@@ -229,7 +229,6 @@ impl Referentials {
     }
 }
 
-/// A folded name less its article (« la ciotat » → « ciotat »).
 /// « St Cannat », « Ste Tulle », as people abbreviate them: « saint
 /// cannat », « sainte tulle », as the names are written.
 fn saints_in_full(folded: &str) -> String {
@@ -246,6 +245,7 @@ fn saints_in_full(folded: &str) -> String {
         .join(" ")
 }
 
+/// A folded name less its article (« la ciotat » → « ciotat »).
 pub fn without_article(folded: &str) -> &str {
     ["la ", "le ", "les ", "l ", "aux ", "los "]
         .iter()

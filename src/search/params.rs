@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDateTime};
 
 use super::schema::{WORD_BYTES_LIMIT, keyword};
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES};
+use crate::text;
 
 pub const MAX_PAGE: usize = 150;
 pub const MAX_START: usize = 3000;
@@ -326,7 +327,7 @@ impl SearchRequest {
                     "il s'applique autour d'une « commune », qui manque.",
                 ));
             }
-            Some(raw) => match digits::<u32>(raw) {
+            Some(raw) => match text::digits::<u32>(raw) {
                 Some(km) if km <= MAX_DISTANCE_KM => km,
                 _ => {
                     return Err(incorrect(
@@ -638,19 +639,10 @@ fn parse_bound(param: &str, raw: &str) -> Result<i64, ParamError> {
         .map_err(|_| incorrect(param, "date au format 2024-03-15T10:20:30Z attendue."))
 }
 
-/// A number written in digits only: Rust's `parse` also takes « +9 ».
-fn digits<T: std::str::FromStr>(raw: &str) -> Option<T> {
-    if raw.bytes().all(|b| b.is_ascii_digit()) {
-        raw.parse().ok()
-    } else {
-        None
-    }
-}
-
 fn parse_range(raw: &str) -> Result<(usize, usize), ParamError> {
     let bounds = raw
         .split_once('-')
-        .and_then(|(p, d)| Some((digits::<usize>(p)?, digits::<usize>(d)?)));
+        .and_then(|(p, d)| Some((text::digits::<usize>(p)?, text::digits::<usize>(d)?)));
     let Some((start, end)) = bounds else {
         return Err(incorrect(
             "range",

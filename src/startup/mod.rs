@@ -104,6 +104,13 @@ impl Application {
         // Port 0 picked a port: links in mails, the jobs' ones too, need it.
         let mut settings = settings;
         settings.server.address.set_port(port);
+        if settings.server.public_url.is_empty() && address.ip().is_unspecified() {
+            tracing::warn!(
+                address = %settings.server.address,
+                "server.public_url is empty while listening on every interface: \
+                 links in mails will name this address; set server.public_url"
+            );
+        }
         let links = web::Data::new(Links {
             base_url: settings.server.base_url(),
             validity_days: i64::from(settings.referrals.link_validity_days.get()),

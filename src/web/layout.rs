@@ -37,8 +37,10 @@ pub fn respond(req: &HttpRequest, status: StatusCode, csrf: &Csrf, body: Markup)
     }
     response
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        // Links in a page never tell another site its address (an agency's link carries its key).
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // Links in a page never tell another site its address (an agency's
+        // link carries its key); relais itself reads it to bring a form
+        // sent after the session ended back once signed in.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .content_type("text/html; charset=utf-8")
         .body(body.into_string())
 }

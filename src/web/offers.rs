@@ -192,6 +192,7 @@ fn rome_in_capitals(typed: &str) -> String {
 
 /// The departments of the territory's agencies (a SAFIR code starts with
 /// its department).
+#[derive(Clone)]
 struct Territory(HashSet<String>);
 
 impl Territory {
@@ -296,43 +297,51 @@ pub async fn search(
     }
     let csrf = Csrf::of(&req);
     let territory = Territory::of(&agencies);
-    let translated = translate(pairs, &territory).and_then(|query| {
-        let context = Context {
-            agencies: &agency_codes.0,
-            now: Utc::now().timestamp(),
-            indexed: &|field, value| index.holds(field, value),
-        };
-        match SearchRequest::parse(&query.api, &context) {
-            Ok(request) => Ok((query, request)),
-            Err(error) => Err((query, page_message(&error))),
-        }
-    });
-    let (query, outcome) = match translated {
-        Ok((query, request)) => {
-            let index = index.into_inner();
-            let searched = tokio::task::spawn_blocking(move || query::search(&index, &request))
-                .await
-                .map_err(|_| PageError::Unavailable)?;
-            match searched {
-                Ok(results) => {
-                    if let (Some(partner), true) =
-                        (account.partner_id.clone(), query.is_new_search())
-                    {
-                        let (who, now) = (account.id.clone(), Moment::of(&req)?.now);
-                        database
-                            .run(move |conn| activity::record_search(conn, now, &partner, &who))
-                            .await?;
-                    }
-                    (query, Ok(results))
-                }
-                Err(SearchError::Request(error)) => (query, Err(page_message(&error))),
-                Err(error) => {
-                    tracing::error!(%error, "search failed");
-                    return Err(PageError::Unavailable);
-                }
+    // Reading the form looks communes up and may look values up in the
+    // index: off the async workers, with the search.
+    let (index, agency_codes, reading) = (
+        index.into_inner(),
+        agency_codes.into_inner(),
+        territory.clone(),
+    );
+    let (query, searched) = tokio::task::spawn_blocking(move || {
+        let translated = translate(pairs, &reading).and_then(|query| {
+            let context = Context {
+                agencies: &agency_codes.0,
+                now: Utc::now().timestamp(),
+                indexed: &|field, value| index.holds(field, value),
+            };
+            match SearchRequest::parse(&query.api, &context) {
+                Ok(request) => Ok((query, request)),
+                Err(error) => Err((query, page_message(&error))),
             }
+        });
+        match translated {
+            Ok((query, request)) => {
+                let searched = query::search(&index, &request);
+                (query, Ok(searched))
+            }
+            Err((query, message)) => (query, Err(message)),
         }
-        Err((query, message)) => (query, Err(message)),
+    })
+    .await
+    .map_err(|_| PageError::Unavailable)?;
+    let outcome = match searched {
+        Ok(Ok(results)) => {
+            if let (Some(partner), true) = (account.partner_id.clone(), query.is_new_search()) {
+                let (who, now) = (account.id.clone(), Moment::of(&req)?.now);
+                database
+                    .run(move |conn| activity::record_search(conn, now, &partner, &who))
+                    .await?;
+            }
+            Ok(results)
+        }
+        Ok(Err(SearchError::Request(error))) => Err(page_message(&error)),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "search failed");
+            return Err(PageError::Unavailable);
+        }
+        Err(message) => Err(message),
     };
     let status = if outcome.is_ok() {
         StatusCode::OK

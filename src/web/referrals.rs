@@ -316,8 +316,14 @@ pub async fn correct(
     form: web::Form<CorrectionForm>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
+    let mut form = form.into_inner();
     Csrf::verify(&req, &form.csrf)?;
+    // The form starts with the details given; unticking the consent box
+    // is the person withdrawing it: the details go with it.
+    if !form.candidate.consents() {
+        form.candidate.courriel.clear();
+        form.candidate.telephone.clear();
+    }
     let (listed, _, _) = visible_record(&database, &account, path.into_inner()).await?;
     let referral = listed.referral;
     let csrf = Csrf::of(&req);
@@ -562,7 +568,7 @@ pub async fn list(
                 p { "Aucune mise en relation ni demande de contact ne correspond." }
             } @else {
             @if rows.len() == referrals::LIST_LIMIT {
-                p.hint { "Seules les " (text::grouped(referrals::LIST_LIMIT)) " plus récentes sont affichées : choisissez un mois pour voir les précédentes." }
+                p.hint { "Seules les " (text::grouped(referrals::LIST_LIMIT)) " plus récentes sont affichées : affinez les filtres (mois, état, agence) pour voir les autres." }
             }
             table {
                 caption { (quantity(rows.len() as u64, "résultat", "résultats")) }

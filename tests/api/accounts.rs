@@ -179,12 +179,18 @@ struct Waiting {
     count: i64,
 }
 
-/// Whether a session of this database waits for another's lock.
-fn someone_waits_for_a_lock(conn: &mut PgConnection) -> bool {
+#[derive(diesel::QueryableByName)]
+struct ServerProcess {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// Whether the server process `pid` waits for another's lock.
+fn waits_for_a_lock(conn: &mut PgConnection, pid: i32) -> bool {
     diesel::sql_query(
-        "SELECT count(*) AS count FROM pg_stat_activity \
-         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        "SELECT count(*) AS count FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
     )
+    .bind::<diesel::sql_types::Integer, _>(pid)
     .get_result::<Waiting>(conn)
     .unwrap()
     .count
@@ -230,15 +236,25 @@ async fn an_address_given_twice_at_once_goes_to_the_first() {
     };
     creation_written.recv().unwrap();
     // …while another RGC gives it, in another case, to an account of theirs.
+    let (connected, correcting_pid) = mpsc::channel();
     let correcting = std::thread::spawn(move || {
         let mut conn = database.connection().unwrap();
+        let relais::db::DbConnection::Postgres(pg) = &mut *conn else {
+            panic!("a PostgreSQL URL gave another connection");
+        };
+        let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<ServerProcess>(pg)
+            .unwrap()
+            .pid;
+        connected.send(pid).unwrap();
         let person = Person::parse("Bruno Martin", "Conseiller", "Awa@Plie.example").unwrap();
         accounts::update_person(&mut conn, now(), None, &corrected.id, &person)
     });
     // The correction cannot see the uncommitted account: it either writes
     // the address at once or waits for the creation to end.
     let mut observer = PgConnection::establish(&app.postgres.as_ref().unwrap().url).unwrap();
-    while !correcting.is_finished() && !someone_waits_for_a_lock(&mut observer) {
+    let pid = correcting_pid.recv().unwrap();
+    while !correcting.is_finished() && !waits_for_a_lock(&mut observer, pid) {
         std::thread::yield_now();
     }
     commit.send(()).unwrap();

@@ -251,6 +251,10 @@ async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
     save_screenshot(&client, "comptes").await;
     click_through(&client, Locator::Css("nav.account button")).await;
     assert_eq!(client.title().await.unwrap(), "Connexion — relais");
+    assert_eq!(
+        text_of(&client, ".notice").await,
+        "Votre session est fermée."
+    );
 
     submit(
         &client,
@@ -275,6 +279,40 @@ async fn the_rgc_creates_an_account_and_the_new_person_signs_in() {
             .contains("Votre mot de passe est enregistré.")
     );
     save_screenshot(&client, "accueil").await;
+
+    // A form sent once the session has ended: the browser's own Referer
+    // brings the person back to it after signing in again.
+    client
+        .goto(&format!("{}/mot-de-passe", app.address))
+        .await
+        .unwrap();
+    app.clock.advance(chrono::Duration::minutes(31));
+    let later = "une autre phrase assez longue";
+    submit(
+        &client,
+        &[
+            ("actuel", new_password),
+            ("nouveau", later),
+            ("confirmation", later),
+        ],
+    )
+    .await;
+    assert_eq!(client.title().await.unwrap(), "Connexion — relais");
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("rien n'a été enregistré")
+    );
+    submit(
+        &client,
+        &[("identifiant", "adiallo"), ("mot_de_passe", new_password)],
+    )
+    .await;
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/mot-de-passe",
+        "back to the form"
+    );
 
     client.close().await.unwrap();
 }

@@ -367,15 +367,29 @@ on_each_backend! {
             assert!(shown.contains(expected), "{expected}: {shown}");
         }
         assert!(!shown.contains("Paul Durand"));
+        // The person withdraws consent: the box unticked, the number still
+        // in its field as the form showed it, goes.
+        let withdrawn = send(vec![
+            ("nom", "Durand-Mercier"),
+            ("prenom", "Élodie"),
+            ("identifiant", "1234567C"),
+            ("telephone", "06 12 34 56 78"),
+        ])
+        .await;
+        assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+        let (_, shown) = page(&app, &desk.coach, &record).await;
+        assert!(shown.contains("Élodie Durand-Mercier") && !shown.contains("06 12 34 56 78"), "{shown}");
         // The RGC may correct too; the trail says it happened, not what.
         let (status, _) = page(&app, &desk.rgc, &correction).await;
         assert_eq!(status, StatusCode::OK);
         let mut conn = app.database.connection().unwrap();
         let filter = AuditFilter { partner: Some(desk.partner.clone()), ..AuditFilter::default() };
         let corrections: Vec<_> = audit::search(&mut conn, &filter, 100).unwrap().into_iter().filter(|r| r.action == "candidate_corrected").collect();
-        assert_eq!(corrections.len(), 1);
-        for personal in ["Durand", "Élodie", "1234567", "06 12"] {
-            assert!(!corrections[0].details.contains(personal), "{}", corrections[0].details);
+        assert_eq!(corrections.len(), 2);
+        for correction in &corrections {
+            for personal in ["Durand", "Élodie", "1234567", "06 12"] {
+                assert!(!correction.details.contains(personal), "{}", correction.details);
+            }
         }
     }
 
