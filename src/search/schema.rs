@@ -10,7 +10,7 @@ use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
     Stemmer, StopWordFilter, TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
 };
-use tantivy::{Index, IndexSettings, TantivyDocument};
+use tantivy::{Index, IndexSettings, IndexSortByField, Order, TantivyDocument};
 
 use super::geo;
 use super::params::FACETS;
@@ -20,7 +20,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -163,10 +163,22 @@ pub fn build() -> (Schema, OfferFields) {
 /// tenth of the indexing (callgrind, 20,000 offers reindexed: 6.27 G
 /// instructions against 5.50) and of reading a page's offers. The index
 /// takes 30 % more room (100,000 offers: 176 MB against 135).
+///
+/// Offers ordered by ROME code within each segment: the offers of one job lie
+/// together, so the words of a search (mostly one job's) have their matches,
+/// those matches' columns and their stored offers in neighbouring memory,
+/// where a search that finds them cold in the CPU's caches reads them
+/// faster. Measured at 1,000,000 offers against insertion order, p50 over the
+/// benchmark's queries: three keywords 0.34 → 0.10 ms, a common keyword
+/// 0.88 → 0.55 ms; a full reindex took 66 → 80 s.
 pub fn settings() -> IndexSettings {
     IndexSettings {
         docstore_blocksize: 1,
         docstore_compression: Compressor::None,
+        sort_by_field: Some(IndexSortByField {
+            field: keyword::ROME.to_owned(),
+            order: Order::Asc,
+        }),
         ..IndexSettings::default()
     }
 }
