@@ -100,8 +100,14 @@ impl FromRequest for AnySignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
-        let needed = sign_in_needed(req);
-        Box::pin(async move { account.await?.map(AnySignedIn).ok_or(needed) })
+        // Where to come back to is worked out only for someone signed out.
+        let req = req.clone();
+        Box::pin(async move {
+            account
+                .await?
+                .map(AnySignedIn)
+                .ok_or_else(|| sign_in_needed(&req))
+        })
     }
 }
 
@@ -111,10 +117,10 @@ impl FromRequest for SignedIn {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let account = resolve(req);
-        let needed = sign_in_needed(req);
+        let req = req.clone();
         Box::pin(async move {
             match account.await? {
-                None => Err(needed),
+                None => Err(sign_in_needed(&req)),
                 Some(account) if account.must_change_password => {
                     Err(PageError::PasswordChangeRequired)
                 }
