@@ -269,6 +269,11 @@ fn writing(index: &Index, folder: Folder) -> Result<Writing, SearchError> {
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
+        // A stored offer is a block of its own (`schema::settings`), read
+        // for a page and seldom again before the next commit replaces the
+        // searcher: keeping it cost more than reading it (1M offers, three
+        // keywords: p50 4 % lower without).
+        .doc_store_cache_num_blocks(0)
         .try_into()?;
     let (applied, _) = watch::channel(0);
     Ok(Writing {
