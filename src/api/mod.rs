@@ -12,6 +12,8 @@ use std::collections::HashSet;
 
 use actix_web::{Resource, web};
 
+use crate::web::read;
+
 pub use errors::ApiError;
 pub use offers::{search_request, search_response};
 pub use openapi::OPENAPI_PATH;
@@ -23,19 +25,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             // Before `/offres/{id}`, which would take "search" for an id.
-            .service(resource("/offres/search", "GET").route(web::get().to(offers::search)))
+            .service(resource("/offres/search", "GET, HEAD").route(read().to(offers::search)))
             .service(
-                resource("/offres/{id}", "GET, PUT")
+                resource("/offres/{id}", "GET, HEAD, PUT")
                     .route(web::put().to(offers::put))
-                    .route(web::get().to(offers::get)),
+                    .route(read().to(offers::get)),
             )
             .service(
                 resource("/offres/{id}/statut", "PUT").route(web::put().to(offers::put_status)),
             )
             .service(
-                resource("/referentiel/{name}", "GET").route(web::get().to(referentials::list)),
+                resource("/referentiel/{name}", "GET, HEAD").route(read().to(referentials::list)),
             )
-            .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
+            .service(resource("/openapi.json", "GET, HEAD").route(read().to(openapi::document)))
             .default_service(web::to(errors::no_such_route)),
     );
 }

@@ -20,7 +20,7 @@ mod session;
 mod structure;
 mod synchronisation;
 
-use actix_web::web;
+use actix_web::{Route, guard, web};
 
 use crate::auth::sso;
 use crate::referrals::RECORDS_PATH;
@@ -29,28 +29,34 @@ pub use announcements::show_on_pages as show_announcements;
 pub use assets::STYLESHEET_PATH;
 pub use session::TrustedProxies;
 
+/// A route for reading a page: GET, and HEAD, which uptime monitors and
+/// link checkers send (actix answers it with the headers alone).
+pub fn read() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(errors::query_refused))
         .app_data(web::FormConfig::default().error_handler(errors::form_refused))
-        .route("/", web::get().to(home::show))
-        .route(ops::HEALTH_PATH, web::get().to(ops::healthz))
-        .route(ops::READINESS_PATH, web::get().to(ops::readyz))
-        .route(ops::METRICS_PATH, web::get().to(ops::metrics))
-        .route(login::LOGIN_PATH, web::get().to(login::show_login))
+        .route("/", read().to(home::show))
+        .route(ops::HEALTH_PATH, read().to(ops::healthz))
+        .route(ops::READINESS_PATH, read().to(ops::readyz))
+        .route(ops::METRICS_PATH, read().to(ops::metrics))
+        .route(login::LOGIN_PATH, read().to(login::show_login))
         .route(login::LOGIN_PATH, web::post().to(login::submit_login))
-        .route(sso::START_PATH, web::get().to(login::start_sso))
-        .route(sso::RETURN_PATH, web::get().to(login::finish_sso))
+        .route(sso::START_PATH, read().to(login::start_sso))
+        .route(sso::RETURN_PATH, read().to(login::finish_sso))
         .route(session::LOGOUT_PATH, web::post().to(login::logout))
-        .route(session::PASSWORD_PATH, web::get().to(login::show_password))
+        .route(session::PASSWORD_PATH, read().to(login::show_password))
         .route(
             session::PASSWORD_PATH,
             web::post().to(login::submit_password),
         )
-        .route(structure::ACCOUNTS_PATH, web::get().to(structure::show))
+        .route(structure::ACCOUNTS_PATH, read().to(structure::show))
         .route(structure::ACCOUNTS_PATH, web::post().to(structure::create))
         .route(
             "/structure/comptes/{id}",
-            web::get().to(structure::show_details),
+            read().to(structure::show_details),
         )
         .route(
             "/structure/comptes/{id}",
@@ -72,9 +78,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/structure/comptes/{id}/identite",
             web::post().to(structure::unlink_identity),
         )
-        .route(admin::PARTNERS_PATH, web::get().to(admin::list))
+        .route(admin::PARTNERS_PATH, read().to(admin::list))
         .route(admin::PARTNERS_PATH, web::post().to(admin::create))
-        .route("/admin/structures/{id}", web::get().to(admin::show))
+        .route("/admin/structures/{id}", read().to(admin::show))
         .route("/admin/structures/{id}", web::post().to(admin::update))
         .route(
             "/admin/structures/{id}/rgc",
@@ -92,23 +98,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/structure/comptes/{id}/suppression",
             web::post().to(structure::delete),
         )
-        .route(
-            synchronisation::SYNC_PATH,
-            web::get().to(synchronisation::show),
-        )
-        .route(activity::PARTNER_PATH, web::get().to(activity::show))
+        .route(synchronisation::SYNC_PATH, read().to(synchronisation::show))
+        .route(activity::PARTNER_PATH, read().to(activity::show))
         .route(
             &format!("{}{}", activity::PARTNER_PATH, activity::CSV_SUFFIX),
-            web::get().to(activity::show),
+            read().to(activity::show),
         )
-        .route(activity::ADMIN_PATH, web::get().to(activity::show))
+        .route(activity::ADMIN_PATH, read().to(activity::show))
         .route(
             &format!("{}{}", activity::ADMIN_PATH, activity::CSV_SUFFIX),
-            web::get().to(activity::show),
+            read().to(activity::show),
         )
         .route(
             announcements::ANNOUNCEMENTS_PATH,
-            web::get().to(announcements::show),
+            read().to(announcements::show),
         )
         .route(
             announcements::ANNOUNCEMENTS_PATH,
@@ -118,33 +121,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/annonces/{id}/retrait",
             web::post().to(announcements::withdraw),
         )
-        .route("/journal", web::get().to(journal::journal))
-        .route(offers::SEARCH_PATH, web::get().to(offers::search))
-        .route("/offres/{id}", web::get().to(offers::show))
+        .route("/journal", read().to(journal::journal))
+        .route(offers::SEARCH_PATH, read().to(offers::search))
+        .route("/offres/{id}", read().to(offers::show))
         .route("/offres/{id}/{action}", web::post().to(referrals::propose))
-        .route(
-            "/offres/{id}/{action}",
-            web::get().to(offers::back_to_offer),
-        )
-        .route(RECORDS_PATH, web::get().to(referrals::list))
-        .route("/mises-en-relation/{id}", web::get().to(referrals::show))
-        .route(
-            "/mises-en-relation/{id}/fiche",
-            web::get().to(referrals::sheet),
-        )
+        .route("/offres/{id}/{action}", read().to(offers::back_to_offer))
+        .route(RECORDS_PATH, read().to(referrals::list))
+        .route("/mises-en-relation/{id}", read().to(referrals::show))
+        .route("/mises-en-relation/{id}/fiche", read().to(referrals::sheet))
         .route(
             "/mises-en-relation/{id}/correction",
-            web::get().to(referrals::show_correction),
+            read().to(referrals::show_correction),
         )
         .route(
             "/mises-en-relation/{id}/correction",
             web::post().to(referrals::correct),
         )
-        .route("/agence/demandes/{token}", web::get().to(agency::show))
+        .route("/agence/demandes/{token}", read().to(agency::show))
         .route("/agence/demandes/{token}", web::post().to(agency::submit))
-        .route(mails::MAILS_PATH, web::get().to(mails::list))
+        .route(mails::MAILS_PATH, read().to(mails::list))
         .route("/courriels/{id}/relance", web::post().to(mails::retry))
-        .route(privacy::PRIVACY_PATH, web::get().to(privacy::show))
-        .route(STYLESHEET_PATH, web::get().to(assets::stylesheet))
+        .route(privacy::PRIVACY_PATH, read().to(privacy::show))
+        .route(STYLESHEET_PATH, read().to(assets::stylesheet))
         .default_service(web::to(errors::not_found));
 }

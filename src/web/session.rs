@@ -233,7 +233,10 @@ impl SignInMotive {
 /// were reading (a link from a mail) or to the form they were sending, and
 /// is told when their session ended on the way.
 pub fn sign_in_needed(req: &HttpRequest) -> PageError {
-    let reading = req.method() == actix_web::http::Method::GET;
+    let reading = matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
     let wanted = if reading {
         req.uri().path_and_query().map(|p| p.as_str().to_owned())
     } else {

@@ -108,3 +108,32 @@ on_each_backend! {
         );
     }
 }
+
+on_each_backend! {
+    async fn head_requests_get_the_headers_a_get_would(app) {
+        // Uptime monitors and link checkers ask with HEAD.
+        let client = crate::helpers::browser();
+        for (path, status, content_type) in [
+            ("/healthz", 200, "application/json"),
+            ("/connexion", 200, "text/html; charset=utf-8"),
+            ("/api/v1/openapi.json", 200, "application/json"),
+            ("/nulle-part", 404, "text/html; charset=utf-8"),
+        ] {
+            let get = client.get(format!("{}{path}", app.address)).send().await.unwrap();
+            assert_eq!(get.status(), status, "GET {path}");
+            let get_length = get.headers().get("content-length").cloned();
+            assert!(!get.bytes().await.unwrap().is_empty(), "GET {path} has a body");
+            let head = client.head(format!("{}{path}", app.address)).send().await.unwrap();
+            assert_eq!(head.status(), status, "HEAD {path}");
+            assert_eq!(head.headers()["content-type"], content_type, "HEAD {path}");
+            if path == "/healthz" {
+                assert_eq!(head.headers().get("content-length"), get_length.as_ref(), "HEAD {path}");
+            }
+            assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+        }
+        // A page behind sign-in sends to it, as a GET would.
+        let head = client.head(format!("{}/offres", app.address)).send().await.unwrap();
+        assert_eq!(head.status(), 303);
+        assert!(head.headers()["location"].to_str().unwrap().starts_with("/connexion"));
+    }
+}

@@ -75,8 +75,8 @@ async fn the_document_is_public_and_each_operation_it_describes_is_served() {
     assert_eq!(operations, 6);
     // A path served, another method: 405 and what it takes.
     for (method, path, allowed) in [
-        (Method::POST, "/api/v1/offres/search", "GET"),
-        (Method::DELETE, "/api/v1/offres/100AAAA", "GET, PUT"),
+        (Method::POST, "/api/v1/offres/search", "GET, HEAD"),
+        (Method::DELETE, "/api/v1/offres/100AAAA", "GET, HEAD, PUT"),
     ] {
         let response = app
             .client
