@@ -162,7 +162,7 @@ impl Person {
                 "La fonction compte {MAX_NAME} caractères au plus."
             )));
         }
-        let email = EmailAddress::parse(email).ok_or_else(|| {
+        let email = EmailAddress::parse(&address_key(email)).ok_or_else(|| {
             AccountError::Invalid("L'adresse électronique n'est pas valide.".to_owned())
         })?;
         Ok(Person {
@@ -548,15 +548,24 @@ pub(crate) fn address_taken(email: &EmailAddress) -> AccountError {
     ))
 }
 
+/// An address as accounts keep it and look it up: composed, in lower case.
+/// Lowered here rather than by the database: SQLite's lower() leaves
+/// accented capitals alone and PostgreSQL's lowers them, so « ÉLISE@… » and
+/// « élise@… » were one account on one backend and two on the other. The
+/// database lowers the stored side too (addresses written before this were
+/// kept as typed), and its unique index lowers what it holds.
+pub fn address_key(raw: &str) -> String {
+    composed(raw.trim()).to_lowercase()
+}
+
 /// The account of that professional email, whatever its case, if any (not
-/// deleted). Both sides are lowered by the database, as the unique index on
-/// addresses lowers them (SQLite's lower() leaves accented capitals alone).
+/// deleted).
 pub fn find_by_email(
     conn: &mut DbConnection,
     email: &EmailAddress,
 ) -> Result<Option<Account>, AccountError> {
     Ok(users::table
-        .filter(lower(users::email).eq(lower(email.as_str())))
+        .filter(lower(users::email).eq(address_key(email.as_str())))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select(Account::as_select())
         .first(conn)

@@ -413,9 +413,9 @@ fn link(
         return Err(SsoError::EmailNotVerified);
     }
     // One at most: addresses are unique (see the migration
-    // one_account_per_address), lowered as here.
+    // one_account_per_address), lowered as here (`address_key`).
     let found: Option<(Holder, Option<String>)> = users::table
-        .filter(crate::db::lower(users::email).eq(crate::db::lower(email.trim())))
+        .filter(crate::db::lower(users::email).eq(crate::accounts::address_key(email)))
         .filter(users::status.ne(AccountStatus::Deleted.as_str()))
         .select((Holder::as_select(), users::sso_subject))
         .first(conn)

@@ -254,6 +254,26 @@ on_each_backend! {
         assert_eq!(forged.status(), 403);
     }
 
+    async fn an_address_with_accented_capitals_is_one_account_on_either_database(app) {
+        // SQLite's lower() leaves « É » alone, PostgreSQL's lowers it: the
+        // address is lowered before either sees it.
+        let (_, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
+        let (status, html) = create(&app, &client, "Élise Martin", "Élise.Martin@PLIE.example").await;
+        assert_eq!(status, 200, "{html}");
+        let login = shown_credentials(&html).login;
+        for email in ["élise.martin@plie.example", "ÉLISE.MARTIN@plie.example", "E\u{301}lise.martin@plie.example"] {
+            let (status, html) = create(&app, &client, "Élise Martin", email).await;
+            assert_eq!(status, 400, "{email}");
+            assert!(html.contains("est déjà celle d'un compte relais"), "{email}: {html}");
+        }
+        let mut conn = app.database.connection().unwrap();
+        let id = relais::accounts::id_of_login(&mut conn, &login).unwrap().unwrap();
+        assert_eq!(relais::accounts::details(&mut conn, &id).unwrap().email, "élise.martin@plie.example");
+        let asked = relais::mail::EmailAddress::parse("ÉLISE.MARTIN@PLIE.EXAMPLE").unwrap();
+        let found = accounts::find_by_email(&mut conn, &asked).unwrap().expect("found whatever its case");
+        assert_eq!(found.id, id);
+    }
+
     async fn a_deleted_account_loses_its_details_and_its_login_stays_taken(app) {
         let (partner, client) = rgc(&app, "PLIE du Pays d'Aix", 3).await;
         let (_, html) = create(&app, &client, "Awa Diallo", "awa@plie.example").await;
