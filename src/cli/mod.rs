@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use std::collections::HashSet;
@@ -44,16 +45,81 @@ pub struct Cli {
 impl Cli {
     /// The command line, read with clap's own words in French.
     pub fn parse_in_french() -> Cli {
-        let mut command = in_french(Cli::command()).disable_version_flag(true).arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .help("Affiche la version"),
-        );
-        let matches = command.get_matches_mut();
-        Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.format(&mut command).exit())
+        let mut command = french_command();
+        let parsed = command
+            .try_get_matches_from_mut(std::env::args_os())
+            .and_then(|matches| {
+                Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+            });
+        parsed.unwrap_or_else(|error| match error.kind() {
+            // The help and the version, asked for or shown for want of a command.
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+            _ => {
+                eprintln!("{}", in_french_error(&error));
+                std::process::exit(2)
+            }
+        })
     }
+}
+
+fn french_command() -> clap::Command {
+    in_french(Cli::command()).disable_version_flag(true).arg(
+        Arg::new("version")
+            .short('V')
+            .long("version")
+            .action(ArgAction::Version)
+            .help("Affiche la version"),
+    )
+}
+
+/// A refused command line in French: what is wrong, what was meant when
+/// clap can tell, the usage line and where the help is (clap writes its
+/// own in English).
+fn in_french_error(error: &clap::Error) -> String {
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(value)) => Some(value.clone()),
+        Some(ContextValue::Strings(values)) => Some(values.join(", ")),
+        Some(ContextValue::StyledStr(value)) => Some(value.to_string()),
+        _ => None,
+    };
+    let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+    let mut lines = vec![match error.kind() {
+        ErrorKind::UnknownArgument => format!("erreur : argument inattendu : {arg}"),
+        ErrorKind::InvalidSubcommand => format!(
+            "erreur : commande inconnue : {}",
+            context(ContextKind::InvalidSubcommand).unwrap_or_default()
+        ),
+        ErrorKind::MissingRequiredArgument => format!("erreur : il manque {arg}"),
+        ErrorKind::MissingSubcommand => "erreur : une commande est attendue".to_owned(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+            "erreur : valeur « {} » refusée pour {arg}",
+            context(ContextKind::InvalidValue).unwrap_or_default()
+        ),
+        ErrorKind::ArgumentConflict => format!(
+            "erreur : {arg} ne va pas avec {}",
+            context(ContextKind::PriorArg).unwrap_or_default()
+        ),
+        _ => format!("erreur : arguments incorrects {arg}")
+            .trim_end()
+            .to_owned(),
+    }];
+    if let Some(valid) = context(ContextKind::ValidValue) {
+        lines.push(format!("  valeurs possibles : {valid}"));
+    }
+    let suggested = [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .find_map(context);
+    if let Some(suggested) = suggested {
+        lines.push(format!("  vouliez-vous dire {suggested} ?"));
+    }
+    if let Some(usage) = context(ContextKind::Usage) {
+        let usage = usage.strip_prefix("Usage: ").unwrap_or(&usage).to_owned();
+        lines.push(format!("\nUtilisation : {usage}"));
+    }
+    lines.push("\nPour en savoir plus : --help".to_owned());
+    lines.join("\n")
 }
 
 /// The help flag, the headings and the usage line in French, at every level.
@@ -73,7 +139,29 @@ fn in_french(command: clap::Command) -> clap::Command {
                 .action(ArgAction::Help)
                 .help("Affiche cette aide"),
         )
+        .mut_args(default_in_french)
         .mut_subcommands(in_french)
+}
+
+/// An argument's default said after its help, in French, instead of clap's
+/// « [default: …] ».
+fn default_in_french(arg: Arg) -> Arg {
+    let defaults: Vec<String> = arg
+        .get_default_values()
+        .iter()
+        .map(|value| value.to_string_lossy().into_owned())
+        .collect();
+    if defaults.is_empty() || arg.is_hide_default_value_set() || !arg.get_action().takes_values() {
+        return arg;
+    }
+    let said = format!("(par défaut : {})", defaults.join(", "));
+    let help = arg.get_help().map(|help| format!("{help} {said}"));
+    let long_help = arg.get_long_help().map(|help| format!("{help} {said}"));
+    let arg = arg.hide_default_value(true).help(help.unwrap_or(said));
+    match long_help {
+        Some(long_help) => arg.long_help(long_help),
+        None => arg,
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -597,5 +685,51 @@ mod tests {
         for name in jobs::JOB_NAMES {
             assert!(about.contains(name), "{name}: {about}");
         }
+    }
+
+    #[test]
+    fn refusals_and_defaults_are_said_in_french() {
+        let refusal = |args: &[&str]| {
+            let error = french_command().try_get_matches_from(args).unwrap_err();
+            in_french_error(&error)
+        };
+        let said = refusal(&["relais", "serve", "--nope"]);
+        assert!(
+            said.starts_with("erreur : argument inattendu : --nope"),
+            "{said}"
+        );
+        assert!(
+            said.contains("Utilisation : relais serve [OPTIONS]"),
+            "{said}"
+        );
+        assert!(said.ends_with("Pour en savoir plus : --help"), "{said}");
+        let said = refusal(&["relais", "servee"]);
+        assert!(
+            said.contains("commande inconnue : servee")
+                && said.contains("vouliez-vous dire serve ?"),
+            "{said}"
+        );
+        let said = refusal(&["relais", "import"]);
+        assert!(said.starts_with("erreur : il manque <FICHIER>"), "{said}");
+        let said = refusal(&["relais", "bench", "--offers", "beaucoup"]);
+        assert!(
+            said.starts_with("erreur : valeur « beaucoup » refusée pour --offers"),
+            "{said}"
+        );
+        for said in [
+            refusal(&["relais", "serve", "--nope"]),
+            refusal(&["relais", "servee"]),
+        ] {
+            assert!(
+                !said.contains("error") && !said.contains("Usage") && !said.contains("tip"),
+                "{said}"
+            );
+        }
+
+        let mut command = french_command();
+        let bench = command.find_subcommand_mut("bench").unwrap();
+        let help = bench.render_long_help().to_string();
+        assert!(help.contains("(par défaut : 100000)"), "{help}");
+        assert!(!help.contains("[default"), "{help}");
     }
 }
