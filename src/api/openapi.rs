@@ -74,7 +74,8 @@ fn search_parameters() -> Vec<(&'static str, String)> {
         (
             "departement",
             facet(format!(
-                "Départements, séparés par des virgules ({MAX_PLACES} au plus), par ex. 13, 2A, 974."
+                "Départements, séparés par des virgules ({MAX_PLACES} au plus), par ex. 13, 2A, \
+                 974 : voir /api/v1/referentiel/departements."
             )),
         ),
         (

@@ -10,8 +10,9 @@ use super::errors::ApiError;
 use crate::referentials::{self, CONTRACT_NATURES, CONTRACT_TYPES, CodeLabel};
 
 /// The referentials served, by name.
-pub(super) const NAMES: [&str; 5] = [
+pub(super) const NAMES: [&str; 6] = [
     "communes",
+    "departements",
     "metiers",
     "secteursActivites",
     "typesContrats",
@@ -26,7 +27,7 @@ pub async fn list(_client: ApiClient, name: web::Path<String>) -> Result<HttpRes
         )));
     };
     // Serialised once: the communes alone are some megabytes.
-    static BODIES: [OnceLock<String>; 5] = [const { OnceLock::new() }; 5];
+    static BODIES: [OnceLock<String>; NAMES.len()] = [const { OnceLock::new() }; NAMES.len()];
     let body = BODIES[slot].get_or_init(|| render(NAMES[slot]).to_string());
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -56,6 +57,18 @@ fn render(name: &str) -> Value {
                     "codeDepartement": c.department,
                     "latitude": c.latitude,
                     "longitude": c.longitude,
+                }))
+                .collect::<Vec<_>>()
+        ),
+        // As France Travail's: {code, libelle, region: {code, libelle}}.
+        "departements" => json!(
+            referentials
+                .departments
+                .iter()
+                .map(|d| json!({
+                    "code": d.code,
+                    "libelle": d.name,
+                    "region": {"code": d.region.code, "libelle": d.region.name},
                 }))
                 .collect::<Vec<_>>()
         ),

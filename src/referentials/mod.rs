@@ -2,7 +2,7 @@
 //! communes with their town-hall coordinates, ROME jobs, NAF divisions, and
 //! France Travail's contract types and natures. Parsed once, on first use.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
@@ -12,6 +12,7 @@ use crate::text::fold;
 const COMMUNES_CSV: &str = include_str!("../../config/referentiels/communes.csv");
 const ROME_CSV: &str = include_str!("../../config/referentiels/rome.csv");
 const SECTORS_CSV: &str = include_str!("../../config/referentiels/secteurs.csv");
+const DEPARTMENTS_CSV: &str = include_str!("../../config/referentiels/departements.csv");
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Commune {
@@ -41,6 +42,21 @@ pub struct Job {
 pub struct CodeLabel {
     pub code: &'static str,
     pub label: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Department {
+    /// INSEE code: 13, 2A, 974.
+    pub code: String,
+    pub name: String,
+    pub region: Region,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Region {
+    /// INSEE code, two digits.
+    pub code: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -142,9 +158,10 @@ pub struct Referentials {
     pub communes: Vec<Commune>,
     pub jobs: Vec<Job>,
     pub sectors: Vec<Sector>,
+    pub departments: Vec<Department>,
     commune_index: HashMap<String, usize>,
     job_index: HashMap<String, usize>,
-    departments: HashSet<String>,
+    department_index: HashMap<String, usize>,
 }
 
 /// The referentials, parsed on first use. The files are compiled in and
@@ -159,17 +176,10 @@ impl Referentials {
         let communes = parse_communes()?;
         let jobs = parse_jobs()?;
         let sectors = parse_sectors()?;
-        let commune_index = communes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.code.clone(), i))
-            .collect();
-        let job_index = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.code.clone(), i))
-            .collect();
-        let departments = communes.iter().map(|c| c.department.clone()).collect();
+        let departments = parse_departments()?;
+        let commune_index = by_code(&communes, |c| &c.code);
+        let job_index = by_code(&jobs, |j| &j.code);
+        let department_index = by_code(&departments, |d| &d.code);
         Ok(Referentials {
             communes,
             jobs,
@@ -177,6 +187,7 @@ impl Referentials {
             commune_index,
             job_index,
             departments,
+            department_index,
         })
     }
 
@@ -186,9 +197,11 @@ impl Referentials {
             .map(|&i| &self.communes[i])
     }
 
-    /// Whether a department code (13, 2A, 974…) exists.
-    pub fn has_department(&self, code: &str) -> bool {
-        self.departments.contains(code)
+    /// The department of a code: 13, 2A, 974…
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.department_index
+            .get(code)
+            .map(|&i| &self.departments[i])
     }
 
     pub fn job(&self, rome_code: &str) -> Option<&Job> {
@@ -275,8 +288,30 @@ pub fn city_of_arrondissement(insee_code: &str) -> Option<&'static str> {
     }
 }
 
-fn reader(csv: &'static str) -> csv::Reader<&'static [u8]> {
+/// A list the files write separated by spaces.
+fn separated(list: &str) -> Vec<String> {
+    list.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Where each item is, by its code.
+fn by_code<T>(items: &[T], code: impl Fn(&T) -> &String) -> HashMap<String, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (code(item).clone(), i))
+        .collect()
+}
+
+/// Each row of a compiled-in CSV file, read as `Row` and made into a `T`.
+fn parse<Row: serde::de::DeserializeOwned, T>(
+    file: &str,
+    csv: &'static str,
+    make: impl Fn(Row) -> T,
+) -> Result<Vec<T>, String> {
     csv::Reader::from_reader(csv.as_bytes())
+        .deserialize::<Row>()
+        .map(|row| row.map(&make).map_err(|e| format!("{file} : {e}")))
+        .collect()
 }
 
 fn parse_communes() -> Result<Vec<Commune>, String> {
@@ -293,26 +328,16 @@ fn parse_communes() -> Result<Vec<Commune>, String> {
         #[serde(rename = "type")]
         kind: String,
     }
-    reader(COMMUNES_CSV)
-        .deserialize::<Row>()
-        .map(|row| {
-            let row = row.map_err(|e| format!("communes.csv : {e}"))?;
-            Ok(Commune {
-                postal_codes: row
-                    .codes_postaux
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-                is_arrondissement: row.kind == "ARM",
-                code: row.code_insee,
-                name: row.nom,
-                department: row.departement,
-                population: row.population.parse().unwrap_or(0),
-                latitude: row.latitude,
-                longitude: row.longitude,
-            })
-        })
-        .collect()
+    parse("communes.csv", COMMUNES_CSV, |row: Row| Commune {
+        postal_codes: separated(&row.codes_postaux),
+        is_arrondissement: row.kind == "ARM",
+        code: row.code_insee,
+        name: row.nom,
+        department: row.departement,
+        population: row.population.parse().unwrap_or(0),
+        latitude: row.latitude,
+        longitude: row.longitude,
+    })
 }
 
 fn parse_jobs() -> Result<Vec<Job>, String> {
@@ -322,21 +347,11 @@ fn parse_jobs() -> Result<Vec<Job>, String> {
         libelle: String,
         secteurs_naf: String,
     }
-    reader(ROME_CSV)
-        .deserialize::<Row>()
-        .map(|row| {
-            let row = row.map_err(|e| format!("rome.csv : {e}"))?;
-            Ok(Job {
-                sectors: row
-                    .secteurs_naf
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-                code: row.code_rome,
-                label: row.libelle,
-            })
-        })
-        .collect()
+    parse("rome.csv", ROME_CSV, |row: Row| Job {
+        sectors: separated(&row.secteurs_naf),
+        code: row.code_rome,
+        label: row.libelle,
+    })
 }
 
 fn parse_sectors() -> Result<Vec<Sector>, String> {
@@ -345,21 +360,60 @@ fn parse_sectors() -> Result<Vec<Sector>, String> {
         code_naf_division: String,
         libelle: String,
     }
-    reader(SECTORS_CSV)
-        .deserialize::<Row>()
-        .map(|row| {
-            let row = row.map_err(|e| format!("secteurs.csv : {e}"))?;
-            Ok(Sector {
-                code: row.code_naf_division,
-                label: row.libelle,
-            })
-        })
-        .collect()
+    parse("secteurs.csv", SECTORS_CSV, |row: Row| Sector {
+        code: row.code_naf_division,
+        label: row.libelle,
+    })
+}
+
+fn parse_departments() -> Result<Vec<Department>, String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code: String,
+        nom: String,
+        region: String,
+        nom_region: String,
+    }
+    parse("departements.csv", DEPARTMENTS_CSV, |row: Row| Department {
+        code: row.code,
+        name: row.nom,
+        region: Region {
+            code: row.region,
+            name: row.nom_region,
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    /// Each commune's department is named, and each department named has
+    /// communes: the two files come from the same geographic code.
+    #[test]
+    fn the_departments_are_those_of_the_communes() {
+        let referentials = get();
+        let of_communes: HashSet<&str> = referentials
+            .communes
+            .iter()
+            .map(|c| c.department.as_str())
+            .collect();
+        let named: HashSet<&str> = referentials
+            .departments
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
+        assert_eq!(of_communes, named);
+        assert_eq!(named.len(), referentials.departments.len(), "each once");
+        let bdr = referentials.department("13").unwrap();
+        assert_eq!(
+            (bdr.name.as_str(), bdr.region.name.as_str()),
+            ("Bouches-du-Rhône", "Provence-Alpes-Côte d'Azur")
+        );
+        assert_eq!(referentials.department("2A").unwrap().name, "Corse-du-Sud");
+        assert!(referentials.department("20").is_none());
+    }
 
     #[test]
     fn communes_are_found_by_name_as_people_type_them() {

@@ -596,9 +596,9 @@ fn parse_dimension(
         ),
         "departement" => check(
             list(param, raw, MAX_PLACES)?,
-            &|v| referentials.has_department(v),
+            &|v| referentials.department(v).is_some(),
             &|_| Some("numéro de département attendu (ex. 13, 2A, 974)."),
-            None,
+            Some("/api/v1/referentiel/departements"),
         ),
         "experience" => single(&["0", "1", "2", "3"], "0, 1, 2 ou 3 est attendu."),
         "qualification" => single(&["0", "9"], "0 (non-cadre) ou 9 (cadre) est attendu."),

@@ -596,6 +596,9 @@ fn facet_value_label(param: &str, value: &str, agencies: &[Agency]) -> String {
             .iter()
             .find(|a| a.code == value)
             .map(|a| a.name.clone()),
+        "departement" => referentials::get()
+            .department(value)
+            .map(|d| format!("{} ({})", d.name, d.code)),
         "avecPreselection" => Some(
             if value == "true" {
                 "avec présélection"

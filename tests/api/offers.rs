@@ -251,14 +251,21 @@ on_each_backend! {
 
     async fn referentials_are_served(app) {
         let search = app.key(Scope::Search).await;
-        for (name, code) in [("communes", "13001"), ("metiers", "F1602"), ("secteursActivites", "43"),
-                             ("typesContrats", "CDI"), ("naturesContrats", "E2")] {
+        for (name, code) in [("communes", "13001"), ("departements", "2A"), ("metiers", "F1602"),
+                             ("secteursActivites", "43"), ("typesContrats", "CDI"), ("naturesContrats", "E2")] {
             let response = app.client.get(format!("{}/api/v1/referentiel/{name}", app.address))
                 .bearer_auth(&search).send().await.unwrap();
             assert_eq!(response.status(), 200, "{name}");
             let list: Vec<Value> = response.json().await.unwrap();
             assert!(list.iter().any(|e| e["code"] == code && e["libelle"].is_string()), "{name} lacks {code}");
         }
+        // As France Travail lists them, with their region.
+        let departments: Vec<Value> = app.client.get(format!("{}/api/v1/referentiel/departements", app.address))
+            .bearer_auth(&search).send().await.unwrap().json().await.unwrap();
+        assert_eq!(departments.len(), 101);
+        let bdr = departments.iter().find(|d| d["code"] == "13").unwrap();
+        assert_eq!(bdr, &serde_json::json!({"code": "13", "libelle": "Bouches-du-Rhône",
+            "region": {"code": "93", "libelle": "Provence-Alpes-Côte d'Azur"}}));
         let unknown = app.client.get(format!("{}/api/v1/referentiel/planetes", app.address))
             .bearer_auth(&search).send().await.unwrap();
         assert_eq!(unknown.status(), 404);

@@ -164,6 +164,7 @@ on_each_backend! {
         assert!(html.contains("1 offre"), "with its total");
         assert!(html.contains(r#"value="CDI" checked"#), "the chosen filter stays ticked");
         assert!(html.contains("(1)"), "facet counts are shown");
+        assert!(html.contains("Bouches-du-Rhône (13)"), "departments by their names: {html}");
         // A parameter of one value is one choice, « sans préférence » at first;
         // a list, boxes to tick.
         assert!(html.contains(r#"type="radio" name="avecPreselection" value="" checked"#), "{html}");

@@ -548,6 +548,9 @@ on_each_backend! {
             body["message"],
             "Valeur du paramètre « typeContrat » incorrecte : « XYZ » inconnu. Voir /api/v1/referentiel/typesContrats."
         );
+        let body: Value = app.search(&key, "departement=20").await.json().await.unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("(ex. 13, 2A, 974)") && message.ends_with("Voir /api/v1/referentiel/departements."), "{message}");
         // « été » sent in Latin-1: not read as something else.
         let response = app.search(&key, "motsCles=%E9t%E9").await;
         assert_eq!(response.status(), 400);
