@@ -558,6 +558,38 @@ pub fn address_key(raw: &str) -> String {
     composed(raw.trim()).to_lowercase()
 }
 
+/// Addresses kept as typed before `address_key`, lowered once at start:
+/// on SQLite the database's lower() leaves « É » alone, so « ÉLISE@… »
+/// would match no lookup, and « élise@… » could become a second account.
+/// An address another account already holds in that form stays as it was
+/// (the unique index refuses it), logged by account id for an admin to
+/// settle. Returns how many were lowered.
+pub fn lower_stored_addresses(conn: &mut DbConnection) -> Result<usize, DbError> {
+    let stored: Vec<(String, Option<String>)> = users::table
+        .filter(users::email.is_not_null())
+        .select((users::id, users::email))
+        .load(conn)?;
+    let mut lowered = 0;
+    for (id, email) in stored {
+        let Some(email) = email else { continue };
+        let key = address_key(&email);
+        if key == email {
+            continue;
+        }
+        match diesel::update(users::table.find(&id))
+            .set(users::email.eq(&key))
+            .execute(conn)
+        {
+            Ok(_) => lowered += 1,
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                tracing::warn!(account = %id, "address left as typed: another account holds it in lower case");
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(lowered)
+}
+
 /// The account of that professional email, whatever its case, if any (not
 /// deleted).
 pub fn find_by_email(
@@ -804,6 +836,52 @@ mod tests {
             refusal.contains("est déjà celle d'un compte relais"),
             "{refusal}"
         );
+    }
+
+    /// On SQLite, accented capitals kept as typed before `address_key`
+    /// matched no lookup; they are lowered at start, but for an address
+    /// another account holds in lower case.
+    #[test]
+    fn addresses_kept_as_typed_are_lowered_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::in_folder(dir.path());
+        let mut conn = database.connection().unwrap();
+        let now = NaiveDateTime::default();
+        let mut admin = |email: &str, as_typed: &str| {
+            let person = Person::parse("Louise Garnier", "Admin", email).unwrap();
+            let id = create_account(&mut conn, now, None, None, Role::Admin, &person)
+                .unwrap()
+                .0
+                .id;
+            diesel::update(users::table.find(&id))
+                .set(users::email.eq(as_typed))
+                .execute(&mut conn)
+                .unwrap();
+            id
+        };
+        let elise = admin("elise@ft.example", "ÉLISE.Martin@FT.example");
+        let emile = admin("emile@ft.example", "ÉMILE@ft.example");
+        admin("emile2@ft.example", "émile@ft.example");
+        let find = |conn: &mut DbConnection, email: &str| {
+            find_by_email(conn, &EmailAddress::parse(email).unwrap())
+                .unwrap()
+                .map(|account| account.id)
+        };
+        assert_eq!(find(&mut conn, "élise.martin@ft.example"), None, "before");
+
+        assert_eq!(lower_stored_addresses(&mut conn).unwrap(), 1);
+        assert_eq!(find(&mut conn, "Élise.MARTIN@ft.example"), Some(elise));
+        let kept: Option<String> = users::table
+            .find(&emile)
+            .select(users::email)
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(
+            kept.as_deref(),
+            Some("ÉMILE@ft.example"),
+            "taken in lower case"
+        );
+        assert_eq!(lower_stored_addresses(&mut conn).unwrap(), 0, "once");
     }
 
     #[test]

@@ -57,7 +57,8 @@ impl Cli {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
             _ => {
-                eprintln!("{}", in_french_error(&error));
+                // As clap: a closed stderr is no reason to panic.
+                let _ = writeln!(std::io::stderr(), "{}", in_french_error(&error));
                 std::process::exit(2)
             }
         })
@@ -93,17 +94,28 @@ fn in_french_error(error: &clap::Error) -> String {
         ),
         ErrorKind::MissingRequiredArgument => format!("erreur : il manque {arg}"),
         ErrorKind::MissingSubcommand => "erreur : une commande est attendue".to_owned(),
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
-            "erreur : valeur « {} » refusée pour {arg}",
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let value = context(ContextKind::InvalidValue).unwrap_or_default();
+            // The arguments' parsers are numbers' (the others take any text).
+            let reason = match std::error::Error::source(error) {
+                Some(source) if source.is::<std::num::ParseIntError>() => {
+                    " : un nombre entier est attendu".to_owned()
+                }
+                Some(source) => format!(" : {source}"),
+                None => String::new(),
+            };
+            format!("erreur : valeur « {value} » refusée pour {arg}{reason}")
+        }
+        ErrorKind::ArgumentConflict => match context(ContextKind::PriorArg) {
+            Some(prior) if prior != arg => format!("erreur : {arg} ne va pas avec {prior}"),
+            _ => format!("erreur : {arg} ne se donne qu'une fois"),
+        },
+        _ => format!(
+            "erreur : arguments incorrects {arg} {}",
             context(ContextKind::InvalidValue).unwrap_or_default()
-        ),
-        ErrorKind::ArgumentConflict => format!(
-            "erreur : {arg} ne va pas avec {}",
-            context(ContextKind::PriorArg).unwrap_or_default()
-        ),
-        _ => format!("erreur : arguments incorrects {arg}")
-            .trim_end()
-            .to_owned(),
+        )
+        .trim_end()
+        .to_owned(),
     }];
     if let Some(valid) = context(ContextKind::ValidValue) {
         lines.push(format!("  valeurs possibles : {valid}"));
@@ -713,7 +725,15 @@ mod tests {
         assert!(said.starts_with("erreur : il manque <FICHIER>"), "{said}");
         let said = refusal(&["relais", "bench", "--offers", "beaucoup"]);
         assert!(
-            said.starts_with("erreur : valeur « beaucoup » refusée pour --offers"),
+            said.starts_with(
+                "erreur : valeur « beaucoup » refusée pour --offers <OFFERS> : \
+                 un nombre entier est attendu"
+            ),
+            "{said}"
+        );
+        let said = refusal(&["relais", "bench", "--offers", "1", "--offers", "2"]);
+        assert!(
+            said.starts_with("erreur : --offers <OFFERS> ne se donne qu'une fois"),
             "{said}"
         );
         for said in [

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::config::{DatabaseSettings, ensure_parent_dir};
 
-// Lower case in SQL, for what people write in any case: emails (providers
-// and RGCs do not agree on it), partners' names.
+// Lower case in SQL, for the addresses of accounts, which RGCs and
+// providers write in any case (see `accounts::address_key`).
 diesel::define_sql_function!(fn lower(text: Nullable<Text>) -> Nullable<Text>);
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

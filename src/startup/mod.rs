@@ -215,5 +215,11 @@ pub async fn prepare(settings: &Settings) -> Result<Database, StartupError> {
         .run(move |conn| agencies::upsert_all(conn, &configured))
         .await?;
     tracing::info!(agencies_inserted = inserted, "agencies synchronised");
+    let lowered = database
+        .run(crate::accounts::lower_stored_addresses)
+        .await?;
+    if lowered > 0 {
+        tracing::info!(addresses_lowered = lowered, "account addresses lowered");
+    }
     Ok(database)
 }

@@ -30,7 +30,9 @@ pub use assets::STYLESHEET_PATH;
 pub use session::TrustedProxies;
 
 /// A route for reading a page: GET, and HEAD, which uptime monitors and
-/// link checkers send (actix answers it with the headers alone).
+/// link checkers send (actix answers it with the headers alone). Not for a
+/// GET that records something (`web::get()` there): a HEAD would be traced
+/// or counted as a page read.
 pub fn read() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
@@ -44,8 +46,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(ops::METRICS_PATH, read().to(ops::metrics))
         .route(login::LOGIN_PATH, read().to(login::show_login))
         .route(login::LOGIN_PATH, web::post().to(login::submit_login))
-        .route(sso::START_PATH, read().to(login::start_sso))
-        .route(sso::RETURN_PATH, read().to(login::finish_sso))
+        // Each opens or closes a sign-on with the provider.
+        .route(sso::START_PATH, web::get().to(login::start_sso))
+        .route(sso::RETURN_PATH, web::get().to(login::finish_sso))
         .route(session::LOGOUT_PATH, web::post().to(login::logout))
         .route(session::PASSWORD_PATH, read().to(login::show_password))
         .route(
@@ -122,13 +125,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(announcements::withdraw),
         )
         .route("/journal", read().to(journal::journal))
-        .route(offers::SEARCH_PATH, read().to(offers::search))
+        // A search counts in the activity follow-up.
+        .route(offers::SEARCH_PATH, web::get().to(offers::search))
         .route("/offres/{id}", read().to(offers::show))
         .route("/offres/{id}/{action}", web::post().to(referrals::propose))
         .route("/offres/{id}/{action}", read().to(offers::back_to_offer))
         .route(RECORDS_PATH, read().to(referrals::list))
         .route("/mises-en-relation/{id}", read().to(referrals::show))
-        .route("/mises-en-relation/{id}/fiche", read().to(referrals::sheet))
+        // Printing the sheet is traced.
+        .route(
+            "/mises-en-relation/{id}/fiche",
+            web::get().to(referrals::sheet),
+        )
         .route(
             "/mises-en-relation/{id}/correction",
             read().to(referrals::show_correction),
