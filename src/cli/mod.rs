@@ -330,7 +330,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             startup::prepare(&settings).await?;
-            println!("Base de données à jour ({}).", settings.database.url);
+            println!(
+                "Base de données à jour ({}).",
+                crate::config::without_password(&settings.database.url)
+            );
             Ok(())
         }
         Command::ApiKey { action } => api_key(&settings, action).await,
@@ -625,7 +628,7 @@ async fn serve(settings: Settings, demo: Option<Vec<demo::DemoLogin>>) -> anyhow
         println!("  État du service : {url}healthz");
         println!(
             "  Données         : {} ({} agences du Pays d'Aix)",
-            settings.database.url,
+            crate::config::without_password(&settings.database.url),
             agencies.len()
         );
         println!(

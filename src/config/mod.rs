@@ -291,8 +291,33 @@ impl Settings {
     }
 
     /// The settings as TOML, for `relais config`.
+    /// The settings as TOML, secrets left out (`skip_serializing`) or
+    /// hidden: `relais config` is read on screens and pasted into support
+    /// requests.
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# impossible d'afficher : {e}"))
+        let mut shown = self.clone();
+        shown.database.url = without_password(&shown.database.url);
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# impossible d'afficher : {e}"))
+    }
+}
+
+/// A database URL as it may be shown: a password in it (`postgres://relais:
+/// secret@host/db`) hidden; a SQLite path as it is.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The credentials end at the last « @ » before the host's path.
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((credentials, _)) => match credentials.split_once(':') {
+            Some((user, _)) => {
+                let after = &rest[credentials.len()..];
+                format!("{scheme}://{user}:********{after}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -379,6 +404,44 @@ pub fn ensure_parent_dir(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_settings_hide_their_secrets() {
+        for (url, shown) in [
+            (
+                "postgres://relais:s3cr@t@db.example:5432/relais",
+                "postgres://relais:********@db.example:5432/relais",
+            ),
+            (
+                "postgres://relais@db.example/relais",
+                "postgres://relais@db.example/relais",
+            ),
+            (
+                "postgres://db.example/relais?user=a",
+                "postgres://db.example/relais?user=a",
+            ),
+            ("data/relais.db", "data/relais.db"),
+        ] {
+            assert_eq!(without_password(url), shown, "{url}");
+        }
+        let mut settings = Settings::load(&Sources::default()).expect("defaults load");
+        settings.database.url = "postgres://relais:motdepasse@db.example/relais".into();
+        settings.mail.smtp.password = "motdepasse-smtp".into();
+        settings.sso.client_secret = "secret-oidc".into();
+        settings.sync.client_secret = "secret-ft".into();
+        let shown = settings.to_toml();
+        for secret in ["motdepasse", "secret-oidc", "secret-ft"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        assert!(
+            shown.contains("postgres://relais:********@db.example/relais"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("client_secret") && !shown.contains("password"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn embedded_defaults_load_and_match_the_code() {
