@@ -690,7 +690,7 @@ mod tests {
     /// accepts the French help at every level (its checks run in debug).
     #[test]
     fn the_jobs_help_names_every_job() {
-        let command = in_french(Cli::command());
+        let command = french_command();
         command.clone().debug_assert();
         let about = command
             .find_subcommand("jobs")

@@ -290,7 +290,6 @@ impl Settings {
         Ok(())
     }
 
-    /// The settings as TOML, for `relais config`.
     /// The settings as TOML, secrets left out (`skip_serializing`) or
     /// hidden: `relais config` is read on screens and pasted into support
     /// requests.
