@@ -116,9 +116,13 @@ pub struct Options {
     pub offers: usize,
     pub seed: u64,
     pub queries_per_class: usize,
-    /// The peers answer the first this many queries of each class (at most
-    /// `queries_per_class`): at 1,000,000 offers they take seconds a query.
+    /// The peers answer at least the first this many queries of each class
+    /// (at most `queries_per_class`): at 1,000,000 offers they take seconds
+    /// a query.
     pub peer_queries_per_class: usize,
+    /// And the class's next queries while the first peer's untimed pass on
+    /// the class has taken less than this: all of a class it answers fast.
+    pub peer_budget_per_class: Duration,
     /// A PostgreSQL server URL: the run creates its databases there and drops them.
     pub postgres_url: String,
     /// Where the databases and index of the run are built (emptied first).
@@ -317,19 +321,34 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let (index, indexer) =
         search_index::start(&index_path, relais_db.clone(), Duration::from_secs(3600))?;
     let mut relais = Relais { index };
-    let in_sample = peer_sample(&requests, options.peer_queries_per_class);
-    let sample = sampled(&requests, &in_sample);
     say(&format!("relais : {} requêtes", requests.len()));
     let (relais_times, relais_answers) = measure(&mut relais, &requests)?;
+    let mut latencies = vec![Latencies::of("relais", &requests, &relais_times)];
+    say(&format!(
+        "{} : choix des requêtes des pairs",
+        postgres.name()
+    ));
+    let (in_sample, postgres_answers) = peer_sample(
+        &mut postgres,
+        &requests,
+        options.peer_queries_per_class,
+        options.peer_budget_per_class,
+    )?;
+    let sample = sampled(&requests, &in_sample);
     let relais_on_sample = Latencies::of("relais", &sample, &sampled(&relais_times, &in_sample));
     let relais_sample_answers = sampled(&relais_answers, &in_sample);
-    let mut latencies = vec![Latencies::of("relais", &requests, &relais_times)];
     let mut agreement = Vec::new();
     {
+        let mut untimed = Some(postgres_answers);
         let peers: [&mut dyn Engine; 2] = [&mut postgres, &mut sqlite];
         for peer in peers {
             say(&format!("{} : {} requêtes", peer.name(), sample.len()));
-            let (times, answers) = measure(peer, &sample)?;
+            // The first peer's untimed pass chose the sample.
+            let answers = match untimed.take() {
+                Some(answers) => answers,
+                None => untimed_pass(peer, &sample)?,
+            };
+            let times = timed_pass(peer, &sample)?;
             latencies.push(Latencies::of(peer.name(), &sample, &times));
             agreement.push(Agreement::compare(
                 peer.name(),
@@ -396,9 +415,9 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         offers: options.offers,
         seed: options.seed,
         queries_per_class: options.queries_per_class,
-        peer_queries_per_class: options
-            .peer_queries_per_class
-            .min(options.queries_per_class),
+        peer_queries: peer_queries_by_class(&sample),
+        peer_queries_per_class: options.peer_queries_per_class,
+        peer_budget_per_class: options.peer_budget_per_class,
         loads,
         latencies,
         relais_on_sample,
@@ -504,17 +523,39 @@ fn ingest_all(
     Ok(started.elapsed())
 }
 
-/// Which requests the peers answer: the first `per_class` of each class.
-fn peer_sample(requests: &[(QueryClass, SearchRequest)], per_class: usize) -> Vec<bool> {
-    let mut taken: HashMap<QueryClass, usize> = HashMap::new();
-    requests
-        .iter()
-        .map(|(class, _)| {
-            let count = taken.entry(*class).or_default();
+/// Which requests the peers answer, and `first_peer`'s answers to them
+/// (its untimed pass): the first `least` of each class, then the next ones
+/// while the class has taken it less than `budget`.
+fn peer_sample(
+    first_peer: &mut dyn Engine,
+    requests: &[(QueryClass, SearchRequest)],
+    least: usize,
+    budget: Duration,
+) -> Result<(Vec<bool>, Vec<Answer>), BenchError> {
+    let mut spent: HashMap<QueryClass, (usize, Duration)> = HashMap::new();
+    let mut chosen = Vec::with_capacity(requests.len());
+    let mut answers = Vec::new();
+    for (class, request) in requests {
+        let (count, time) = spent.entry(*class).or_default();
+        let take = *count < least || *time < budget;
+        if take {
+            let started = Instant::now();
+            answers.push(first_peer.search(request)?);
+            *time += started.elapsed();
             *count += 1;
-            *count <= per_class
-        })
-        .collect()
+        }
+        chosen.push(take);
+    }
+    Ok((chosen, answers))
+}
+
+/// How many requests of each class.
+fn peer_queries_by_class(requests: &[(QueryClass, SearchRequest)]) -> HashMap<QueryClass, usize> {
+    let mut counts = HashMap::new();
+    for (class, _) in requests {
+        *counts.entry(*class).or_default() += 1;
+    }
+    counts
 }
 
 /// The items `chosen` says.
@@ -532,17 +573,28 @@ fn measure(
     engine: &mut dyn Engine,
     requests: &[(QueryClass, SearchRequest)],
 ) -> Result<(Vec<Duration>, Vec<Answer>), BenchError> {
-    let answers = requests
-        .iter()
-        .map(|(_, r)| engine.search(r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let answers = untimed_pass(engine, requests)?;
+    Ok((timed_pass(engine, requests)?, answers))
+}
+
+fn untimed_pass(
+    engine: &mut dyn Engine,
+    requests: &[(QueryClass, SearchRequest)],
+) -> Result<Vec<Answer>, BenchError> {
+    requests.iter().map(|(_, r)| engine.search(r)).collect()
+}
+
+fn timed_pass(
+    engine: &mut dyn Engine,
+    requests: &[(QueryClass, SearchRequest)],
+) -> Result<Vec<Duration>, BenchError> {
     let mut times = Vec::with_capacity(requests.len());
     for (_, request) in requests {
         let started = Instant::now();
         engine.search(request)?;
         times.push(started.elapsed());
     }
-    Ok((times, answers))
+    Ok(times)
 }
 
 fn rate(count: usize, duration: Duration) -> f64 {
@@ -562,4 +614,66 @@ fn disk_size(path: &Path) -> Result<u64, BenchError> {
     let wal = PathBuf::from(format!("{}-wal", path.display()));
     total += std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer that answers nothing, and counts the searches it was asked.
+    struct Counting(usize);
+
+    impl Engine for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+
+        fn search(&mut self, _: &SearchRequest) -> Result<Answer, BenchError> {
+            self.0 += 1;
+            Ok(Answer {
+                total: 0,
+                ids: Vec::new(),
+                facets: Vec::new(),
+            })
+        }
+    }
+
+    fn requests(per_class: usize) -> Vec<(QueryClass, SearchRequest)> {
+        let agencies = HashSet::new();
+        let context = Context {
+            agencies: &agencies,
+            now: 0,
+            indexed: &|_, _| false,
+        };
+        let request = SearchRequest::parse(&[], &context).unwrap();
+        QueryClass::ALL
+            .iter()
+            .flat_map(|&class| std::iter::repeat_n((class, request.clone()), per_class))
+            .collect()
+    }
+
+    #[test]
+    fn the_peers_answer_the_first_queries_of_each_class_then_what_their_budget_allows() {
+        let requests = requests(6);
+        let mut peer = Counting(0);
+        let (chosen, answers) = peer_sample(&mut peer, &requests, 2, Duration::ZERO).unwrap();
+        // The requests come class after class: the first two of each.
+        assert!(
+            chosen
+                .chunks(6)
+                .all(|class| class == [true, true, false, false, false, false]),
+            "{chosen:?}"
+        );
+        assert_eq!((answers.len(), peer.0), (16, 16));
+        let sample = sampled(&requests, &chosen);
+        let by_class = peer_queries_by_class(&sample);
+        assert!(QueryClass::ALL.iter().all(|class| by_class[class] == 2));
+
+        // A budget no class uses up: every query.
+        let mut peer = Counting(0);
+        let hour = Duration::from_secs(3600);
+        let (chosen, answers) = peer_sample(&mut peer, &requests, 2, hour).unwrap();
+        assert!(chosen.iter().all(|&taken| taken));
+        assert_eq!((answers.len(), peer.0), (48, 48));
+    }
 }

@@ -120,8 +120,12 @@ pub struct Report {
     pub offers: usize,
     pub seed: u64,
     pub queries_per_class: usize,
-    /// The peers answer the first this many of each class.
+    /// How many of each class the peers answered (the first ones).
+    pub peer_queries: HashMap<QueryClass, usize>,
+    /// What chose them: at least this many of each class…
     pub peer_queries_per_class: usize,
+    /// …and the next ones while the first peer had taken less than this.
+    pub peer_budget_per_class: Duration,
     pub loads: Vec<LoadFigure>,
     /// relais first (every query), then the peers (their sample).
     pub latencies: Vec<Latencies>,
@@ -214,14 +218,34 @@ impl Report {
              one warm-up pass, then one timed pass.\n",
             self.offers, self.seed, self.offers, self.queries_per_class
         );
-        if self.peer_queries_per_class < self.queries_per_class {
+        let answered = |class| self.peer_queries.get(&class).copied().unwrap_or(0);
+        if QueryClass::ALL
+            .iter()
+            .any(|&class| answered(class) < self.queries_per_class)
+        {
+            let mut options = format!("--peer-queries {}", self.peer_queries_per_class);
+            if !self.peer_budget_per_class.is_zero() {
+                let _ = write!(
+                    options,
+                    " --peer-secs {}",
+                    self.peer_budget_per_class.as_secs()
+                );
+            }
+            let counts: Vec<String> = QueryClass::ALL
+                .iter()
+                .map(|&class| format!("{} {}", class.label(), answered(class)))
+                .collect();
             let _ = writeln!(
                 out,
-                "The peers answer the first {n} queries of each class \
-                 (`--peer-queries {n}`): at this size they take up to seconds a query. relais's \
-                 columns are over every query; the ratios and the agreement compare the same \
-                 {n} queries.\n",
-                n = self.peer_queries_per_class
+                "The peers answer the first queries of each class (`{options}`: at least \
+                 the first {least}, then the next ones while {first} has taken less than \
+                 {budget} s on the class): at this size they take up to seconds a query. \
+                 relais's columns are over every query; the ratios and the agreement compare \
+                 the same queries. Queries the peers answered: {counts}.\n",
+                least = self.peer_queries_per_class,
+                first = self.latencies.get(1).map_or("the first peer", |l| l.system),
+                budget = self.peer_budget_per_class.as_secs(),
+                counts = counts.join(", ")
             );
         }
         let _ = writeln!(out, "![p50 latency by class](chart.svg)\n");

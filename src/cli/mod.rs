@@ -223,11 +223,16 @@ enum Command {
         /// Requêtes par classe.
         #[arg(long, default_value_t = 200)]
         queries: usize,
-        /// Requêtes par classe soumises aussi à PostgreSQL FTS et SQLite FTS5 (les
-        /// premières de chaque classe ; toutes par défaut). À 1 000 000 d'offres, ils
+        /// Requêtes par classe soumises aussi à PostgreSQL FTS et SQLite FTS5 : au moins
+        /// les premières de chaque classe (toutes par défaut). À 1 000 000 d'offres, ils
         /// mettent des secondes par requête : un échantillon abrège la mesure de plusieurs heures.
         #[arg(long)]
         peer_queries: Option<usize>,
+        /// Et, au-delà, les requêtes suivantes de la classe tant que PostgreSQL FTS y a
+        /// passé moins de ce nombre de secondes : toutes, pour une classe qu'ils
+        /// traitent vite.
+        #[arg(long, default_value_t = 0)]
+        peer_secs: u64,
         /// Serveur PostgreSQL où créer (puis supprimer) les bases de la mesure.
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         postgres: String,
@@ -344,6 +349,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             queries,
             peer_queries,
+            peer_secs,
             postgres,
             out,
             work,
@@ -356,6 +362,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 queries_per_class: queries,
                 peer_queries_per_class: peer_queries.unwrap_or(queries),
+                peer_budget_per_class: std::time::Duration::from_secs(peer_secs),
                 postgres_url: postgres,
                 work_dir: work,
                 http_seconds: http_secs,

@@ -19,6 +19,7 @@ fn the_three_systems_agree_on_searches_without_keywords() {
         queries_per_class: 12,
         // The peers answer a sample, as in the 1,000,000-offer run.
         peer_queries_per_class: 5,
+        peer_budget_per_class: std::time::Duration::ZERO,
         postgres_url,
         work_dir: work.path().join("bench"),
         // The load tool is the CI's business (`.ci/run`); freshness is in-process.
