@@ -53,6 +53,11 @@ impl Latencies {
         latencies
     }
 
+    /// How many requests of a class were timed.
+    pub fn count(&self, class: QueryClass) -> usize {
+        self.by_class.get(&class).map_or(0, Vec::len)
+    }
+
     /// The `q` quantile of a class.
     pub fn quantile(&self, class: QueryClass, q: f64) -> Option<Duration> {
         let mut values = self.by_class.get(&class)?.clone();
@@ -120,12 +125,12 @@ pub struct Report {
     pub offers: usize,
     pub seed: u64,
     pub queries_per_class: usize,
-    /// How many of each class the peers answered (the first ones).
-    pub peer_queries: HashMap<QueryClass, usize>,
-    /// What chose them: at least this many of each class…
+    /// The peers answered at least the first this many of each class…
     pub peer_queries_per_class: usize,
-    /// …and the next ones while the first peer had taken less than this.
+    /// …and the next ones while `sampling_peer`'s untimed pass on the class
+    /// had taken less than this.
     pub peer_budget_per_class: Duration,
+    pub sampling_peer: &'static str,
     pub loads: Vec<LoadFigure>,
     /// relais first (every query), then the peers (their sample).
     pub latencies: Vec<Latencies>,
@@ -218,34 +223,34 @@ impl Report {
              one warm-up pass, then one timed pass.\n",
             self.offers, self.seed, self.offers, self.queries_per_class
         );
-        let answered = |class| self.peer_queries.get(&class).copied().unwrap_or(0);
+        // The peers' latencies hold the queries they answered.
+        let answered = |class| self.latencies.get(1).map_or(0, |peer| peer.count(class));
         if QueryClass::ALL
             .iter()
-            .any(|&class| answered(class) < self.queries_per_class)
+            .any(|&class| answered(class) < self.latencies[0].count(class))
         {
-            let mut options = format!("--peer-queries {}", self.peer_queries_per_class);
-            if !self.peer_budget_per_class.is_zero() {
-                let _ = write!(
-                    options,
-                    " --peer-secs {}",
-                    self.peer_budget_per_class.as_secs()
-                );
-            }
+            let least = self.peer_queries_per_class;
+            let budget = self.peer_budget_per_class.as_secs();
+            let chosen = if budget == 0 {
+                format!("the first {least} of each class (`--peer-queries {least}`)")
+            } else {
+                format!(
+                    "at least the first {least} of each class, then the next ones while \
+                     {}'s untimed pass on the class had taken under {budget} s \
+                     (`--peer-queries {least} --peer-secs {budget}`)",
+                    self.sampling_peer
+                )
+            };
             let counts: Vec<String> = QueryClass::ALL
                 .iter()
-                .map(|&class| format!("{} {}", class.label(), answered(class)))
+                .map(|&class| format!("{}: {}", class.label(), answered(class)))
                 .collect();
             let _ = writeln!(
                 out,
-                "The peers answer the first queries of each class (`{options}`: at least \
-                 the first {least}, then the next ones while {first} has taken less than \
-                 {budget} s on the class): at this size they take up to seconds a query. \
+                "The peers answer {chosen}: at this size they take up to seconds a query. \
                  relais's columns are over every query; the ratios and the agreement compare \
-                 the same queries. Queries the peers answered: {counts}.\n",
-                least = self.peer_queries_per_class,
-                first = self.latencies.get(1).map_or("the first peer", |l| l.system),
-                budget = self.peer_budget_per_class.as_secs(),
-                counts = counts.join(", ")
+                 the same queries. Queries the peers answered, by class: {}.\n",
+                counts.join("; ")
             );
         }
         let _ = writeln!(out, "![p50 latency by class](chart.svg)\n");

@@ -223,15 +223,16 @@ enum Command {
         /// Requêtes par classe.
         #[arg(long, default_value_t = 200)]
         queries: usize,
-        /// Requêtes par classe soumises aussi à PostgreSQL FTS et SQLite FTS5 : au moins
-        /// les premières de chaque classe (toutes par défaut). À 1 000 000 d'offres, ils
-        /// mettent des secondes par requête : un échantillon abrège la mesure de plusieurs heures.
-        #[arg(long)]
+        /// Nombre de requêtes par classe soumises aussi à PostgreSQL FTS et SQLite FTS5 :
+        /// au moins les N premières de chaque classe (toutes par défaut). À 1 000 000
+        /// d'offres, ils mettent des secondes par requête : un échantillon abrège la mesure
+        /// de plusieurs heures.
+        #[arg(long, value_name = "N")]
         peer_queries: Option<usize>,
-        /// Et, au-delà, les requêtes suivantes de la classe tant que PostgreSQL FTS y a
-        /// passé moins de ce nombre de secondes : toutes, pour une classe qu'ils
-        /// traitent vite.
-        #[arg(long, default_value_t = 0)]
+        /// Au-delà des --peer-queries premières, les requêtes suivantes d'une classe, tant
+        /// que la passe non chronométrée de PostgreSQL FTS sur cette classe a duré moins de
+        /// ce nombre de secondes (0 : aucune) ; une classe rapide est ainsi comparée en entier.
+        #[arg(long, value_name = "S", default_value_t = 0)]
         peer_secs: u64,
         /// Serveur PostgreSQL où créer (puis supprimer) les bases de la mesure.
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]

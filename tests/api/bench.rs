@@ -55,5 +55,13 @@ fn the_three_systems_agree_on_searches_without_keywords() {
         markdown.contains("| filters only, all facets | PostgreSQL FTS | 5/5 | 5/5 |"),
         "{markdown}"
     );
+    // The report says which queries the peers answered.
+    assert!(
+        markdown.contains(
+            "The peers answer the first 5 of each class (`--peer-queries 5`): \
+             at this size they take up to seconds a query."
+        ) && markdown.contains("; three keywords: 5; "),
+        "{markdown}"
+    );
     assert!(report.chart_svg().starts_with("<svg"));
 }
