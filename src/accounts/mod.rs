@@ -340,6 +340,10 @@ pub fn deactivate(
         if account.status == AccountStatus::Deleted.as_str() {
             return Err(AccountError::Deleted);
         }
+        // A form sent twice (or from two tabs) records the change once.
+        if account.status == AccountStatus::Inactive.as_str() {
+            return Ok(());
+        }
         set_status(conn, now, &account, AccountStatus::Inactive)?;
         audit::record(
             conn,

@@ -105,6 +105,32 @@ on_each_backend! {
         }
     }
 
+    async fn deactivating_an_inactive_account_records_nothing_more(app) {
+        let partner = partner(&app.database, 2);
+        let awa = coach(&app.database, &partner, "Awa Diallo");
+        let mut conn = app.database.connection().unwrap();
+        let deactivations = |conn: &mut relais::db::DbConnection| {
+            let filter = relais::audit::Filter {
+                person: Some(awa.id.clone()),
+                action: Some("account_deactivated".to_owned()),
+                ..Default::default()
+            };
+            relais::audit::search(conn, &filter, 100).unwrap().len()
+        };
+        accounts::deactivate(&mut conn, now(), None, &awa.id).unwrap();
+        accounts::deactivate(&mut conn, now(), None, &awa.id).unwrap();
+        assert_eq!(deactivations(&mut conn), 1);
+        // Suspended, then deactivated: that is a change, recorded.
+        accounts::activate(&mut conn, now(), None, &awa.id).unwrap();
+        let settings = relais::config::AccountSettings { inactivity_days: std::num::NonZeroU32::new(90).unwrap(), warning_days: 15, inactivity_check_hours: 0 };
+        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(200), &settings, "http://relais.test").unwrap();
+        relais::jobs::inactivity::run(&mut conn, now() + chrono::Duration::days(216), &settings, "http://relais.test").unwrap();
+        let suspended = accounts::list_for_partner(&mut conn, &partner).unwrap().into_iter().find(|a| a.id == awa.id).unwrap();
+        assert_eq!(suspended.status, "suspended");
+        accounts::deactivate(&mut conn, now(), None, &awa.id).unwrap();
+        assert_eq!(deactivations(&mut conn), 2);
+    }
+
     async fn logins_come_from_the_name_and_are_never_reused(app) {
         let partner = partner(&app.database, 10);
         let first = coach(&app.database, &partner, "Jeanne-Marie Dupré");
