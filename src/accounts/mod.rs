@@ -593,6 +593,16 @@ pub fn lower_stored_addresses(conn: &mut DbConnection) -> Result<usize, DbError>
     Ok(lowered)
 }
 
+/// The accounts, not deleted, holding an address whatever its case: one at
+/// most (addresses are unique, see the migration one_account_per_address).
+/// The database lowers the stored side too, for addresses kept as typed.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn holding_address(email: &str) -> _ {
+    let key: String = address_key(email);
+    let deleted: &'static str = AccountStatus::Deleted.as_str();
+    lower(users::email).eq(key).and(users::status.ne(deleted))
+}
+
 /// The account of that professional email, whatever its case, if any (not
 /// deleted).
 pub fn find_by_email(
@@ -600,8 +610,7 @@ pub fn find_by_email(
     email: &EmailAddress,
 ) -> Result<Option<Account>, AccountError> {
     Ok(users::table
-        .filter(lower(users::email).eq(address_key(email.as_str())))
-        .filter(users::status.ne(AccountStatus::Deleted.as_str()))
+        .filter(holding_address(email.as_str()))
         .select(Account::as_select())
         .first(conn)
         .optional()?)

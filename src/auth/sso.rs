@@ -412,11 +412,8 @@ fn link(
     if !identity.email_verified {
         return Err(SsoError::EmailNotVerified);
     }
-    // One at most: addresses are unique (see the migration
-    // one_account_per_address), lowered as here (`address_key`).
     let found: Option<(Holder, Option<String>)> = users::table
-        .filter(crate::db::lower(users::email).eq(crate::accounts::address_key(email)))
-        .filter(users::status.ne(AccountStatus::Deleted.as_str()))
+        .filter(crate::accounts::holding_address(email))
         .select((Holder::as_select(), users::sso_subject))
         .first(conn)
         .optional()?;
