@@ -90,6 +90,28 @@ impl Engine for Relais {
     }
 }
 
+/// relais's keyword ranking by tantivy's own collectors, for the requests
+/// that are nothing more (`query::engine_alone`), and relais's whole search
+/// for the others: the stream of queries finds the index as relais's own
+/// pass does.
+struct EngineAlone {
+    index: SearchIndex,
+}
+
+impl Engine for EngineAlone {
+    fn name(&self) -> &'static str {
+        "tantivy alone"
+    }
+
+    fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
+        let results = match query::engine_alone(&self.index, request)? {
+            Some(results) => results,
+            None => query::search(&self.index, request)?,
+        };
+        Ok(Answer::from(results))
+    }
+}
+
 impl From<SearchResults> for Answer {
     fn from(results: SearchResults) -> Answer {
         let mut answer = Answer {
@@ -324,6 +346,11 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     say(&format!("relais : {} requêtes", requests.len()));
     let (relais_times, relais_answers) = measure(&mut relais, &requests)?;
     let mut latencies = vec![Latencies::of("relais", &requests, &relais_times)];
+    let mut alone = EngineAlone {
+        index: relais.index.clone(),
+    };
+    say(&format!("{} : {} requêtes", alone.name(), requests.len()));
+    let (alone_times, alone_answers) = measure(&mut alone, &requests)?;
     say(&format!(
         "{} : choix des requêtes des pairs",
         postgres.name()
@@ -337,6 +364,11 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let sample = sampled(&requests, &in_sample);
     let relais_on_sample = Latencies::of("relais", &sample, &sampled(&relais_times, &in_sample));
     let relais_sample_answers = sampled(&relais_answers, &in_sample);
+    let engine_alone = report::EngineAlone {
+        latencies: Latencies::of(alone.name(), &requests, &alone_times),
+        on_sample: Latencies::of(alone.name(), &sample, &sampled(&alone_times, &in_sample)),
+        agreement: Agreement::compare(alone.name(), &requests, &relais_answers, &alone_answers),
+    };
     let mut agreement = Vec::new();
     {
         // PostgreSQL's untimed pass chose the sample and gave its answers.
@@ -421,6 +453,7 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
         loads,
         latencies,
         relais_on_sample,
+        engine_alone,
         agreement,
         freshness,
         http,

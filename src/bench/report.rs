@@ -101,6 +101,13 @@ impl Agreement {
         Agreement { peer, by_class }
     }
 
+    /// Queries of a class whose totals differ from relais's.
+    pub fn different_totals(&self, class: QueryClass) -> usize {
+        self.by_class
+            .get(&class)
+            .map_or(0, |(n, totals, _, _)| n - totals)
+    }
+
     /// Queries of a class whose totals or facets differ from relais's.
     pub fn disagreements(&self, class: QueryClass) -> usize {
         self.by_class
@@ -121,6 +128,18 @@ fn overlap(ours: &[String], theirs: &[String]) -> f64 {
     shared as f64 / largest as f64
 }
 
+/// relais's keyword ranking answered by tantivy's own collectors, without
+/// relais's pass over the matches (`query::engine_alone`): what relais's
+/// ratios could reach with this engine.
+pub struct EngineAlone {
+    /// Every query (the classes it does not answer alone are relais's).
+    pub latencies: Latencies,
+    /// On the peers' sample: ratios compare the same queries.
+    pub on_sample: Latencies,
+    /// Against relais: the same matches, so the same totals.
+    pub agreement: Agreement,
+}
+
 pub struct Report {
     pub offers: usize,
     pub seed: u64,
@@ -136,6 +155,7 @@ pub struct Report {
     pub latencies: Vec<Latencies>,
     /// relais on the peers' sample: ratios compare the same queries.
     pub relais_on_sample: Latencies,
+    pub engine_alone: EngineAlone,
     pub agreement: Vec<Agreement>,
     pub freshness: Freshness,
     /// `None` when the run left HTTP out.
@@ -144,6 +164,11 @@ pub struct Report {
 
 fn ms(duration: Option<Duration>) -> String {
     duration.map_or("—".into(), |d| format!("{:.2}", d.as_secs_f64() * 1000.0))
+}
+
+/// "12.3×", or a dash when there is no ratio.
+fn times(ratio: Option<f64>) -> String {
+    ratio.map_or("—".to_owned(), |r| format!("{r:.1}×"))
 }
 
 fn ratio(peer: Option<Duration>, relais: Option<Duration>) -> Option<f64> {
@@ -159,7 +184,12 @@ pub fn bytes(count: u64) -> String {
 impl Report {
     /// p50 ratios peer / relais for a class (how many times relais is faster).
     pub fn speedups(&self, class: QueryClass) -> Vec<(&'static str, Option<f64>)> {
-        let ours = self.relais_on_sample.quantile(class, 0.5);
+        self.speedups_of(&self.relais_on_sample, class)
+    }
+
+    /// p50 ratios peer / `ours` for a class, on the peers' sample.
+    fn speedups_of(&self, ours: &Latencies, class: QueryClass) -> Vec<(&'static str, Option<f64>)> {
+        let ours = ours.quantile(class, 0.5);
         self.latencies[1..]
             .iter()
             .map(|peer| (peer.system, ratio(peer.quantile(class, 0.5), ours)))
@@ -173,6 +203,15 @@ impl Report {
     /// every request under load. Returns the failures.
     pub fn check(&self) -> Vec<String> {
         let mut failures = Vec::new();
+        for class in QueryClass::ALL {
+            let wrong = self.engine_alone.agreement.different_totals(class);
+            if wrong > 0 {
+                failures.push(format!(
+                    "{} : {wrong} requête(s) dont le total de relais diffère de celui de tantivy seul",
+                    class.label()
+                ));
+            }
+        }
         for agreement in &self.agreement {
             let wrong = agreement.disagreements(QueryClass::FiltersOnly);
             if wrong > 0 {
@@ -274,14 +313,11 @@ impl Report {
                 }
             }
             for (_, speedup) in self.speedups(class) {
-                let _ = write!(
-                    line,
-                    " {} |",
-                    speedup.map_or("—".into(), |s| format!("{s:.1}×"))
-                );
+                let _ = write!(line, " {} |", times(speedup));
             }
             let _ = writeln!(out, "{line}");
         }
+        self.engine_alone_markdown(&mut out);
         let _ = writeln!(out, "\n## Bulk load\n");
         let _ = writeln!(
             out,
@@ -326,6 +362,54 @@ impl Report {
         self.freshness_markdown(&mut out);
         self.http_markdown(&mut out);
         out
+    }
+
+    fn engine_alone_markdown(&self, out: &mut String) {
+        let alone = &self.engine_alone;
+        let _ = writeln!(out, "\n## The engine alone\n");
+        let _ = writeln!(
+            out,
+            "For the classes that are keywords ranked by relevance and nothing else: relais's \
+             ranking query answered by tantivy's own collectors (the page by score, the count) \
+             and the page's stored offers read as relais reads them, without relais's pass over \
+             the matches (no facets), in the same stream of queries. The ratios against it are \
+             those relais could reach with this engine, whatever it did on top of it. The same \
+             matches give the same totals; ties in score may order the page differently.\n"
+        );
+        let mut header = format!(
+            "| class | relais p50 | {0} p50 | {0} p99 | same total | top-{TOP} overlap |",
+            alone.latencies.system
+        );
+        let mut rule = "|---|---:|---:|---:|---:|---:|".to_owned();
+        for peer in &self.latencies[1..] {
+            let _ = write!(
+                header,
+                " {} / {} (p50) |",
+                peer.system, alone.latencies.system
+            );
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(out, "{header}\n{rule}");
+        for class in QueryClass::ALL
+            .into_iter()
+            .filter(|class| class.ranked_by_keywords_alone())
+        {
+            let Some((n, totals, _, overlap)) = alone.agreement.by_class.get(&class) else {
+                continue;
+            };
+            let mut line = format!(
+                "| {} | {} | {} | {} | {totals}/{n} | {:.0} % |",
+                class.label(),
+                ms(self.latencies[0].quantile(class, 0.5)),
+                ms(alone.latencies.quantile(class, 0.5)),
+                ms(alone.latencies.quantile(class, 0.99)),
+                100.0 * overlap / (*n).max(1) as f64
+            );
+            for (_, speedup) in self.speedups_of(&alone.on_sample, class) {
+                let _ = write!(line, " {} |", times(speedup));
+            }
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     fn freshness_markdown(&self, out: &mut String) {
@@ -396,7 +480,6 @@ impl Report {
              | peer | saturation | p50, 1 connection |\n|---|---:|---:|"
         );
         for (peer, saturation, latency) in http.speedups() {
-            let times = |ratio: Option<f64>| ratio.map_or("—".to_owned(), |r| format!("{r:.1}×"));
             let _ = writeln!(
                 out,
                 "| {peer} | {} | {} |",

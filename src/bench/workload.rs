@@ -53,6 +53,18 @@ impl QueryClass {
     pub fn has_keywords(self) -> bool {
         self != QueryClass::FiltersOnly
     }
+
+    /// Whether the class is keywords ranked by relevance and nothing else,
+    /// as tantivy's own collectors answer (`query::engine_alone`).
+    pub fn ranked_by_keywords_alone(self) -> bool {
+        matches!(
+            self,
+            QueryClass::CommonKeyword
+                | QueryClass::ThreeKeywords
+                | QueryClass::Phrase
+                | QueryClass::DeepPage
+        )
+    }
 }
 
 /// One query: the class and the API parameters.
@@ -220,6 +232,42 @@ pub fn build(corpus: &[OfferFacts], per_class: usize, seed: u64) -> Vec<BenchQue
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_classes_ranked_by_keywords_alone_are_those_whose_requests_are() {
+        let agencies: std::collections::HashSet<String> =
+            crate::agencies::load(&crate::config::AgenciesSettings {
+                file: std::path::PathBuf::new(),
+            })
+            .unwrap()
+            .into_iter()
+            .map(|agency| agency.code)
+            .collect();
+        let anchor = crate::demo::anchor();
+        let corpus: Vec<OfferFacts> = crate::offers::demo_data::DemoOffers::new(200, 3, anchor)
+            .map(|document| {
+                crate::offers::model::Offer::parse(document, &agencies)
+                    .unwrap()
+                    .facts
+            })
+            .collect();
+        let context = crate::search::params::Context {
+            agencies: &agencies,
+            now: anchor.timestamp(),
+            indexed: &|_, _| false,
+        };
+        let queries = build(&corpus, 10, 3);
+        assert_eq!(queries.len(), 80);
+        for query in queries {
+            let request =
+                crate::search::params::SearchRequest::parse(&query.params, &context).unwrap();
+            assert_eq!(
+                request.ranked_by_keywords_alone(),
+                query.class.ranked_by_keywords_alone(),
+                "{query:?}"
+            );
+        }
+    }
 
     #[test]
     fn title_words_keep_letters_only_and_lowercase() {

@@ -270,6 +270,12 @@ impl SearchRequest {
         !self.filters.is_empty() || self.bounds_place_or_date()
     }
 
+    /// Whether the request is keywords ranked by relevance and nothing
+    /// else: no filter, no other order.
+    pub fn ranked_by_keywords_alone(&self) -> bool {
+        !self.keywords.is_empty() && self.sort == Sort::Relevance && !self.filters_offers()
+    }
+
     /// Whether an offer passing or not depends on its facet values alone:
     /// every filter is on a facet (no other dimension, place or date).
     pub fn filters_on_facets_alone(&self) -> bool {

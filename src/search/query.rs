@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery, Weight,
@@ -22,7 +23,8 @@ use tantivy::query::{
 use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
-    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term,
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader,
+    Term,
 };
 
 use super::columns::{NewestFirst, SegmentColumns, read_block};
@@ -144,8 +146,57 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         })
         .collect::<tantivy::Result<Vec<_>>>()?;
     let fruit = collector.merge_fruits(fruits);
+    let facets = FACETS
+        .iter()
+        .zip(fruit.facets)
+        .map(|(dimension, counts)| Facet::of(dimension.param, counts))
+        .collect();
+    Ok(SearchResults {
+        total: fruit.total,
+        offers: read_offers(index, &searcher, fruit.page)?,
+        facets,
+    })
+}
+
+/// The keywords' ranking by tantivy's own collectors, and nothing of
+/// relais's pass over the matches: the page by score and the total, the
+/// page's offers read as `search` reads them; no facets. The benchmark
+/// times it beside `search`, to tell the engine's share of a search from
+/// relais's own. `None` for a request that is more than keywords ranked by
+/// relevance (`SearchRequest::ranked_by_keywords_alone`).
+pub fn engine_alone(
+    index: &SearchIndex,
+    request: &SearchRequest,
+) -> Result<Option<SearchResults>, SearchError> {
+    if !request.ranked_by_keywords_alone() {
+        return Ok(None);
+    }
+    let Some(keywords) = keyword_queries(index, &request.keywords) else {
+        return Err(params::nothing_to_search().into());
+    };
+    let searcher = index.searcher();
+    let page = TopDocs::with_limit(request.end + 1 - request.start)
+        .and_offset(request.start)
+        .order_by_score();
+    let (page, total) = searcher.search(keywords.ranking.as_ref(), &(page, Count))?;
+    Ok(Some(SearchResults {
+        total,
+        offers: read_offers(
+            index,
+            &searcher,
+            page.into_iter().map(|(_, address)| address),
+        )?,
+        facets: Vec::new(),
+    }))
+}
+
+fn read_offers(
+    index: &SearchIndex,
+    searcher: &Searcher,
+    page: impl IntoIterator<Item = DocAddress>,
+) -> Result<Vec<FoundOffer>, SearchError> {
     let mut offers = Vec::new();
-    for address in fruit.page {
+    for address in page {
         let StoredText(mut fields) = searcher.doc(address)?;
         let mut stored = |wanted: Field| {
             let at = fields.iter().position(|(field, _)| *field == wanted)?;
@@ -156,16 +207,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
             document: stored(index.fields.document).unwrap_or_else(|| "null".to_owned()),
         });
     }
-    let facets = FACETS
-        .iter()
-        .zip(fruit.facets)
-        .map(|(dimension, counts)| Facet::of(dimension.param, counts))
-        .collect();
-    Ok(SearchResults {
-        total: fruit.total,
-        offers,
-        facets,
-    })
+    Ok(offers)
 }
 
 /// An offer's stored fields (all text), read straight into the strings

@@ -48,9 +48,32 @@ fn the_three_systems_agree_on_searches_without_keywords() {
             agreement.peer
         );
     }
+    // tantivy's own collectors count the matches of relais's pass.
+    let markdown = report.markdown("2026-11-29", "test");
+    let engine_alone = markdown
+        .split("## The engine alone")
+        .nth(1)
+        .and_then(|section| section.split("## Bulk load").next())
+        .expect("the report has a section on the engine alone");
+    for class in QueryClass::ALL {
+        assert_eq!(
+            report.engine_alone.agreement.different_totals(class),
+            0,
+            "{}",
+            class.label()
+        );
+        let row = engine_alone
+            .lines()
+            .find(|line| line.starts_with(&format!("| {} |", class.label())));
+        assert_eq!(
+            row.is_some_and(|row| row.contains(" | 12/12 | ")),
+            class.ranked_by_keywords_alone(),
+            "{}: {row:?}",
+            class.label()
+        );
+    }
     // Every change of the writer (one second at 50 a second) showed in search.
     assert_eq!(report.freshness.changes(), 50);
-    let markdown = report.markdown("2026-11-29", "test");
     assert!(
         markdown.contains("| filters only, all facets | PostgreSQL FTS | 5/5 | 5/5 |"),
         "{markdown}"

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use relais::apikeys::Scope;
 use relais::search::geo::haversine_km;
+use relais::search::params::{Context, SearchRequest};
+use relais::search::query::{self, SearchResults};
 use serde_json::{Value, json};
 
 use crate::helpers::{self, Backend, TestApp, spawn_app, spawn_app_with};
@@ -758,4 +760,60 @@ async fn an_acknowledged_write_wakes_the_indexer() {
     assert_eq!(suspended.status(), 200);
     applied().await;
     assert!(all_ids(&app, &key, "motsCles=funambule").await.is_empty());
+}
+
+/// The benchmark's engine alone (`query::engine_alone`: the ranking by
+/// tantivy's own collectors) finds the matches relais's own pass finds,
+/// and answers nothing but keywords ranked by relevance.
+#[tokio::test]
+async fn the_engine_alone_finds_what_relais_finds() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    load(&app, &corpus(40)).await;
+    let agencies = AGENCIES.iter().map(|code| code.to_string()).collect();
+    let context = Context {
+        agencies: &agencies,
+        now: chrono::Utc::now().timestamp(),
+        indexed: &|_, _| false,
+    };
+    let request = |params: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        SearchRequest::parse(&pairs, &context).unwrap()
+    };
+    for (params, total) in [
+        (vec![("motsCles", "vendeur")], 20),
+        (vec![("motsCles", "boulangerie,vendeuse")], 20),
+        (vec![("motsCles", "\"vendeuse en boulangerie\"")], 20),
+        (vec![("motsCles", "électricien"), ("range", "5-9")], 20),
+        (vec![("motsCles", "électricien,vendeur")], 0),
+    ] {
+        let request = request(&params);
+        let ours = query::search(&app.search, &request).unwrap();
+        let alone = query::engine_alone(&app.search, &request)
+            .unwrap()
+            .expect("keywords ranked by relevance alone");
+        assert_eq!((alone.total, ours.total), (total, total), "{params:?}");
+        let ids = |results: &SearchResults| -> BTreeSet<String> {
+            results
+                .offers
+                .iter()
+                .map(|offer| offer.id.clone())
+                .collect()
+        };
+        // The page holds as many; ties in score may pick others.
+        assert_eq!(alone.offers.len(), ours.offers.len(), "{params:?}");
+        if total <= 20 && request.start == 0 {
+            assert_eq!(ids(&alone), ids(&ours), "{params:?}");
+        }
+    }
+    for params in [
+        vec![("motsCles", "vendeur"), ("typeContrat", "CDI")],
+        vec![("motsCles", "vendeur"), ("sort", "1")],
+        vec![("typeContrat", "CDI")],
+    ] {
+        let alone = query::engine_alone(&app.search, &request(&params)).unwrap();
+        assert!(alone.is_none(), "{params:?}");
+    }
 }
