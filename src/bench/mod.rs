@@ -100,7 +100,7 @@ struct EngineAlone {
 
 impl Engine for EngineAlone {
     fn name(&self) -> &'static str {
-        "tantivy alone"
+        "engine alone"
     }
 
     fn search(&mut self, request: &SearchRequest) -> Result<Answer, BenchError> {
@@ -364,7 +364,7 @@ pub fn run(options: &Options, say: &dyn Fn(&str)) -> Result<Report, BenchError> 
     let sample = sampled(&requests, &in_sample);
     let relais_on_sample = Latencies::of("relais", &sample, &sampled(&relais_times, &in_sample));
     let relais_sample_answers = sampled(&relais_answers, &in_sample);
-    let engine_alone = report::EngineAlone {
+    let engine_alone = report::EngineAloneFigures {
         latencies: Latencies::of(alone.name(), &requests, &alone_times),
         on_sample: Latencies::of(alone.name(), &sample, &sampled(&alone_times, &in_sample)),
         agreement: Agreement::compare(alone.name(), &requests, &relais_answers, &alone_answers),

@@ -574,7 +574,7 @@ async fn run_bench(options: bench::Options, out: PathBuf, check: bool) -> anyhow
         let speedups: Vec<String> = report
             .speedups(class)
             .into_iter()
-            .map(|(peer, s)| format!("{peer} {}", s.map_or("—".into(), |s| format!("{s:.1}×"))))
+            .map(|(peer, speedup)| format!("{peer} {}", bench::report::times(speedup)))
             .collect();
         println!("  {:<34} {}", class.label(), speedups.join(", "));
     }

@@ -175,7 +175,7 @@ pub fn engine_alone(
         return Err(params::nothing_to_search().into());
     };
     let searcher = index.searcher();
-    let page = TopDocs::with_limit(request.end + 1 - request.start)
+    let page = TopDocs::with_limit(request.end.saturating_sub(request.start) + 1)
         .and_offset(request.start)
         .order_by_score();
     let (page, total) = searcher.search(keywords.ranking.as_ref(), &(page, Count))?;

@@ -768,7 +768,12 @@ async fn an_acknowledged_write_wakes_the_indexer() {
 #[tokio::test]
 async fn the_engine_alone_finds_what_relais_finds() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    load(&app, &corpus(40)).await;
+    let mut offers = corpus(40);
+    // Changed: the index holds its first version, deleted.
+    let mut changed = offers[0].clone();
+    changed["description"] = json!("Vous accueillez la clientèle du magasin.");
+    offers.push(changed);
+    load(&app, &offers).await;
     let agencies = AGENCIES.iter().map(|code| code.to_string()).collect();
     let context = Context {
         agencies: &agencies,
@@ -787,6 +792,8 @@ async fn the_engine_alone_finds_what_relais_finds() {
         (vec![("motsCles", "boulangerie,vendeuse")], 20),
         (vec![("motsCles", "\"vendeuse en boulangerie\"")], 20),
         (vec![("motsCles", "électricien"), ("range", "5-9")], 20),
+        (vec![("motsCles", "vendeur,vendeur")], 20),
+        (vec![("motsCles", "vendeur"), ("range", "100-119")], 20),
         (vec![("motsCles", "électricien,vendeur")], 0),
     ] {
         let request = request(&params);
