@@ -30,7 +30,7 @@ use tantivy::{
 use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
-use super::params::{self, FACETS, Keyword, SearchRequest, Sort};
+use super::params::{self, FACETS, Keyword, ParamError, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 use super::word_pairs::pair_term;
 
@@ -93,11 +93,7 @@ pub struct SearchResults {
 
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
     let searcher = index.searcher();
-    let keywords = keyword_queries(index, &request.keywords);
-    // Otherwise every offer would match: « le », « C++ ».
-    if keywords.is_none() && !request.keywords.is_empty() {
-        return Err(params::nothing_to_search().into());
-    }
+    let keywords = keyword_queries(index, &request.keywords)?;
     let ranking_weight = match (&keywords, request.sort) {
         (Some(keywords), Sort::Relevance) => Some(
             keywords
@@ -171,8 +167,8 @@ pub fn engine_alone(
     if !request.ranked_by_keywords_alone() {
         return Ok(None);
     }
-    let Some(keywords) = keyword_queries(index, &request.keywords) else {
-        return Err(params::nothing_to_search().into());
+    let Some(keywords) = keyword_queries(index, &request.keywords)? else {
+        return Ok(None);
     };
     let searcher = index.searcher();
     let page = TopDocs::with_limit(request.end.saturating_sub(request.start) + 1)
@@ -256,9 +252,13 @@ enum Ranking<'a> {
 
 /// A phrase's words must follow each other, the gaps of its stop words
 /// kept ("chef de cuisine" finds "chef de cuisine", not "chef cuisine").
-/// `None` without keywords (or with stop words alone): every offer matches,
-/// none ranks above another.
-fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQueries> {
+/// `None` without keywords: every offer matches, none ranks above another.
+/// Keywords that leave no word to look for are refused: otherwise every
+/// offer would match (« le », « C++ »).
+fn keyword_queries(
+    index: &SearchIndex,
+    keywords: &[Keyword],
+) -> Result<Option<KeywordQueries>, ParamError> {
     let asked = asked_once_each(index, keywords);
     let in_field = |words: &[(usize, String)], text: Field| -> Box<dyn Query> {
         match words {
@@ -278,14 +278,14 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
         // in the text or the title is found in the text, and a union of two
         // terms ranks with block-max pruning.
         let content = in_field(words, index.fields.content);
-        return Some(KeywordQueries {
+        return Ok(Some(KeywordQueries {
             matching: content.box_clone(),
             ranking: Box::new(BooleanQuery::new(vec![
                 (Occur::Should, content),
                 (Occur::Should, title(in_field(words, index.fields.title))),
             ])),
             prunable: true,
-        });
+        }));
     }
     // Each keyword's title query is sought only when its text matches: a
     // union of all the titles would move along with every match. A word
@@ -301,8 +301,9 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
         }
     };
     match asked.as_slice() {
-        [] => None,
-        asked => Some(KeywordQueries {
+        [] if keywords.is_empty() => Ok(None),
+        [] => Err(params::nothing_to_search()),
+        asked => Ok(Some(KeywordQueries {
             matching: all_of(
                 asked
                     .iter()
@@ -311,7 +312,7 @@ fn keyword_queries(index: &SearchIndex, keywords: &[Keyword]) -> Option<KeywordQ
             ),
             ranking: all_of(asked.iter().map(ranked).collect()),
             prunable: false,
-        }),
+        })),
     }
 }
 
