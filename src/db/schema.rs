@@ -29,6 +29,7 @@ diesel::table! {
         received_at -> Timestamp,
         upstream_run_id -> Nullable<Text>,
         vanished_at -> Nullable<Timestamp>,
+        first_sequence -> BigInt,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct StoredOffer {
     pub status: String,
     pub document: String,
     pub sequence: i64,
+    /// The sequence of its creation (0 if stored before relais kept it).
+    pub first_sequence: i64,
 }
 
 impl StoredOffer {
@@ -197,7 +199,11 @@ pub fn write(
         .map(|&position| {
             let sequence = first + position as i64;
             let row = OfferRow::of(batch[position], &documents[position], sequence, now);
-            (row, offers::status.eq(OfferStatus::Active.as_str()))
+            (
+                row,
+                offers::status.eq(OfferStatus::Active.as_str()),
+                offers::first_sequence.eq(sequence),
+            )
         })
         .collect();
     for rows in rows.chunks(ROWS_PER_STATEMENT) {

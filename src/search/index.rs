@@ -409,7 +409,12 @@ fn catch_up(
         let last_sequence = last.sequence;
         let writer = writing.writer.get()?;
         for offer in &changes {
-            writer.delete_term(Term::from_field_text(writing.fields.id, &offer.id));
+            // An offer created after the last change applied cannot be in
+            // the index: looking for it in every segment found nothing and
+            // cost a tenth of the processor time of a bulk load.
+            if offer.first_sequence <= from {
+                writer.delete_term(Term::from_field_text(writing.fields.id, &offer.id));
+            }
             if offer.status() != Some(OfferStatus::Active) {
                 continue;
             }

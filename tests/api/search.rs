@@ -569,6 +569,44 @@ on_each_backend! {
         let to = (chrono::Utc::now() - chrono::Duration::hours(7 * 10 - 1)).format("%Y-%m-%dT%H:%M:%SZ");
         assert_eq!(all_ids(&app, &key, &format!("minCreationDate={from}&maxCreationDate={to}")).await.len(), 11);
     }
+
+    async fn a_changed_offer_replaces_its_indexed_version_however_old_its_row(app) {
+        // The indexer replaces an offer's indexed version only if the offer
+        // existed at the last change it applied (its row's `first_sequence`).
+        let documents = corpus(12);
+        let key = load(&app, &documents).await;
+        let ingest = app.key(Scope::Ingest).await;
+        // Offers stored before the column have 0 there.
+        app.database
+            .run(|conn| {
+                use diesel::prelude::*;
+                use relais::db::schema::offers;
+                diesel::update(offers::table)
+                    .set(offers::first_sequence.eq(0))
+                    .execute(conn)
+                    .map_err(relais::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        let mut renamed = documents[3].clone();
+        renamed["intitule"] = json!("Funambule");
+        assert_eq!(app.put_offer(&ingest, &renamed).await.status(), 200);
+        app.wait_for_index().await;
+        assert_eq!(all_ids(&app, &key, "motsCles=funambule").await, ["T00003"]);
+        assert_eq!(all_ids(&app, &key, "").await.len(), 12, "T00003 once");
+
+        // A new offer, then its change, each applied in a pass of its own.
+        let mut fresh = offer("FRESH01");
+        fresh["intitule"] = json!("Jongleur");
+        assert_eq!(app.put_offer(&ingest, &fresh).await.status(), 201);
+        app.wait_for_index().await;
+        fresh["intitule"] = json!("Acrobate");
+        assert_eq!(app.put_offer(&ingest, &fresh).await.status(), 200);
+        app.wait_for_index().await;
+        assert!(all_ids(&app, &key, "motsCles=jongleur").await.is_empty());
+        assert_eq!(all_ids(&app, &key, "motsCles=acrobate").await, ["FRESH01"]);
+        assert_eq!(all_ids(&app, &key, "").await.len(), 13, "FRESH01 once");
+    }
 }
 
 #[tokio::test]
