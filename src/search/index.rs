@@ -410,8 +410,8 @@ fn catch_up(
         let writer = writing.writer.get()?;
         for offer in &changes {
             // An offer created after the last change applied cannot be in
-            // the index: looking for it in every segment found nothing and
-            // cost a tenth of the processor time of a bulk load.
+            // the index: looking for it in every segment found nothing
+            // (a rebuild of 200,000 offers: 6 % of its processor time).
             if offer.first_sequence <= from {
                 writer.delete_term(Term::from_field_text(writing.fields.id, &offer.id));
             }
