@@ -489,7 +489,11 @@ fn open_or_create(path: &Path) -> Result<(Index, Option<i64>, Folder), SearchErr
 }
 
 fn open_existing(directory: &IndexDirectory) -> Result<(Index, i64), String> {
-    let index = Index::open(directory.clone()).map_err(|e| e.to_string())?;
+    let mut index = Index::open(directory.clone()).map_err(|e| e.to_string())?;
+    // How the store is written is no part of the index's format: an index
+    // created before it changed is written as a new one from now on.
+    index.settings_mut().docstore_compress_dedicated_thread =
+        schema::settings().docstore_compress_dedicated_thread;
     schema::register_analyzer(&index);
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let payload: Option<CommitPayload> = metas

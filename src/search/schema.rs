@@ -169,7 +169,7 @@ pub fn build() -> (Schema, OfferFields) {
 /// hence each offer, as a message, and the two threads woke each other for
 /// every one. A full reindex of 1,000,000 offers took 72 → 59 s, its system
 /// time 19 → 10 s. (tantivy hides this setting from its documentation; an
-/// index created before keeps the thread until it is rebuilt.)
+/// index created before is opened with it: `index::open_existing`.)
 ///
 /// Offers ordered by ROME code within each segment: the offers of one job lie
 /// together, so the words of a search (mostly one job's) have their matches,

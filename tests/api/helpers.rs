@@ -208,14 +208,24 @@ pub async fn spawn_app_with(
         Application::build_with_clock(settings.clone(), std::sync::Arc::new(clock.clone()))
             .await
             .unwrap();
+    Some(running(application, settings, clock, postgres, dir))
+}
+
+/// The application served in the background, as a test drives it.
+fn running(
+    application: Application,
+    settings: Settings,
+    clock: ManualClock,
+    postgres: Option<PostgresDatabase>,
+    dir: TempDir,
+) -> TestApp {
     let port = application.port();
-    let address = format!("http://127.0.0.1:{port}");
     let database = application.database().clone();
     let search = application.search().clone();
     let handle = application.handle();
     let stopped = tokio::spawn(application.run_until_stopped());
-    Some(TestApp {
-        address,
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
         port,
         clock,
         settings,
@@ -226,7 +236,23 @@ pub async fn spawn_app_with(
         client: client().build().unwrap(),
         postgres,
         dir,
-    })
+    }
+}
+
+/// The server started again on the settings (and files) a stopped one
+/// left, on the real clock, once searches see every change in its database.
+pub async fn restart(settings: Settings) -> TestApp {
+    let application = Application::build(settings.clone()).await.unwrap();
+    let clock = ManualClock::starting_at(chrono::Utc::now().naive_utc());
+    let app = running(
+        application,
+        settings,
+        clock,
+        None,
+        tempfile::tempdir().unwrap(),
+    );
+    app.wait_for_index().await;
+    app
 }
 
 /// A client that opens a connection per request. A pooled connection left idle

@@ -680,33 +680,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             }
             _ => {}
         }
-        let application = relais::startup::Application::build(settings.clone())
-            .await
-            .unwrap();
-        let port = application.port();
-        let address = format!("http://127.0.0.1:{port}");
-        let search = application.search().clone();
-        let database = application.database().clone();
-        let handle = application.handle();
-        let stopped = tokio::spawn(application.run_until_stopped());
-        let latest = database
-            .run(relais::offers::store::latest_sequence)
-            .await
-            .unwrap();
-        search.wait_for(latest).await;
-        let restarted = TestApp {
-            address,
-            port,
-            clock: relais::clock::ManualClock::starting_at(chrono::Utc::now().naive_utc()),
-            settings: settings.clone(),
-            database,
-            search,
-            handle,
-            stopped,
-            client: helpers::client().build().unwrap(),
-            postgres: None,
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let restarted = helpers::restart(settings.clone()).await;
         for (q, expected) in queries.iter().zip(&before) {
             assert_eq!(
                 &all_ids(&restarted, &key, q).await,
@@ -769,6 +743,43 @@ fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| relais::search::index::segment_of(name).is_some())
         .collect()
+}
+
+/// An index created before its store was written by the indexing thread
+/// (by tantivy's own thread, the default, which `meta.json` leaves
+/// unnamed) is kept at start, and written as a new one from then on: its
+/// next commit records the setting.
+#[tokio::test]
+async fn an_index_from_before_writes_its_store_on_the_indexing_thread() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let key = load(&app, &corpus(3)).await;
+    let (settings, dir, _) = app.stop().await;
+    let meta_file = settings.index.path.join("meta.json");
+    let meta = || -> Value { serde_json::from_slice(&std::fs::read(&meta_file).unwrap()).unwrap() };
+    let own_thread = |meta: &Value| {
+        meta["index_settings"]
+            .get("docstore_compress_dedicated_thread")
+            .cloned()
+    };
+    assert_eq!(own_thread(&meta()), Some(json!(false)), "a new index");
+    let mut before = meta();
+    before["index_settings"]
+        .as_object_mut()
+        .unwrap()
+        .remove("docstore_compress_dedicated_thread");
+    std::fs::write(&meta_file, before.to_string()).unwrap();
+
+    let app = helpers::restart(settings).await;
+    assert_eq!(own_thread(&meta()), None, "the index is kept, not rebuilt");
+    let mut changed = corpus(1).remove(0);
+    changed["intitule"] = json!("Tonnelier");
+    let ingest = app.key(Scope::Ingest).await;
+    assert!(app.put_offer(&ingest, &changed).await.status().is_success());
+    app.wait_for_index().await;
+    assert_eq!(own_thread(&meta()), Some(json!(false)));
+    assert_eq!(all_ids(&app, &key, "motsCles=tonnelier").await.len(), 1);
+    app.stop().await;
+    drop(dir);
 }
 
 /// An acknowledged write wakes the indexer: with the feed polled once an
