@@ -240,10 +240,13 @@ fn running(
 }
 
 /// The server started again on the settings (and files) a stopped one
-/// left, on the real clock, once searches see every change in its database.
+/// left, once searches see every change in its database.
 pub async fn restart(settings: Settings) -> TestApp {
-    let application = Application::build(settings.clone()).await.unwrap();
     let clock = ManualClock::starting_at(chrono::Utc::now().naive_utc());
+    let application =
+        Application::build_with_clock(settings.clone(), std::sync::Arc::new(clock.clone()))
+            .await
+            .unwrap();
     let app = running(
         application,
         settings,

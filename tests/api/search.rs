@@ -723,15 +723,9 @@ async fn an_index_ahead_of_an_empty_database_is_emptied_at_start() {
             std::fs::remove_file(path).unwrap();
         }
     }
-    let application = relais::startup::Application::build(settings.clone())
-        .await
-        .unwrap();
-    let search = application.search().clone();
-    let handle = application.handle();
-    let stopped = tokio::spawn(application.run_until_stopped());
-    assert_eq!(search.searcher().num_docs(), 0);
-    handle.stop(true).await;
-    stopped.await.unwrap().unwrap();
+    let app = helpers::restart(settings).await;
+    assert_eq!(app.search.searcher().num_docs(), 0);
+    app.stop().await;
     drop(dir);
 }
 
