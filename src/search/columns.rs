@@ -10,6 +10,7 @@ use tantivy::columnar::{Column, ColumnIndex, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, Searcher, SegmentReader};
 
+use super::offer_store::OfferStore;
 use super::params::FACETS;
 use super::schema::{self, CREATED, FACET_VALUES, ID_ORDER, KEYWORDS, POSITION, keyword};
 
@@ -99,6 +100,8 @@ impl PartialOrd for NewestFirst {
 }
 
 pub struct SegmentColumns {
+    /// The offers themselves, for the page.
+    pub offers: OfferStore,
     /// Every keyword column but the id's, by field name.
     keywords: Vec<(&'static str, Option<KeywordColumn>)>,
     /// The ids, for the rare tie that `id_order` leaves (long ids sharing
@@ -135,6 +138,7 @@ impl SegmentColumns {
             .map(|column| FacetCombinations::open(column, &keywords))
             .transpose()?;
         Ok(SegmentColumns {
+            offers: OfferStore::open(reader)?,
             facet_combinations,
             keywords,
             ids: fast.str(keyword::ID)?,

@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 use super::columns::ColumnCache;
 use super::directory::{self, IndexDirectory};
+use super::offer_store::OfferStorePlugin;
 use super::params::ParamError;
 use super::schema::{self, OfferFields, SCHEMA_VERSION};
 use crate::db::{Database, DbError};
@@ -422,6 +423,8 @@ fn catch_up(
                 Some(facts) => {
                     writer.add_document(writing.fields.document(
                         &offer.id,
+                        // Sequences count from 1.
+                        offer.sequence.unsigned_abs(),
                         &facts,
                         &offer.document,
                     ))?;
@@ -476,7 +479,11 @@ fn open_or_create(path: &Path) -> Result<(Index, Option<i64>, Folder), SearchErr
         Some((index, sequence)) => (index, Some(sequence)),
         None => {
             let (schema, _) = schema::build();
-            let index = Index::create(directory.clone(), schema, schema::settings())?;
+            let index = Index::builder()
+                .schema(schema)
+                .settings(schema::settings())
+                .register_plugin(Arc::new(OfferStorePlugin))
+                .open_or_create(directory.clone())?;
             schema::register_analyzer(&index);
             (index, None)
         }
@@ -490,10 +497,7 @@ fn open_or_create(path: &Path) -> Result<(Index, Option<i64>, Folder), SearchErr
 
 fn open_existing(directory: &IndexDirectory) -> Result<(Index, i64), String> {
     let mut index = Index::open(directory.clone()).map_err(|e| e.to_string())?;
-    // How the store is written is no part of the index's format: an index
-    // created before it changed is written as a new one from now on.
-    index.settings_mut().docstore_compress_dedicated_thread =
-        schema::settings().docstore_compress_dedicated_thread;
+    index.register_plugin(Arc::new(OfferStorePlugin));
     schema::register_analyzer(&index);
     let metas = index.load_metas().map_err(|e| e.to_string())?;
     let payload: Option<CommitPayload> = metas

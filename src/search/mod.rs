@@ -6,6 +6,7 @@ mod columns;
 mod directory;
 pub mod geo;
 pub mod index;
+mod offer_store;
 pub mod params;
 pub mod query;
 pub mod schema;

@@ -20,11 +20,9 @@ use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery, Weight,
 };
-use tantivy::schema::document::{DeserializeError, DocumentDeserialize, DocumentDeserializer};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{
-    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader,
-    Term,
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term,
 };
 
 use super::columns::{NewestFirst, SegmentColumns, read_block};
@@ -149,7 +147,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
         .collect();
     Ok(SearchResults {
         total: fruit.total,
-        offers: read_offers(index, &searcher, fruit.page)?,
+        offers: read_offers(&collector.columns, fruit.page)?,
         facets,
     })
 }
@@ -178,8 +176,7 @@ pub fn engine_alone(
     Ok(Some(SearchResults {
         total,
         offers: read_offers(
-            index,
-            &searcher,
+            &index.columns.of(&searcher)?,
             page.into_iter().map(|(_, address)| address),
         )?,
         facets: Vec::new(),
@@ -187,41 +184,20 @@ pub fn engine_alone(
 }
 
 fn read_offers(
-    index: &SearchIndex,
-    searcher: &Searcher,
+    columns: &[Arc<SegmentColumns>],
     page: impl IntoIterator<Item = DocAddress>,
 ) -> Result<Vec<FoundOffer>, SearchError> {
-    let mut offers = Vec::new();
-    for address in page {
-        let StoredText(mut fields) = searcher.doc(address)?;
-        let mut stored = |wanted: Field| {
-            let at = fields.iter().position(|(field, _)| *field == wanted)?;
-            Some(fields.swap_remove(at).1)
-        };
-        offers.push(FoundOffer {
-            id: stored(index.fields.id).unwrap_or_default(),
-            document: stored(index.fields.document).unwrap_or_else(|| "null".to_owned()),
-        });
-    }
-    Ok(offers)
-}
-
-/// An offer's stored fields (all text), read straight into the strings
-/// answered: a page's offers are large, and a general document would be
-/// built only to be copied from.
-struct StoredText(Vec<(Field, String)>);
-
-impl DocumentDeserialize for StoredText {
-    fn deserialize<'de, D>(mut deserializer: D) -> Result<StoredText, DeserializeError>
-    where
-        D: DocumentDeserializer<'de>,
-    {
-        let mut fields = Vec::with_capacity(deserializer.size_hint());
-        while let Some(field) = deserializer.next_field()? {
-            fields.push(field);
-        }
-        Ok(StoredText(fields))
-    }
+    page.into_iter()
+        .map(|address| {
+            let (id, document) = columns[address.segment_ord as usize]
+                .offers
+                .offer(address.doc_id)?;
+            Ok(FoundOffer {
+                id: id.to_owned(),
+                document: document.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The keywords as two queries over the same offers: which match (every

@@ -2,8 +2,9 @@
 //! French analyzer is registered on every open (tokenizers are not stored in
 //! the index).
 
+use serde_json::Value as Json;
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::store::Compressor;
 use tantivy::tokenizer::{
@@ -13,6 +14,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexSettings, IndexSortByField, Order, TantivyDocument};
 
 use super::geo;
+use super::offer_store;
 use super::params::FACETS;
 use super::word_cache::CachedWords;
 use super::word_pairs::WordPairs;
@@ -20,7 +22,7 @@ use crate::offers::model::OfferFacts;
 
 /// Bump when the schema, the analyzer or the index format changes: an index
 /// of another version is rebuilt from the database on start.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 
 /// The value of a keyword field an offer does not state: every offer has
 /// one value in every keyword column, so reading it is a direct lookup.
@@ -54,6 +56,9 @@ pub mod keyword {
 }
 
 pub const CREATED: &str = "created";
+/// The feed sequence of the offer's version indexed: unique to it, so that
+/// the offer store finds each document's record (`offer_store`).
+pub const VERSION: &str = "version";
 /// The offer's values of the facets (`params::FACETS`), together in one
 /// value (`facet_values`): counting the facets of many offers reads one
 /// column, and adds one count a document instead of one a facet.
@@ -73,7 +78,9 @@ pub struct OfferFields {
     /// Texts: their words and pairs of words, with their positions.
     pub title: Field,
     pub content: Field,
-    pub document: Field,
+    /// The offer's id and document, for the offer store (`offer_store`).
+    pub record: Field,
+    pub version: Field,
     pub created: Field,
     pub id_order: Field,
     pub position: [Field; 3],
@@ -112,15 +119,16 @@ pub fn build() -> (Schema, OfferFields) {
     );
     let title = builder.add_text_field("title", text.clone());
     let content = builder.add_text_field("content", text);
-    let document = builder.add_text_field("document", STORED);
+    let record = builder.add_custom_field("record", offer_store::RECORD_TYPE, Json::Null);
+    let version = builder.add_u64_field(VERSION, FAST);
     let created = builder.add_i64_field(CREATED, FAST);
     let id_order = builder.add_u64_field(ID_ORDER, FAST);
     let position = POSITION.map(|name| builder.add_i64_field(name, FAST));
     let facet_values = builder.add_text_field(FACET_VALUES, FAST);
     // Filters and facets read columns alone: only the id is indexed (a
-    // change deletes the offer's previous version by its id), and stored
-    // (a page's ids come with its documents). Every indexed field costs each
-    // new segment, and each merge, a dictionary to build: with 19 of them
+    // change deletes the offer's previous version by its id). Every indexed
+    // field costs each new segment, and each merge, a dictionary to build:
+    // with 19 of them
     // rather than 3, a live change of one offer took twice the processor
     // time from write to search (400 changes at 100,000 offers, one at a
     // time: 6.3 s against 2.8 s of user time).
@@ -128,7 +136,7 @@ pub fn build() -> (Schema, OfferFields) {
         .iter()
         .map(|&name| {
             let options = if name == keyword::ID {
-                STRING | FAST | STORED
+                STRING | FAST
             } else {
                 FAST.into()
             };
@@ -142,7 +150,8 @@ pub fn build() -> (Schema, OfferFields) {
             id,
             title,
             content,
-            document,
+            record,
+            version,
             created,
             id_order,
             position,
@@ -152,24 +161,11 @@ pub fn build() -> (Schema, OfferFields) {
     )
 }
 
-/// Each stored offer in a block of its own: a page reads each of its offers
-/// from a different block, and a block is read whole for the one offer
-/// wanted. Measured at 100,000 offers against three offers to a 4 KB block
-/// (callgrind, searches alone): 18 % fewer instructions for a deep page,
-/// 10 % for three keywords, 5 % for a common keyword; the store took 43 %
-/// more room (115 MB against 80 MB, the index 131 against 97).
-///
-/// And not compressed: LZ4 gains little on one offer (1.5 KB), and cost a
-/// tenth of the indexing (callgrind, 20,000 offers reindexed: 6.27 G
-/// instructions against 5.50) and of reading a page's offers. The index
-/// takes 30 % more room (100,000 offers: 176 MB against 135).
-///
-/// Nothing to compress, so the store is written by the thread that indexes
-/// or merges, not handed to a thread of its own: that thread took each block,
-/// hence each offer, as a message, and the two threads woke each other for
-/// every one. A full reindex of 1,000,000 offers took 72 → 59 s, its system
-/// time 19 → 10 s. (tantivy hides this setting from its documentation; an
-/// index created before is opened with it: `index::open_existing`.)
+/// tantivy's document store keeps nothing: the offers a page answers are
+/// in relais's own (`offer_store`), and tantivy writes an empty entry for
+/// each document, in blocks of the default size. Nothing to compress, so
+/// those blocks are written by the thread that indexes or merges rather than
+/// handed to a thread of its own.
 ///
 /// Offers ordered by ROME code within each segment: the offers of one job lie
 /// together, so the words of a search (mostly one job's) have their matches,
@@ -180,7 +176,6 @@ pub fn build() -> (Schema, OfferFields) {
 /// 0.88 → 0.55 ms; a full reindex took 66 → 80 s.
 pub fn settings() -> IndexSettings {
     IndexSettings {
-        docstore_blocksize: 1,
         docstore_compression: Compressor::None,
         docstore_compress_dedicated_thread: false,
         sort_by_field: Some(IndexSortByField {
@@ -273,13 +268,21 @@ impl OfferFields {
             .map(|(_, f)| *f)
     }
 
-    /// The index document of an active offer.
-    pub fn document(&self, id: &str, facts: &OfferFacts, json: &str) -> TantivyDocument {
+    /// The index document of an active offer, in the version of the feed
+    /// sequence `version`.
+    pub fn document(
+        &self,
+        id: &str,
+        version: u64,
+        facts: &OfferFacts,
+        json: &str,
+    ) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.title, &facts.title);
         doc.add_text(self.content, &facts.title);
         doc.add_text(self.content, &facts.searchable_text);
-        doc.add_text(self.document, json);
+        doc.add_custom(self.record, &offer_store::record(id, json));
+        doc.add_u64(self.version, version);
         doc.add_i64(self.created, facts.created_at.and_utc().timestamp());
         doc.add_u64(self.id_order, id_order(id));
         let position = facts.position.map_or([geo::NO_POSITION; 3], |position| {

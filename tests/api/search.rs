@@ -7,6 +7,7 @@ use relais::apikeys::Scope;
 use relais::search::geo::haversine_km;
 use relais::search::params::{Context, SearchRequest};
 use relais::search::query::{self, SearchResults};
+use relais::search::schema::SCHEMA_VERSION;
 use serde_json::{Value, json};
 
 use crate::helpers::{self, Backend, TestApp, spawn_app, spawn_app_with};
@@ -643,6 +644,7 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
         "file list damaged",
         "stopped without syncing",
         "stopped without syncing, a file damaged",
+        "index of an earlier version",
     ] {
         assert!(!unsynced.exists(), "a clean stop syncs the index ({case})");
         match case {
@@ -670,13 +672,26 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
                 let store = settings.index.path.join(
                     kept_segment_files
                         .iter()
-                        .find(|f| f.ends_with(".store"))
+                        .find(|f| f.ends_with(".offers"))
                         .unwrap(),
                 );
                 let mut bytes = std::fs::read(&store).unwrap();
                 let middle = bytes.len() / 2;
                 bytes[middle] ^= 0xff;
                 std::fs::write(&store, bytes).unwrap();
+            }
+            // Written before a change of the index's format (as before the
+            // offers had a store of their own, version 13).
+            "index of an earlier version" => {
+                let meta_file = settings.index.path.join("meta.json");
+                let mut meta: Value =
+                    serde_json::from_slice(&std::fs::read(&meta_file).unwrap()).unwrap();
+                let mut payload: Value =
+                    serde_json::from_str(meta["payload"].as_str().unwrap()).unwrap();
+                payload["schema_version"] = json!(SCHEMA_VERSION - 1);
+                meta["payload"] = json!(payload.to_string());
+                std::fs::write(&meta_file, meta.to_string()).unwrap();
+                kept_segment_files = segment_files(&settings.index.path);
             }
             _ => {}
         }
@@ -697,9 +712,9 @@ async fn restart_index_deletion_and_damage_give_the_same_results() {
             "stopped without syncing" => {
                 assert_eq!(now, kept_segment_files, "whole files: the index is kept")
             }
-            "stopped without syncing, a file damaged" => assert!(
+            "stopped without syncing, a file damaged" | "index of an earlier version" => assert!(
                 now.is_disjoint(&kept_segment_files),
-                "a damaged file: the index is rebuilt"
+                "the index is rebuilt ({case})"
             ),
             _ => {}
         }
@@ -737,43 +752,6 @@ fn segment_files(index: &std::path::Path) -> BTreeSet<String> {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|name| relais::search::index::segment_of(name).is_some())
         .collect()
-}
-
-/// An index created before its store was written by the indexing thread
-/// (by tantivy's own thread, the default, which `meta.json` leaves
-/// unnamed) is kept at start, and written as a new one from then on: its
-/// next commit records the setting.
-#[tokio::test]
-async fn an_index_from_before_writes_its_store_on_the_indexing_thread() {
-    let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let key = load(&app, &corpus(3)).await;
-    let (settings, dir, _) = app.stop().await;
-    let meta_file = settings.index.path.join("meta.json");
-    let meta = || -> Value { serde_json::from_slice(&std::fs::read(&meta_file).unwrap()).unwrap() };
-    let own_thread = |meta: &Value| {
-        meta["index_settings"]
-            .get("docstore_compress_dedicated_thread")
-            .cloned()
-    };
-    assert_eq!(own_thread(&meta()), Some(json!(false)), "a new index");
-    let mut before = meta();
-    before["index_settings"]
-        .as_object_mut()
-        .unwrap()
-        .remove("docstore_compress_dedicated_thread");
-    std::fs::write(&meta_file, before.to_string()).unwrap();
-
-    let app = helpers::restart(settings).await;
-    assert_eq!(own_thread(&meta()), None, "the index is kept, not rebuilt");
-    let mut changed = corpus(1).remove(0);
-    changed["intitule"] = json!("Tonnelier");
-    let ingest = app.key(Scope::Ingest).await;
-    assert!(app.put_offer(&ingest, &changed).await.status().is_success());
-    app.wait_for_index().await;
-    assert_eq!(own_thread(&meta()), Some(json!(false)));
-    assert_eq!(all_ids(&app, &key, "motsCles=tonnelier").await.len(), 1);
-    app.stop().await;
-    drop(dir);
 }
 
 /// An acknowledged write wakes the indexer: with the feed polled once an
