@@ -220,7 +220,7 @@ impl PluginWriter for OfferStoreWriter {
 /// A segment's `.offers` file being written.
 struct StoreFile {
     write: WritePtr,
-    written: u64,
+    /// Where each record written ends.
     ends: Vec<u64>,
 }
 
@@ -228,15 +228,14 @@ impl StoreFile {
     fn create(segment: &Segment) -> tantivy::Result<StoreFile> {
         Ok(StoreFile {
             write: segment.open_write(component())?,
-            written: 0,
             ends: Vec::new(),
         })
     }
 
     fn add(&mut self, record: &[u8]) -> io::Result<()> {
         self.write.write_all(record)?;
-        self.written += record.len() as u64;
-        self.ends.push(self.written);
+        let start = self.ends.last().copied().unwrap_or(0);
+        self.ends.push(start + record.len() as u64);
         Ok(())
     }
 

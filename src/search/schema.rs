@@ -128,10 +128,9 @@ pub fn build() -> (Schema, OfferFields) {
     // Filters and facets read columns alone: only the id is indexed (a
     // change deletes the offer's previous version by its id). Every indexed
     // field costs each new segment, and each merge, a dictionary to build:
-    // with 19 of them
-    // rather than 3, a live change of one offer took twice the processor
-    // time from write to search (400 changes at 100,000 offers, one at a
-    // time: 6.3 s against 2.8 s of user time).
+    // with 19 of them rather than 3, a live change of one offer took twice
+    // the processor time from write to search (400 changes at 100,000
+    // offers, one at a time: 6.3 s against 2.8 s of user time).
     let keywords: Vec<(&'static str, Field)> = KEYWORDS
         .iter()
         .map(|&name| {
