@@ -263,32 +263,35 @@ fn keyword_queries(
             prunable: true,
         }));
     }
-    // Each keyword's title query is sought only when its text matches: a
-    // union of all the titles would move along with every match. A word
-    // asked twice counts twice in the score, as two clauses would.
-    let ranked = |Asked { words, times }: &Asked| -> Box<dyn Query> {
-        let clause: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-            (Occur::Must, in_field(words, index.fields.content)),
-            (Occur::Should, title(in_field(words, index.fields.title))),
-        ]));
+    // The keywords' text is matched by tantivy's intersection of terms, its
+    // fastest; each keyword's title is sought around it, only where the
+    // text matched (a union of the titles would move along with every
+    // match). A word asked twice counts twice in the score.
+    let weighted = |query: Box<dyn Query>, times: usize| -> Box<dyn Query> {
         match times {
-            1 => clause,
-            times => Box::new(BoostQuery::new(clause, *times as Score)),
+            1 => query,
+            times => Box::new(BoostQuery::new(query, times as Score)),
         }
     };
+    let text = |asked: &Asked| in_field(&asked.words, index.fields.content);
     match asked.as_slice() {
         [] if keywords.is_empty() => Ok(None),
         [] => Err(params::nothing_to_search()),
-        asked => Ok(Some(KeywordQueries {
-            matching: all_of(
-                asked
-                    .iter()
-                    .map(|asked| in_field(&asked.words, index.fields.content))
-                    .collect(),
-            ),
-            ranking: all_of(asked.iter().map(ranked).collect()),
-            prunable: false,
-        })),
+        asked => {
+            let texts = all_of(asked.iter().map(|a| weighted(text(a), a.times)).collect());
+            let ranking = asked.iter().fold(texts, |ranked, asked| {
+                let in_title = title(in_field(&asked.words, index.fields.title));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, ranked),
+                    (Occur::Should, weighted(in_title, asked.times)),
+                ]))
+            });
+            Ok(Some(KeywordQueries {
+                matching: all_of(asked.iter().map(text).collect()),
+                ranking,
+                prunable: false,
+            }))
+        }
     }
 }
 
@@ -496,6 +499,9 @@ struct OfferSegmentCollector {
     cutoff: Option<Cutoff>,
     /// Documents with their rank so far, to be considered for the page.
     pending: ScoredBlock,
+    /// Whether matches are sifted by filters or places (see `sift`):
+    /// otherwise every one passes.
+    sifts: bool,
     /// A block's documents by bucket (see `PASSING`): kept from block to
     /// block rather than zeroed for each.
     buckets: Box<[[DocId; BLOCK]; BUCKETS]>,
@@ -682,6 +688,7 @@ impl OfferCollector {
             best: Vec::with_capacity(2 * self.keep + BLOCK),
             cutoff: None,
             pending: ScoredBlock::default(),
+            sifts: self.request.filters_offers() || !self.request.origins.is_empty(),
             buckets: Box::new([[0; BLOCK]; BUCKETS]),
             ranked_later,
             to_rank: Vec::new(),
@@ -852,14 +859,17 @@ impl OfferSegmentCollector {
         standing_of(failures)
     }
 
-    /// A block of documents: the keyword filters, dates and distance,
-    /// then each document in its bucket (see `PASSING`): those passing are
-    /// counted by their combination of facet values, the others in the
-    /// facet of the one filter they fail.
-    /// `relevance`: minus the documents' scores, when scored along.
-    fn collect_chunk(&mut self, docs: &[DocId], relevance: Option<&[f64]>) {
+    /// Sorts a block's documents into their buckets (see `PASSING`) after
+    /// the keyword filters, dates and distance; the buckets' lengths. The
+    /// passing documents' places in the block go to `passing_at`, and each
+    /// document's distance to `remoteness` when there are places.
+    fn sift(
+        &mut self,
+        docs: &[DocId],
+        remoteness: &mut [f64; BLOCK],
+        passing_at: &mut [usize; BLOCK],
+    ) -> [usize; BUCKETS] {
         let n = docs.len();
-        self.matched += n;
         let mut standings = [REJECTED; BLOCK];
         self.standings(docs, &mut standings[..n]);
         let request = &self.request;
@@ -874,8 +884,6 @@ impl OfferSegmentCollector {
                 }
             }
         }
-        // Offers without a position are nowhere: infinitely far.
-        let mut remoteness = [f64::INFINITY; BLOCK];
         if !self.origins.is_empty() {
             let mut coordinates = [[0 as IndexedCoordinate; BLOCK]; 3];
             for (column, values) in self.columns.position.iter().zip(&mut coordinates) {
@@ -898,14 +906,31 @@ impl OfferSegmentCollector {
         // document is written, only its bucket's length moves.
         let buckets = &mut *self.buckets;
         let mut lengths = [0usize; BUCKETS];
-        let mut passing_at = [0usize; BLOCK];
         for (i, (&doc, &standing)) in docs.iter().zip(&standings[..n]).enumerate() {
             let bucket = usize::from(standing).min(OUT);
             buckets[bucket][lengths[bucket]] = doc;
             passing_at[lengths[PASSING]] = i;
             lengths[bucket] += 1;
         }
-        let passing = &buckets[PASSING][..lengths[PASSING]];
+        lengths
+    }
+
+    /// A block of documents, sifted (see `sift`): those passing are
+    /// counted by their combination of facet values, the others in the
+    /// facet of the one filter they fail.
+    /// `relevance`: minus the documents' scores, when scored along.
+    fn collect_chunk(&mut self, docs: &[DocId], relevance: Option<&[f64]>) {
+        self.matched += docs.len();
+        // Offers without a position are nowhere: infinitely far.
+        let mut remoteness = [f64::INFINITY; BLOCK];
+        let mut passing_at = IN_ORDER;
+        // Without filters and places, every match passes as it comes.
+        let (passing, lengths) = if self.sifts {
+            let lengths = self.sift(docs, &mut remoteness, &mut passing_at);
+            (&self.buckets[PASSING][..lengths[PASSING]], lengths)
+        } else {
+            (docs, [0; BUCKETS])
+        };
         // Passing documents count in every facet: their combinations of
         // values are counted, and spread over the facets at harvest.
         if let Some(combinations) = &self.columns.facet_combinations
@@ -918,9 +943,7 @@ impl OfferSegmentCollector {
                 &mut ords[..passing.len()],
                 u64::MAX,
             );
-            for &ord in &ords[..passing.len()] {
-                self.combination_counts.add(ord as usize, 1);
-            }
+            self.combination_counts.add_each(&ords[..passing.len()]);
         }
         // The others count in the facet of the one filter they fail.
         for (slot, (column, counts)) in self
@@ -930,7 +953,7 @@ impl OfferSegmentCollector {
             .enumerate()
         {
             if let Some(column) = column {
-                let failing = &buckets[slot + 1][..lengths[slot + 1]];
+                let failing = &self.buckets[slot + 1][..lengths[slot + 1]];
                 count_ordinals(column.ords(), failing, counts);
             }
         }
@@ -1191,30 +1214,66 @@ impl CombinationCounts {
     /// `count` documents of a combination; one out of range (a document
     /// without a value) is not counted.
     fn add(&mut self, combination: usize, count: u64) {
+        if let CombinationCounts::Listed {
+            combinations,
+            listed,
+        } = self
+            && count == 1
+            && listed.len() < *combinations / 8
+        {
+            if combination < *combinations {
+                listed.push(combination as u32);
+            }
+            return;
+        }
+        if let Some(counted) = self.counts().get_mut(combination) {
+            *counted += count;
+        }
+    }
+
+    /// One document of each combination of a block, as `add` would count
+    /// them one by one, without its per-document checks.
+    fn add_each(&mut self, of_documents: &[u64]) {
+        if let CombinationCounts::Listed {
+            combinations,
+            listed,
+        } = self
+            && listed.len() + of_documents.len() <= *combinations / 8
+        {
+            let known = *combinations as u64;
+            listed.extend(
+                of_documents
+                    .iter()
+                    .filter(|&&combination| combination < known)
+                    .map(|&combination| combination as u32),
+            );
+            return;
+        }
+        let counts = self.counts();
+        for &combination in of_documents {
+            if let Some(counted) = counts.get_mut(combination as usize) {
+                *counted += 1;
+            }
+        }
+    }
+
+    /// The count of each combination, those listed counted first.
+    fn counts(&mut self) -> &mut [u64] {
+        if let CombinationCounts::Listed {
+            combinations,
+            listed,
+        } = self
+        {
+            let mut counts = vec![0; *combinations];
+            for &listed in listed.iter() {
+                counts[listed as usize] += 1;
+            }
+            *self = CombinationCounts::Counted(counts);
+        }
         match self {
-            CombinationCounts::Listed {
-                combinations,
-                listed,
-            } => {
-                if combination >= *combinations {
-                    return;
-                }
-                if count == 1 && listed.len() < *combinations / 8 {
-                    listed.push(combination as u32);
-                    return;
-                }
-                let mut counts = vec![0; *combinations];
-                for &listed in listed.iter() {
-                    counts[listed as usize] += 1;
-                }
-                counts[combination] += count;
-                *self = CombinationCounts::Counted(counts);
-            }
-            CombinationCounts::Counted(counts) => {
-                if let Some(counted) = counts.get_mut(combination) {
-                    *counted += count;
-                }
-            }
+            CombinationCounts::Counted(counts) => counts,
+            // Counted just above.
+            CombinationCounts::Listed { .. } => &mut [],
         }
     }
 
@@ -1240,6 +1299,17 @@ impl CombinationCounts {
 
 /// Documents are filtered by blocks of this many.
 const BLOCK: usize = COLLECT_BLOCK_BUFFER_LEN;
+
+/// Each place of a block: where the passing documents stand when all pass.
+const IN_ORDER: [usize; BLOCK] = {
+    let mut places = [0; BLOCK];
+    let mut place = 0;
+    while place < BLOCK {
+        places[place] = place;
+        place += 1;
+    }
+    places
+};
 
 /// Adds the documents of a block to the counts of their values' ordinals.
 fn count_ordinals(column: &Column<u64>, docs: &[DocId], counts: &mut [u64]) {
@@ -1289,6 +1359,15 @@ mod tests {
         counts.add(40, 250);
         *expected.entry(40).or_default() += 250;
         assert_eq!(counted(&counts), expected);
+
+        // A block at a time, the same counts, listed while they are few.
+        let mut by_blocks = CombinationCounts::new(80);
+        by_blocks.add_each(&[80, 3, 7, 3, 79, 0]);
+        assert!(matches!(by_blocks, CombinationCounts::Listed { .. }));
+        by_blocks.add_each(&[5, 5, 6, 79, 12, 3]);
+        assert!(matches!(by_blocks, CombinationCounts::Counted(_)));
+        by_blocks.add(40, 250);
+        assert_eq!(counted(&by_blocks), expected);
 
         // Many at once (browsing) are counted in place at once.
         let mut counts = CombinationCounts::new(80);
