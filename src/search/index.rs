@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::DirectoryLock;
-use tantivy::directory::error::LockError;
+use tantivy::directory::error::{LockError, OpenReadError};
 use tantivy::index::SegmentComponent;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::tokenizer::TextAnalyzer;
@@ -26,7 +26,7 @@ use tantivy::{
 };
 use tokio::sync::watch;
 
-use super::columns::ColumnCache;
+use super::columns::{ColumnCache, SegmentColumns};
 use super::directory::{self, IndexDirectory};
 use super::offer_store::OfferStorePlugin;
 use super::params::ParamError;
@@ -67,6 +67,11 @@ struct CommitPayload {
     sequence: i64,
 }
 
+/// Reloads a search makes at most when merges keep taking the files of
+/// its searcher's segments away (each takes a merge that ends between a
+/// reload and the first search after it).
+const STALE_RELOADS: usize = 3;
+
 /// The read side, shared by every request.
 #[derive(Clone)]
 pub struct SearchIndex {
@@ -75,7 +80,7 @@ pub struct SearchIndex {
     pub analyzer: TextAnalyzer,
     pub fields: OfferFields,
     /// The columns of the searched segments, opened once per segment.
-    pub(super) columns: Arc<ColumnCache>,
+    columns: Arc<ColumnCache>,
     applied: watch::Receiver<i64>,
     caught_up: Arc<AtomicBool>,
 }
@@ -85,10 +90,33 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
+    /// A searcher with the columns of its segments, by segment ordinal.
+    /// tantivy opens its own files of a segment as the reader reloads, but
+    /// relais's store is opened at the first search of the segment: if a
+    /// merge took the segment's files away in between, the searcher is
+    /// stale, and a reload gives the merged segment instead.
+    pub(super) fn searcher_with_columns(
+        &self,
+    ) -> Result<(Searcher, Vec<Arc<SegmentColumns>>), SearchError> {
+        let mut reloads = 0;
+        loop {
+            let searcher = self.searcher();
+            match self.columns.of(&searcher) {
+                Err(tantivy::TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(_)))
+                    if reloads < STALE_RELOADS =>
+                {
+                    reloads += 1;
+                    self.reader.reload()?;
+                }
+                columns => return Ok((searcher, columns?)),
+            }
+        }
+    }
+
     /// Whether some offer of the index (deleted ones until their segment
     /// merges) has `value` in the keyword column `field`.
     pub fn holds(&self, field: &str, value: &str) -> bool {
-        self.columns.of(&self.searcher()).is_ok_and(|segments| {
+        self.searcher_with_columns().is_ok_and(|(_, segments)| {
             segments.iter().any(|segment| {
                 segment
                     .keyword(field)
@@ -589,4 +617,86 @@ pub fn segment_of(name: &str) -> Option<&str> {
     name.split_once('.')
         .map(|(stem, _)| stem)
         .filter(|stem| stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::agencies;
+    use crate::config::AgenciesSettings;
+    use crate::offers::demo_data::DemoOffers;
+    use crate::search::params::{Context, SearchRequest};
+    use crate::search::query;
+
+    /// A merge that ends after the reader's last reload takes away the
+    /// files of segments the searcher still holds: a search then reloads
+    /// and finds every offer in the merged segment.
+    #[test]
+    fn a_search_whose_segments_were_merged_away_finds_them_merged() {
+        let folder = tempfile::tempdir().unwrap();
+        let (index, _, owned) = open_or_create(folder.path()).unwrap();
+        let mut writing = writing(&index, owned).unwrap();
+        let codes: HashSet<String> = agencies::load(&AgenciesSettings {
+            file: PathBuf::new(),
+        })
+        .unwrap()
+        .into_iter()
+        .map(|agency| agency.code)
+        .collect();
+        let offers: Vec<Offer> = DemoOffers::new(40, 5, crate::demo::anchor())
+            .map(|document| Offer::parse(document, &codes).unwrap())
+            .collect();
+        let writer = writing.writer.get().unwrap();
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        for (version, offer) in offers.iter().enumerate() {
+            let id = offer.id.as_str();
+            let json = serde_json::json!({ "id": id }).to_string();
+            writer
+                .add_document(
+                    writing
+                        .fields
+                        .document(id, version as u64, &offer.facts, &json),
+                )
+                .unwrap();
+            // Two segments.
+            if version == 19 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        writing.reader.reload().unwrap();
+        let search = SearchIndex {
+            reader: writing.reader.clone(),
+            analyzer: index.tokenizers().get(schema::FRENCH).unwrap(),
+            fields: writing.fields.clone(),
+            columns: Arc::default(),
+            applied: writing.applied.subscribe(),
+            caught_up: Arc::new(AtomicBool::new(true)),
+        };
+        let searched = search.searcher().segment_readers().len();
+        assert_eq!(searched, 2);
+
+        let segments = index.searchable_segment_ids().unwrap();
+        writer.merge(&segments).wait().unwrap();
+        writer.garbage_collect_files().wait().unwrap();
+        let offers_files = std::fs::read_dir(folder.path())
+            .unwrap()
+            .filter(|entry| entry.as_ref().unwrap().path().extension() == Some("offers".as_ref()))
+            .count();
+        assert_eq!(offers_files, 1, "the merged segments' files are gone");
+        assert_eq!(search.searcher().segment_readers().len(), searched);
+
+        let context = Context {
+            agencies: &codes,
+            now: crate::demo::anchor().timestamp(),
+            indexed: &|_, _| false,
+        };
+        let request = SearchRequest::parse(&[], &context).unwrap();
+        let results = query::search(&search, &request).unwrap();
+        assert_eq!(results.total, offers.len());
+        assert_eq!(search.searcher().segment_readers().len(), 1);
+    }
 }

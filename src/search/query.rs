@@ -90,7 +90,7 @@ pub struct SearchResults {
 }
 
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
-    let searcher = index.searcher();
+    let (searcher, columns) = index.searcher_with_columns()?;
     let keywords = keyword_queries(index, &request.keywords)?;
     let ranking_weight = match (&keywords, request.sort) {
         (Some(keywords), Sort::Relevance) => Some(
@@ -123,7 +123,7 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     let browsing = keywords.is_none() && request.filters_on_facets_alone();
     let collector = OfferCollector {
         request: Arc::new(request.clone()),
-        columns: index.columns.of(&searcher)?,
+        columns,
         keep: request.end + 1,
     };
     let fruits = searcher
@@ -168,17 +168,14 @@ pub fn engine_alone(
     let Some(keywords) = keyword_queries(index, &request.keywords)? else {
         return Ok(None);
     };
-    let searcher = index.searcher();
+    let (searcher, columns) = index.searcher_with_columns()?;
     let page = TopDocs::with_limit(request.end.saturating_sub(request.start) + 1)
         .and_offset(request.start)
         .order_by_score();
     let (page, total) = searcher.search(keywords.ranking.as_ref(), &(page, Count))?;
     Ok(Some(SearchResults {
         total,
-        offers: read_offers(
-            &index.columns.of(&searcher)?,
-            page.into_iter().map(|(_, address)| address),
-        )?,
+        offers: read_offers(&columns, page.into_iter().map(|(_, address)| address))?,
         facets: Vec::new(),
     }))
 }
