@@ -90,6 +90,19 @@ impl Agency {
     }
 }
 
+/// The codes of the compiled-in reference agencies, for tests that parse
+/// offers.
+#[cfg(test)]
+pub fn reference_codes() -> std::collections::HashSet<String> {
+    load(&AgenciesSettings {
+        file: std::path::PathBuf::new(),
+    })
+    .expect("the reference agencies load")
+    .into_iter()
+    .map(|agency| agency.code)
+    .collect()
+}
+
 /// Reads the configured agencies: the compiled-in reference set, or a file.
 pub fn load(settings: &AgenciesSettings) -> Result<Vec<Agency>, AgencyConfigError> {
     if settings.file.as_os_str().is_empty() {

@@ -235,14 +235,7 @@ mod tests {
 
     #[test]
     fn the_classes_ranked_by_keywords_alone_are_those_whose_requests_are() {
-        let agencies: std::collections::HashSet<String> =
-            crate::agencies::load(&crate::config::AgenciesSettings {
-                file: std::path::PathBuf::new(),
-            })
-            .unwrap()
-            .into_iter()
-            .map(|agency| agency.code)
-            .collect();
+        let agencies = crate::agencies::reference_codes();
         let anchor = crate::demo::anchor();
         let corpus: Vec<OfferFacts> = crate::offers::demo_data::DemoOffers::new(200, 3, anchor)
             .map(|document| {

@@ -621,12 +621,8 @@ pub fn segment_of(name: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-    use std::path::PathBuf;
-
     use super::*;
     use crate::agencies;
-    use crate::config::AgenciesSettings;
     use crate::offers::demo_data::DemoOffers;
     use crate::search::params::{Context, SearchRequest};
     use crate::search::query;
@@ -639,13 +635,7 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         let (index, _, owned) = open_or_create(folder.path()).unwrap();
         let mut writing = writing(&index, owned).unwrap();
-        let codes: HashSet<String> = agencies::load(&AgenciesSettings {
-            file: PathBuf::new(),
-        })
-        .unwrap()
-        .into_iter()
-        .map(|agency| agency.code)
-        .collect();
+        let codes = agencies::reference_codes();
         let offers: Vec<Offer> = DemoOffers::new(40, 5, crate::demo::anchor())
             .map(|document| Offer::parse(document, &codes).unwrap())
             .collect();

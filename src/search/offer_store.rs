@@ -312,8 +312,7 @@ fn read_u64(bytes: &[u8], at: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{HashMap, HashSet};
-    use std::path::PathBuf;
+    use std::collections::HashMap;
     use std::sync::Arc;
 
     use tantivy::indexer::NoMergePolicy;
@@ -321,7 +320,6 @@ mod tests {
 
     use super::{OfferStore, OfferStorePlugin};
     use crate::agencies;
-    use crate::config::AgenciesSettings;
     use crate::offers::demo_data::DemoOffers;
     use crate::offers::model::Offer;
     use crate::search::schema::{self, keyword};
@@ -361,11 +359,7 @@ mod tests {
         let mut writer: IndexWriter<TantivyDocument> =
             index.writer_with_num_threads(1, 15_000_000).unwrap();
         writer.set_merge_policy(Box::new(NoMergePolicy));
-        let reference = agencies::load(&AgenciesSettings {
-            file: PathBuf::new(),
-        })
-        .unwrap();
-        let codes: HashSet<String> = reference.into_iter().map(|a| a.code).collect();
+        let codes = agencies::reference_codes();
         let offers: Vec<Offer> = DemoOffers::new(300, 7, crate::demo::anchor())
             .map(|document| Offer::parse(document, &codes).unwrap())
             .collect();

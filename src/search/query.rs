@@ -1211,25 +1211,15 @@ impl CombinationCounts {
     /// `count` documents of a combination; one out of range (a document
     /// without a value) is not counted.
     fn add(&mut self, combination: usize, count: u64) {
-        if let CombinationCounts::Listed {
-            combinations,
-            listed,
-        } = self
-            && count == 1
-            && listed.len() < *combinations / 8
-        {
-            if combination < *combinations {
-                listed.push(combination as u32);
-            }
-            return;
-        }
-        if let Some(counted) = self.counts().get_mut(combination) {
+        if count == 1 {
+            self.add_each(&[combination as u64]);
+        } else if let Some(counted) = self.counts().get_mut(combination) {
             *counted += count;
         }
     }
 
-    /// One document of each combination of a block, as `add` would count
-    /// them one by one, without its per-document checks.
+    /// One document of each combination of a block: listed while they are
+    /// few, counted in place past an eighth of the combinations.
     fn add_each(&mut self, of_documents: &[u64]) {
         if let CombinationCounts::Listed {
             combinations,
