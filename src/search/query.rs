@@ -32,8 +32,6 @@ use super::params::{self, FACETS, Keyword, ParamError, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 use super::word_pairs::pair_term;
 
-const TITLE_BOOST: Score = 2.0;
-
 /// Pages ending before this position are ranked with block-max pruning.
 const PRUNED_REACH: usize = 1000;
 
@@ -91,11 +89,11 @@ pub struct SearchResults {
 
 pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResults, SearchError> {
     let (searcher, columns) = index.searcher_with_columns()?;
-    let keywords = keyword_queries(index, &request.keywords)?;
+    let keywords = keyword_query(index, &request.keywords)?;
     let ranking_weight = match (&keywords, request.sort) {
         (Some(keywords), Sort::Relevance) => Some(
             keywords
-                .ranking
+                .query
                 .weight(EnableScoring::enabled_from_searcher(&searcher))?,
         ),
         _ => None,
@@ -110,12 +108,12 @@ pub fn search(index: &SearchIndex, request: &SearchRequest) -> Result<SearchResu
     };
     let matching_alone;
     let matching: &dyn Weight = match ranking {
-        // Scored along, the ranking query finds the same matches itself.
+        // Scored along, the ranking weight finds the matches itself.
         Ranking::Along(weight) => weight,
         _ => {
             matching_alone = keywords
                 .as_ref()
-                .map_or(&AllQuery as &dyn Query, |k| k.matching.as_ref())
+                .map_or(&AllQuery as &dyn Query, |k| k.query.as_ref())
                 .weight(EnableScoring::disabled_from_searcher(&searcher))?;
             matching_alone.as_ref()
         }
@@ -165,14 +163,14 @@ pub fn engine_alone(
     if !request.ranked_by_keywords_alone() {
         return Ok(None);
     }
-    let Some(keywords) = keyword_queries(index, &request.keywords)? else {
+    let Some(keywords) = keyword_query(index, &request.keywords)? else {
         return Ok(None);
     };
     let (searcher, columns) = index.searcher_with_columns()?;
     let page = TopDocs::with_limit(request.end.saturating_sub(request.start) + 1)
         .and_offset(request.start)
         .order_by_score();
-    let (page, total) = searcher.search(keywords.ranking.as_ref(), &(page, Count))?;
+    let (page, total) = searcher.search(keywords.query.as_ref(), &(page, Count))?;
     Ok(Some(SearchResults {
         total,
         offers: read_offers(&columns, page.into_iter().map(|(_, address)| address))?,
@@ -197,14 +195,12 @@ fn read_offers(
         .collect()
 }
 
-/// The keywords as two queries over the same offers: which match (every
-/// keyword in the text, the title being part of it) and how they rank (the
-/// title weighs more). Matching alone reads no frequencies and scores
-/// nothing, so facets and totals are counted without it; ranking then
-/// scores only what may enter the page.
-struct KeywordQueries {
-    matching: Box<dyn Query>,
-    ranking: Box<dyn Query>,
+/// The keywords as a query: every keyword in the text (the title counting
+/// more, see `schema::TITLE_COUNTS`). Weighed without scoring, it reads no
+/// frequencies and scores nothing, so facets and totals are counted without
+/// scores; ranking then scores only what may enter the page.
+struct KeywordQuery {
+    query: Box<dyn Query>,
     /// One word: ranking can skip the blocks of matches whose best score
     /// cannot reach the page.
     prunable: bool,
@@ -228,67 +224,42 @@ enum Ranking<'a> {
 /// `None` without keywords: every offer matches, none ranks above another.
 /// Keywords that leave no word to look for are refused: otherwise every
 /// offer would match (« le », « C++ »).
-fn keyword_queries(
+fn keyword_query(
     index: &SearchIndex,
     keywords: &[Keyword],
-) -> Result<Option<KeywordQueries>, ParamError> {
-    let asked = asked_once_each(index, keywords);
-    let in_field = |words: &[(usize, String)], text: Field| -> Box<dyn Query> {
+) -> Result<Option<KeywordQuery>, ParamError> {
+    let text = |words: &[(usize, String)]| -> Box<dyn Query> {
         match words {
             [(_, word)] => Box::new(TermQuery::new(
-                Term::from_field_text(text, word),
+                Term::from_field_text(index.fields.content, word),
                 IndexRecordOption::WithFreqs,
             )),
-            phrase => phrase_query(phrase, text),
+            phrase => phrase_query(phrase, index.fields.content),
         }
     };
-    let title =
-        |query: Box<dyn Query>| -> Box<dyn Query> { Box::new(BoostQuery::new(query, TITLE_BOOST)) };
-    if let [Asked { words, .. }] = asked.as_slice()
-        && words.len() <= 2
-    {
-        // One word or a phrase of two (one pair), however often asked: found
-        // in the text or the title is found in the text, and a union of two
-        // terms ranks with block-max pruning.
-        let content = in_field(words, index.fields.content);
-        return Ok(Some(KeywordQueries {
-            matching: content.box_clone(),
-            ranking: Box::new(BooleanQuery::new(vec![
-                (Occur::Should, content),
-                (Occur::Should, title(in_field(words, index.fields.title))),
-            ])),
-            prunable: true,
-        }));
-    }
-    // The keywords' text is matched by tantivy's intersection of terms, its
-    // fastest; each keyword's title is sought around it, only where the
-    // text matched (a union of the titles would move along with every
-    // match). A word asked twice counts twice in the score.
-    let weighted = |query: Box<dyn Query>, times: usize| -> Box<dyn Query> {
-        match times {
-            1 => query,
-            times => Box::new(BoostQuery::new(query, times as Score)),
-        }
-    };
-    let text = |asked: &Asked| in_field(&asked.words, index.fields.content);
-    match asked.as_slice() {
+    match asked_once_each(index, keywords).as_slice() {
         [] if keywords.is_empty() => Ok(None),
         [] => Err(params::nothing_to_search()),
-        asked => {
-            let texts = all_of(asked.iter().map(|a| weighted(text(a), a.times)).collect());
-            let ranking = asked.iter().fold(texts, |ranked, asked| {
-                let in_title = title(in_field(&asked.words, index.fields.title));
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, ranked),
-                    (Occur::Should, weighted(in_title, asked.times)),
-                ]))
-            });
-            Ok(Some(KeywordQueries {
-                matching: all_of(asked.iter().map(text).collect()),
-                ranking,
-                prunable: false,
-            }))
-        }
+        // One word or a phrase of two (one pair), however often asked: one
+        // term, which ranks with block-max pruning.
+        [Asked { words, .. }] if words.len() <= 2 => Ok(Some(KeywordQuery {
+            query: text(words),
+            prunable: true,
+        })),
+        // tantivy's intersection of terms, its fastest. A word asked twice
+        // counts twice in the score.
+        asked => Ok(Some(KeywordQuery {
+            query: all_of(
+                asked
+                    .iter()
+                    .map(|asked| match asked.times {
+                        1 => text(&asked.words),
+                        times => Box::new(BoostQuery::new(text(&asked.words), times as Score)),
+                    })
+                    .collect(),
+            ),
+            prunable: false,
+        })),
     }
 }
 

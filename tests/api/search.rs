@@ -124,6 +124,13 @@ fn described(id: &str, description: &str) -> Value {
     document
 }
 
+/// An offer titled `title`, saying `description`.
+fn titled(id: &str, title: &str, description: &str) -> Value {
+    let mut document = described(id, description);
+    document["intitule"] = json!(title);
+    document
+}
+
 /// Ids in their own order, for queries whose matches tie or whose order
 /// is not the point.
 fn sorted(mut ids: Vec<String>) -> Vec<String> {
@@ -213,19 +220,29 @@ on_each_backend! {
         );
     }
 
+    async fn a_word_of_the_title_counts_as_three_in_the_text(app) {
+        // Texts of the same length: the word once in the title, twice or
+        // four times in the description.
+        let key = load(&app, &[
+            titled("TT00001", "Tuyauteur confirmé", "soudeur soudeur atelier atelier"),
+            titled("TT00002", "Soudeur confirmé", "atelier atelier atelier atelier"),
+            titled("TT00003", "Tuyauteur confirmé", "soudeur soudeur soudeur soudeur"),
+        ]).await;
+        assert_eq!(all_ids(&app, &key, "motsCles=soudeur").await, ["TT00003", "TT00002", "TT00001"]);
+        assert_eq!(all_ids(&app, &key, "motsCles=soudeur,confirme").await, ["TT00003", "TT00002", "TT00001"]);
+    }
+
     async fn a_quoted_phrase_needs_its_words_in_order_accents_and_plurals_ignored(app) {
-        let titled = |id: &str, title: &str, description: &str| {
-            let mut document = offer(id);
-            document["intitule"] = json!(title);
+        let cook = |id: &str, title: &str, description: &str| {
+            let mut document = titled(id, title, description);
             document["romeLibelle"] = json!("Cuisinier / Cuisinière");
-            document["description"] = json!(description);
             document
         };
         let key = load(&app, &[
-            titled("PH00001", "Chef de cuisine (H/F)", "Restaurant du Cours Mirabeau."),
-            titled("PH00002", "Cuisinier (H/F)", "Le chef d'équipe vous confie la cuisine du soir."),
-            titled("PH00003", "Commis (H/F)", "Sous l'autorité du Chef de Cuisine, vous préparez les entrées."),
-            titled("PH00004", "Chef cuisinier (H/F)", "Cuisine traditionnelle."),
+            cook("PH00001", "Chef de cuisine (H/F)", "Restaurant du Cours Mirabeau."),
+            cook("PH00002", "Cuisinier (H/F)", "Le chef d'équipe vous confie la cuisine du soir."),
+            cook("PH00003", "Commis (H/F)", "Sous l'autorité du Chef de Cuisine, vous préparez les entrées."),
+            cook("PH00004", "Chef cuisinier (H/F)", "Cuisine traditionnelle."),
         ]).await;
         assert_eq!(sorted(all_ids(&app, &key, "motsCles=chef,cuisine").await), ["PH00001", "PH00002", "PH00003", "PH00004"]);
         // In the title or the description, in that order, with the stop word's gap.
