@@ -30,7 +30,7 @@ pub const SCHEMA_VERSION: u32 = 15;
 /// keywords are tantivy's intersection of their terms alone, a title field
 /// beside it doubled the terms to look up and sought each match's title
 /// (measured at 1,000,000 offers, three keywords' median in the benchmark's
-/// stream of queries: 110–138 µs with a title field, 76–91 µs without).
+/// stream of queries: 122–140 µs with a title field, 90–98 µs without).
 /// Each copy is a value of its own: a pair of words never spans two.
 pub const TITLE_COUNTS: usize = 3;
 
