@@ -201,8 +201,8 @@ fn read_offers(
 /// scores; ranking then scores only what may enter the page.
 struct KeywordQuery {
     query: Box<dyn Query>,
-    /// One word: ranking can skip the blocks of matches whose best score
-    /// cannot reach the page.
+    /// One term (a word, or a two-word phrase's pair): ranking can skip the
+    /// blocks of matches whose best score cannot reach the page.
     prunable: bool,
 }
 
