@@ -47,6 +47,8 @@ pub const RECORD_TYPE: &str = "relais_offer_record";
 
 const LENGTH: usize = size_of::<u64>();
 const ID_LENGTH: usize = size_of::<u32>();
+/// The bytes the processor brings from memory at once.
+const CACHE_LINE: usize = 64;
 
 /// An offer's record, as the index document carries it to the store.
 pub fn record(id: &str, document: &str) -> Vec<u8> {
@@ -104,7 +106,7 @@ impl SegmentPlugin for OfferStorePlugin {
             let (source, source_doc) = by_version
                 .get(&version(&versions, doc)?)
                 .ok_or_else(|| corrupted("offre fusionnée sans origine"))?;
-            file.add(sources[*source].record(*source_doc)?)?;
+            file.add(sources[*source].bytes_of(*source_doc)?)?;
         }
         file.finish()
     }
@@ -277,7 +279,7 @@ impl OfferStore {
         })
     }
 
-    fn record(&self, doc: DocId) -> tantivy::Result<&[u8]> {
+    fn bytes_of(&self, doc: DocId) -> tantivy::Result<&[u8]> {
         let doc = doc as usize;
         if doc >= self.count {
             return Err(corrupted("document hors du magasin"));
@@ -290,10 +292,30 @@ impl OfferStore {
         Ok(&self.bytes[start..end])
     }
 
-    /// The id and the document of an offer.
-    pub fn offer(&self, doc: DocId) -> tantivy::Result<(&str, &str)> {
-        let record = self.record(doc)?;
-        let (id_length, rest) = record
+    /// Where an offer's record lies, not yet read.
+    pub fn record(&self, doc: DocId) -> tantivy::Result<Record<'_>> {
+        self.bytes_of(doc).map(Record)
+    }
+}
+
+/// An offer's record in a segment's store.
+#[derive(Clone, Copy)]
+pub struct Record<'a>(&'a [u8]);
+
+impl<'a> Record<'a> {
+    /// Reads a byte of each of the record's cache lines, which brings the
+    /// whole record from memory (see `query::read_offers`).
+    pub fn touch(self) -> u8 {
+        self.0
+            .iter()
+            .step_by(CACHE_LINE)
+            .fold(0, |bytes, byte| bytes ^ byte)
+    }
+
+    /// The offer's id and document.
+    pub fn read(self) -> tantivy::Result<(&'a str, &'a str)> {
+        let (id_length, rest) = self
+            .0
             .split_first_chunk::<ID_LENGTH>()
             .ok_or_else(|| corrupted("enregistrement tronqué"))?;
         let (id, document) = rest
@@ -340,7 +362,7 @@ mod tests {
                 let mut id = String::new();
                 let ordinal = ids.term_ords(doc).next().unwrap();
                 ids.ord_to_str(ordinal, &mut id).unwrap();
-                let (record_id, document) = offers.offer(doc).unwrap();
+                let (record_id, document) = offers.record(doc).unwrap().read().unwrap();
                 let record = (record_id.to_owned(), document.to_owned());
                 assert!(stored.insert(id, record).is_none());
             }

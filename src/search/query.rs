@@ -182,11 +182,28 @@ fn read_offers(
     columns: &[Arc<SegmentColumns>],
     page: impl IntoIterator<Item = DocAddress>,
 ) -> Result<Vec<FoundOffer>, SearchError> {
-    page.into_iter()
+    let records = page
+        .into_iter()
         .map(|address| {
-            let (id, document) = columns[address.segment_ord as usize]
+            columns[address.segment_ord as usize]
                 .offers
-                .offer(address.doc_id)?;
+                .record(address.doc_id)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The page's records lie far apart, mostly out of the processor's
+    // caches: all of them are read before any is checked, a byte a cache
+    // line, so that their trips to memory overlap instead of following one
+    // another (the median three-keyword search at a million offers, 56 →
+    // 49 µs in the bench).
+    std::hint::black_box(
+        records
+            .iter()
+            .fold(0, |bytes, record| bytes ^ record.touch()),
+    );
+    records
+        .into_iter()
+        .map(|record| {
+            let (id, document) = record.read()?;
             Ok(FoundOffer {
                 id: id.to_owned(),
                 document: document.to_owned(),
