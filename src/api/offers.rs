@@ -138,7 +138,10 @@ pub async fn get(
 /// [...]}`, the stored documents written out as they are (they are JSON
 /// objects already; serde would parse each one again to check it).
 fn search_body(offers: &[FoundOffer], facets: &[Facet]) -> Vec<u8> {
-    let documents: usize = offers.iter().map(|offer| offer.document.len() + 1).sum();
+    let documents: usize = offers
+        .iter()
+        .map(|offer| offer.document.as_bytes().len() + 1)
+        .sum();
     let mut body = Vec::with_capacity(documents + 4096);
     body.extend_from_slice(b"{\"resultats\":[");
     for (i, offer) in offers.iter().enumerate() {

@@ -384,7 +384,13 @@ fn results_from_parts(parts: Vec<Part>) -> SearchResults {
             ("total", _) => total = count as usize,
             ("page", Some(id)) => {
                 if let Some(document) = part.document {
-                    page.push((part.n, FoundOffer { id, document }));
+                    page.push((
+                        part.n,
+                        FoundOffer {
+                            id,
+                            document: document.into(),
+                        },
+                    ));
                 }
             }
             (facet, Some(value)) => {

@@ -28,6 +28,7 @@ use tantivy::{
 use super::columns::{NewestFirst, SegmentColumns, read_block};
 use super::geo::{self, IndexedCoordinate, UnitVector};
 use super::index::{SearchError, SearchIndex};
+pub use super::offer_store::StoredDocument;
 use super::params::{self, FACETS, Keyword, ParamError, SearchRequest, Sort};
 use super::schema::NOT_STATED;
 use super::word_pairs::pair_term;
@@ -70,12 +71,12 @@ impl Facet {
 pub struct FoundOffer {
     pub id: String,
     /// A JSON object: the indexer parsed it before storing it in the index.
-    pub document: String,
+    pub document: StoredDocument,
 }
 
 impl FoundOffer {
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.document).unwrap_or(serde_json::Value::Null)
+        serde_json::from_slice(self.document.as_bytes()).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -204,10 +205,7 @@ fn read_offers(
         .into_iter()
         .map(|record| {
             let (id, document) = record.read()?;
-            Ok(FoundOffer {
-                id: id.to_owned(),
-                document: document.to_owned(),
-            })
+            Ok(FoundOffer { id, document })
         })
         .collect()
 }
