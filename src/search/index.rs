@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -76,8 +76,11 @@ const STALE_RELOADS: usize = 3;
 #[derive(Clone)]
 pub struct SearchIndex {
     reader: IndexReader,
-    /// The French analyzer, for queries: the same as for documents.
-    pub analyzer: TextAnalyzer,
+    /// The French analyzer, for queries: the same as for documents. One
+    /// for every search, so that the words it remembers (`word_cache`)
+    /// serve the next queries: a copy for each query stemmed its words
+    /// again, a twentieth of a three-keyword search at a million offers.
+    analyzer: Arc<Mutex<TextAnalyzer>>,
     pub fields: OfferFields,
     /// The columns of the searched segments, opened once per segment.
     columns: Arc<ColumnCache>,
@@ -88,6 +91,12 @@ pub struct SearchIndex {
 impl SearchIndex {
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// The analyzer for a query's keywords, held while they are analysed.
+    pub(super) fn analyzer(&self) -> MutexGuard<'_, TextAnalyzer> {
+        // Analysing text leaves the analyzer whole even if it panicked.
+        self.analyzer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A searcher with the columns of its segments, by segment ordinal.
@@ -213,7 +222,7 @@ pub fn start(
     })?;
     let search = SearchIndex {
         reader: writing.reader.clone(),
-        analyzer,
+        analyzer: Arc::new(Mutex::new(analyzer)),
         fields: writing.fields.clone(),
         columns: Arc::default(),
         applied: writing.applied.subscribe(),
@@ -660,7 +669,7 @@ mod tests {
         writing.reader.reload().unwrap();
         let search = SearchIndex {
             reader: writing.reader.clone(),
-            analyzer: index.tokenizers().get(schema::FRENCH).unwrap(),
+            analyzer: Arc::new(Mutex::new(index.tokenizers().get(schema::FRENCH).unwrap())),
             fields: writing.fields.clone(),
             columns: Arc::default(),
             applied: writing.applied.subscribe(),

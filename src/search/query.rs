@@ -322,7 +322,7 @@ struct Asked {
 /// Each word or phrase once: every one must match, so a repeat adds no
 /// condition, only work.
 fn asked_once_each(index: &SearchIndex, keywords: &[Keyword]) -> Vec<Asked> {
-    let mut analyzer = index.analyzer.clone();
+    let mut analyzer = index.analyzer();
     let mut asked: Vec<Asked> = Vec::new();
     let mut ask = |words: Vec<(usize, String)>| match asked.iter_mut().find(|a| a.words == words) {
         Some(again) => again.times += 1,

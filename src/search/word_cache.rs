@@ -49,8 +49,8 @@ pub struct CachedWordsFilter<T> {
 /// word up, on an indexing thread that spends a tenth of its time here.
 type Words = HashMap<String, Option<String>, RandomState>;
 
-/// A copy starts with nothing remembered: the memory only spares work, and
-/// searches copy the analyzer for each query.
+/// A copy starts with nothing remembered: the memory only spares work
+/// (searches share one analyzer, `SearchIndex::analyzer`).
 impl<T: Clone> Clone for CachedWordsFilter<T> {
     fn clone(&self) -> Self {
         CachedWordsFilter {
