@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -72,15 +72,28 @@ struct CommitPayload {
 /// reload and the first search after it).
 const STALE_RELOADS: usize = 3;
 
+/// The analyzers searches take turns with (`SearchIndex::with_analyzer`).
+struct QueryAnalyzers {
+    /// The French analyzer as registered, copied when none is idle.
+    french: TextAnalyzer,
+    idle: Mutex<Vec<TextAnalyzer>>,
+}
+
+impl QueryAnalyzers {
+    fn new(french: TextAnalyzer) -> Arc<QueryAnalyzers> {
+        Arc::new(QueryAnalyzers {
+            french,
+            idle: Mutex::default(),
+        })
+    }
+}
+
 /// The read side, shared by every request.
 #[derive(Clone)]
 pub struct SearchIndex {
     reader: IndexReader,
-    /// The French analyzer, for queries: the same as for documents. One
-    /// for every search, so that the words it remembers (`word_cache`)
-    /// serve the next queries: a copy for each query stemmed its words
-    /// again, a twentieth of a three-keyword search at a million offers.
-    analyzer: Arc<Mutex<TextAnalyzer>>,
+    /// French analyzers for queries: the same as for documents.
+    analyzers: Arc<QueryAnalyzers>,
     pub fields: OfferFields,
     /// The columns of the searched segments, opened once per segment.
     columns: Arc<ColumnCache>,
@@ -93,10 +106,25 @@ impl SearchIndex {
         self.reader.searcher()
     }
 
-    /// The analyzer for a query's keywords, held while they are analysed.
-    pub(super) fn analyzer(&self) -> MutexGuard<'_, TextAnalyzer> {
-        // Analysing text leaves the analyzer whole even if it panicked.
-        self.analyzer.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Runs `analyse` with an analyzer of its own, kept for the next
+    /// searches afterwards: the words it remembers (`word_cache`) serve
+    /// them, where a copy for each query stemmed its words again (a
+    /// twentieth of a three-keyword search at a million offers). None is
+    /// locked while a query is analysed, so no search waits on another's
+    /// analysis; there are as many as searches ever ran at once.
+    pub(super) fn with_analyzer<R>(&self, analyse: impl FnOnce(&mut TextAnalyzer) -> R) -> R {
+        let idle = || {
+            // A push or a pop leaves the list whole even if it panicked.
+            self.analyzers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        let taken = idle().pop();
+        let mut analyzer = taken.unwrap_or_else(|| self.analyzers.french.clone());
+        let analysed = analyse(&mut analyzer);
+        idle().push(analyzer);
+        analysed
     }
 
     /// A searcher with the columns of its segments, by segment ordinal.
@@ -222,7 +250,7 @@ pub fn start(
     })?;
     let search = SearchIndex {
         reader: writing.reader.clone(),
-        analyzer: Arc::new(Mutex::new(analyzer)),
+        analyzers: QueryAnalyzers::new(analyzer),
         fields: writing.fields.clone(),
         columns: Arc::default(),
         applied: writing.applied.subscribe(),
@@ -669,7 +697,7 @@ mod tests {
         writing.reader.reload().unwrap();
         let search = SearchIndex {
             reader: writing.reader.clone(),
-            analyzer: Arc::new(Mutex::new(index.tokenizers().get(schema::FRENCH).unwrap())),
+            analyzers: QueryAnalyzers::new(index.tokenizers().get(schema::FRENCH).unwrap()),
             fields: writing.fields.clone(),
             columns: Arc::default(),
             applied: writing.applied.subscribe(),

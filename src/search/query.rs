@@ -322,26 +322,27 @@ struct Asked {
 /// Each word or phrase once: every one must match, so a repeat adds no
 /// condition, only work.
 fn asked_once_each(index: &SearchIndex, keywords: &[Keyword]) -> Vec<Asked> {
-    let mut analyzer = index.analyzer();
     let mut asked: Vec<Asked> = Vec::new();
     let mut ask = |words: Vec<(usize, String)>| match asked.iter_mut().find(|a| a.words == words) {
         Some(again) => again.times += 1,
         None => asked.push(Asked { words, times: 1 }),
     };
-    for keyword in keywords {
-        let mut tokens: Vec<(usize, String)> = Vec::new();
-        let mut stream = analyzer.token_stream(keyword.text());
-        while let Some(token) = stream.next() {
-            tokens.push((token.position, token.text.clone()));
-        }
-        if matches!(keyword, Keyword::Phrase(_)) && tokens.len() > 1 {
-            ask(tokens);
-        } else {
-            for (_, word) in tokens {
-                ask(vec![(0, word)]);
+    index.with_analyzer(|analyzer| {
+        for keyword in keywords {
+            let mut tokens: Vec<(usize, String)> = Vec::new();
+            let mut stream = analyzer.token_stream(keyword.text());
+            while let Some(token) = stream.next() {
+                tokens.push((token.position, token.text.clone()));
+            }
+            if matches!(keyword, Keyword::Phrase(_)) && tokens.len() > 1 {
+                ask(tokens);
+            } else {
+                for (_, word) in tokens {
+                    ask(vec![(0, word)]);
+                }
             }
         }
-    }
+    });
     asked
 }
 

@@ -50,7 +50,7 @@ pub struct CachedWordsFilter<T> {
 type Words = HashMap<String, Option<String>, RandomState>;
 
 /// A copy starts with nothing remembered: the memory only spares work
-/// (searches share one analyzer, `SearchIndex::analyzer`).
+/// (searches keep theirs, `SearchIndex::with_analyzer`).
 impl<T: Clone> Clone for CachedWordsFilter<T> {
     fn clone(&self) -> Self {
         CachedWordsFilter {
